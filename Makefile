@@ -1,0 +1,34 @@
+# Touchstream. `make build`, `make test` and `make demo` install what is
+# missing first (Go modules, libchdb from the npm registry into ~/.cache).
+GO      ?= go
+BIN     := bin
+GOFLAGS ?=
+export GOFLAGS
+
+.PHONY: all install build test bench fuzz vet fmt clean demo
+
+all: build
+
+# libchdb.so (~566 MB) is cached outside the repo; a second run does nothing.
+install:
+	@./scripts/install-chdb.sh
+	@$(GO) mod download
+
+build: install
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+test: install
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 15m ./...
+
+bench: install
+	./scripts/bench.sh
+
+fuzz: install
+	./scripts/fuzz.sh
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf $(BIN) out
