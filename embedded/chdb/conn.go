@@ -15,9 +15,10 @@ var ErrClosed = errors.New("chdb: connection closed")
 // at a time: its methods serialise on a mutex, and a Stream or Insert holds
 // the connection until it is closed. Close may be called from any goroutine.
 type Conn struct {
-	mu     sync.Mutex
-	handle unsafe.Pointer // chdb_connection *
-	busy   bool
+	mu      sync.Mutex
+	handle  unsafe.Pointer // chdb_connection *
+	busy    bool
+	closing bool // Close was called while busy: close when the Stream or Insert ends
 }
 
 // Open connects to the engine with the given storage path (":memory:" or a
@@ -45,11 +46,17 @@ func Open(path string, args ...string) (*Conn, error) {
 	return &Conn{handle: h}, nil
 }
 
-// Close closes the connection. It waits for a statement in progress.
+// Close closes the connection. It waits for a statement in progress; while a
+// Stream or Insert is open, the connection refuses new statements at once and
+// closes when that Stream or Insert ends.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.handle == nil {
+		return nil
+	}
+	if c.busy {
+		c.closing = true
 		return nil
 	}
 	lib.closeConn(c.handle)
@@ -57,12 +64,24 @@ func (c *Conn) Close() error {
 	return nil
 }
 
+// release ends a Stream's or Insert's hold on the connection, and finishes a
+// Close that was called meanwhile.
+func (c *Conn) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.busy = false
+	if c.closing && c.handle != nil {
+		lib.closeConn(c.handle)
+		c.handle = nil
+	}
+}
+
 // conn returns the chdb_connection value (the pointer chdb_connect returned points to it).
 func (c *Conn) conn() unsafe.Pointer { return *(*unsafe.Pointer)(c.handle) }
 
 func (c *Conn) acquire() error {
 	c.mu.Lock()
-	if c.handle == nil {
+	if c.handle == nil || c.closing {
 		c.mu.Unlock()
 		return ErrClosed
 	}
@@ -124,15 +143,23 @@ func (r *Result) Free() {
 }
 
 // Query runs one statement and returns its whole output in the given format
-// (e.g. "TabSeparated", "Native", "JSONEachRow").
-func (c *Conn) Query(sql, format string) (*Result, error) {
+// (e.g. "TabSeparated", "Native", "JSONEachRow"), with params bound to its
+// {name:Type} placeholders.
+func (c *Conn) Query(sql, format string, params ...Param) (*Result, error) {
 	if err := c.acquire(); err != nil {
 		return nil, err
 	}
 	defer c.mu.Unlock()
 	q, ql := cstring(sql)
 	f, fl := cstring(format)
-	res := lib.queryN(c.conn(), q, ql, f, fl)
+	var res unsafe.Pointer
+	if len(params) == 0 {
+		res = lib.queryN(c.conn(), q, ql, f, fl)
+	} else {
+		n, nl, v, vl, keep := cparams(params)
+		res = lib.queryWithParamsN(c.conn(), q, ql, f, fl, n, nl, v, vl, uintptr(len(params)))
+		runtime.KeepAlive(keep)
+	}
 	runtime.KeepAlive(sql)
 	runtime.KeepAlive(format)
 	if res == nil {

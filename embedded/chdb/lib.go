@@ -30,6 +30,9 @@ var lib struct {
 	resultBytesWritten       func(res unsafe.Pointer) uint64
 	resultError              func(res unsafe.Pointer) *byte
 	streamInsertN            func(conn unsafe.Pointer, q unsafe.Pointer, qlen uintptr, f unsafe.Pointer, flen uintptr) unsafe.Pointer
+	queryWithParamsN         func(conn unsafe.Pointer, q unsafe.Pointer, qlen uintptr, f unsafe.Pointer, flen uintptr, names, nameLens, values, valueLens unsafe.Pointer, n uintptr) unsafe.Pointer
+	streamQueryWithParamsN   func(conn unsafe.Pointer, q unsafe.Pointer, qlen uintptr, f unsafe.Pointer, flen uintptr, names, nameLens, values, valueLens unsafe.Pointer, n uintptr) unsafe.Pointer
+	streamInsertWithParamsN  func(conn unsafe.Pointer, q unsafe.Pointer, qlen uintptr, f unsafe.Pointer, flen uintptr, names, nameLens, values, valueLens unsafe.Pointer, n uintptr) unsafe.Pointer
 	streamAppend             func(s unsafe.Pointer, data unsafe.Pointer, n uintptr) int32
 	streamDone               func(s unsafe.Pointer) unsafe.Pointer
 	streamCancelInsert       func(s unsafe.Pointer)
@@ -95,6 +98,9 @@ func bind(path string) (err error) {
 		"chdb_result_bytes_written":        &lib.resultBytesWritten,
 		"chdb_result_error":                &lib.resultError,
 		"chdb_stream_insert_n":             &lib.streamInsertN,
+		"chdb_query_with_params_n":         &lib.queryWithParamsN,
+		"chdb_stream_query_with_params_n":  &lib.streamQueryWithParamsN,
+		"chdb_stream_insert_with_params_n": &lib.streamInsertWithParamsN,
 		"chdb_stream_append":               &lib.streamAppend,
 		"chdb_stream_done":                 &lib.streamDone,
 		"chdb_stream_cancel_insert":        &lib.streamCancelInsert,
@@ -147,3 +153,23 @@ func cstring(s string) (unsafe.Pointer, uintptr) {
 }
 
 var zero byte
+
+// Param is a query parameter bound to a {name:Type} placeholder by the
+// engine; values are never spliced into the SQL text.
+type Param struct {
+	Name, Value string
+}
+
+// cparams lays out params as the four parallel arrays the *_with_params_n
+// functions take. The returned keep value must stay alive during the call.
+func cparams(params []Param) (names, nameLens, values, valueLens unsafe.Pointer, keep any) {
+	np := make([]unsafe.Pointer, len(params))
+	nl := make([]uintptr, len(params))
+	vp := make([]unsafe.Pointer, len(params))
+	vl := make([]uintptr, len(params))
+	for i, p := range params {
+		np[i], nl[i] = cstring(p.Name)
+		vp[i], vl[i] = cstring(p.Value)
+	}
+	return unsafe.Pointer(&np[0]), unsafe.Pointer(&nl[0]), unsafe.Pointer(&vp[0]), unsafe.Pointer(&vl[0]), []any{np, nl, vp, vl, params}
+}

@@ -9,22 +9,31 @@ import (
 // Stream reads a SELECT-family statement's output chunk by chunk. It holds
 // its connection until Close. Not safe for concurrent use.
 type Stream struct {
-	c     *Conn
-	res   unsafe.Pointer // the streaming handle
-	chunk unsafe.Pointer // the last fetched chunk, freed on the next Next or Close
-	done  bool
-	Stats Stats // totals so far, summed over fetched chunks
+	c       *Conn
+	res     unsafe.Pointer // the streaming handle
+	chunk   unsafe.Pointer // the last fetched chunk, freed on the next Next or Close
+	first   []byte         // the chunk StreamQuery fetched, not yet returned by Next
+	pending bool           // Next has not returned what StreamQuery fetched yet
+	done    bool
+	Stats   Stats // totals so far, summed over fetched chunks
 }
 
 // StreamQuery starts a streaming query. Errors the engine finds before the
 // first row (syntax, unknown table) are returned here.
-func (c *Conn) StreamQuery(sql, format string) (*Stream, error) {
+func (c *Conn) StreamQuery(sql, format string, params ...Param) (*Stream, error) {
 	if err := c.acquire(); err != nil {
 		return nil, err
 	}
 	q, ql := cstring(sql)
 	f, fl := cstring(format)
-	res := lib.streamQueryN(c.conn(), q, ql, f, fl)
+	var res unsafe.Pointer
+	if len(params) == 0 {
+		res = lib.streamQueryN(c.conn(), q, ql, f, fl)
+	} else {
+		n, nl, v, vl, keep := cparams(params)
+		res = lib.streamQueryWithParamsN(c.conn(), q, ql, f, fl, n, nl, v, vl, uintptr(len(params)))
+		runtime.KeepAlive(keep)
+	}
 	runtime.KeepAlive(sql)
 	runtime.KeepAlive(format)
 	if res == nil {
@@ -39,16 +48,41 @@ func (c *Conn) StreamQuery(sql, format string) (*Stream, error) {
 	}
 	c.busy = true
 	c.mu.Unlock()
-	return &Stream{c: c, res: res}, nil
+	// The engine reports some errors (unknown table, unknown function) only
+	// with the first chunk: fetch it now so that they are returned here.
+	s := &Stream{c: c, res: res}
+	first, err := s.fetch()
+	if err != nil && err != io.EOF {
+		s.Close()
+		return nil, err
+	}
+	s.first, s.pending = first, true
+	return s, nil
 }
 
 // Next returns the next chunk of output, valid until the next call to Next
 // or Close, and io.EOF after the last one.
 func (s *Stream) Next() ([]byte, error) {
+	if s.res == nil {
+		return nil, ErrClosed
+	}
+	if s.pending {
+		s.pending = false
+		if s.first != nil {
+			b := s.first
+			s.first = nil
+			return b, nil
+		}
+	}
 	s.freeChunk()
-	if s.done || s.res == nil {
+	if s.done {
 		return nil, io.EOF
 	}
+	return s.fetch()
+}
+
+// fetch reads the next non-empty chunk, keeping it in s.chunk.
+func (s *Stream) fetch() ([]byte, error) {
 	for {
 		r := lib.streamFetchResult(s.c.conn(), s.res)
 		if r == nil {
@@ -62,7 +96,7 @@ func (s *Stream) Next() ([]byte, error) {
 			return nil, err
 		}
 		st := statsOf(r)
-		s.Stats.Elapsed = st.Elapsed
+		s.Stats.Elapsed += st.Elapsed
 		s.Stats.RowsRead += st.RowsRead
 		s.Stats.BytesRead += st.BytesRead
 		s.Stats.StorageRowsRead += st.StorageRowsRead
@@ -94,14 +128,13 @@ func (s *Stream) Close() error {
 		return nil
 	}
 	s.freeChunk()
+	s.first, s.pending = nil, false
 	if !s.done {
 		lib.streamCancelQuery(s.c.conn(), s.res)
 	}
 	lib.destroyQueryResult(s.res)
 	s.res = nil
-	s.c.mu.Lock()
-	s.c.busy = false
-	s.c.mu.Unlock()
+	s.c.release()
 	return nil
 }
 
@@ -114,13 +147,20 @@ type Insert struct {
 
 // StreamInsert begins an INSERT. sql is the statement without FORMAT clause
 // or data, e.g. "INSERT INTO t (a, b)"; format names the data's format.
-func (c *Conn) StreamInsert(sql, format string) (*Insert, error) {
+func (c *Conn) StreamInsert(sql, format string, params ...Param) (*Insert, error) {
 	if err := c.acquire(); err != nil {
 		return nil, err
 	}
 	q, ql := cstring(sql)
 	f, fl := cstring(format)
-	h := lib.streamInsertN(c.conn(), q, ql, f, fl)
+	var h unsafe.Pointer
+	if len(params) == 0 {
+		h = lib.streamInsertN(c.conn(), q, ql, f, fl)
+	} else {
+		n, nl, v, vl, keep := cparams(params)
+		h = lib.streamInsertWithParamsN(c.conn(), q, ql, f, fl, n, nl, v, vl, uintptr(len(params)))
+		runtime.KeepAlive(keep)
+	}
 	runtime.KeepAlive(sql)
 	runtime.KeepAlive(format)
 	if h == nil {
@@ -188,7 +228,5 @@ func (in *Insert) Cancel() {
 func (in *Insert) release() {
 	lib.destroyInsertStream(in.handle)
 	in.handle = nil
-	in.c.mu.Lock()
-	in.c.busy = false
-	in.c.mu.Unlock()
+	in.c.release()
 }
