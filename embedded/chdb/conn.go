@@ -232,7 +232,7 @@ func Shutdown() error {
 		return err
 	}
 	if lib.shutdown() != 0 {
-		return Errorf(1000, "STD_EXCEPTION", "chdb_shutdown: connections are still open")
+		return Errorf(1000, "STD_EXCEPTION", "chdb_shutdown failed: a connection is still open or an engine thread could not be stopped")
 	}
 	return nil
 }

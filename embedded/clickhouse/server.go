@@ -320,7 +320,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, req *request, s
 		out.Write(b)
 		return dirty, out.finish()
 	}
-	if a.Class == chdb.ReadOnly && a.Statements == 1 && !req.waitEnd {
+	if a.Class == chdb.ReadOnly && a.Statements == 1 && !req.waitEnd && streamable(format) {
 		err := s.stream(w, req, st, c, format, out)
 		if !errors.Is(err, errNotStreamable) {
 			return dirty, err
@@ -439,6 +439,20 @@ func (s *Server) fail(w http.ResponseWriter, out *output, err error) error {
 	w.WriteHeader(status)
 	fmt.Fprintf(w, "%s (version %s)\n", e.Message, s.version)
 	return e
+}
+
+// streamable reports whether a format's output can be sent chunk by chunk:
+// the engine writes each streamed chunk as a whole document, so formats with
+// a header, footer or separators between rows (JSON, *WithNames, Values,
+// Parquet, Pretty, ...) are produced whole instead.
+func streamable(format string) bool {
+	switch strings.ToLower(format) {
+	case "tabseparated", "tsv", "tabseparatedraw", "tsvraw", "csv",
+		"jsoneachrow", "jsonlines", "ndjson", "jsoncompacteachrow", "jsonstringseachrow",
+		"jsoncompactstringseachrow", "native", "rowbinary", "lineasstring", "rawblob", "tskv":
+		return true
+	}
+	return false
 }
 
 // errNotStreamable means the engine runs the statement only as a whole.
