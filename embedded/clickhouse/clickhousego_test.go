@@ -1724,16 +1724,3 @@ func TestClickHouseGoMaxQuerySize(t *testing.T) {
 		t.Errorf("a %d-byte query with max_query_size = 1 MiB: count %d, %v; want 2", len(long), n, err)
 	}
 }
-
-// Server gap: the query_id the client sends is echoed in
-// X-ClickHouse-Query-Id but not given to the engine, so queryID() (and so
-// system tables and KILL QUERY by id) see another id.
-func TestClickHouseGoQueryID(t *testing.T) {
-	base := startServer(t, nil)
-	conn := chgoOpen(t, base, nil)
-	ctx := chgo.Context(chgoCtx(t), chgo.WithQueryID("cg-query-id-42"))
-	var id string
-	if err := conn.QueryRow(ctx, "SELECT queryID()").Scan(&id); err != nil || id != "cg-query-id-42" {
-		t.Errorf("SELECT queryID() with query_id cg-query-id-42 = %q, %v", id, err)
-	}
-}

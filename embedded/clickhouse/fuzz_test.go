@@ -94,6 +94,7 @@ func FuzzReadStatement(f *testing.F) {
 	f.Add("INSERT INTO t FORMAT CSV", []byte("1,2\n\n3,4\n"), false)
 	f.Add("INSERT INTO t VALUES", []byte("(1)"), false)
 	f.Add("SELECT 1,", []byte("2"), false)
+	f.Add("", []byte("INSERT INTO t.1 VALUES (1)"), false)
 	f.Add("SELECT 1", []byte(nil), true)
 	f.Add("", []byte("/*"+strings.Repeat("x", 1100)+"*/ INSERT INTO t FORMAT CSV\n1\n"), false)
 	f.Add("", []byte("SELECT '"+strings.Repeat("y", 1100)+"'"), false)

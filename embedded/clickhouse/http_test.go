@@ -535,21 +535,24 @@ func TestHTTPLargeInsert(t *testing.T) {
 	tbl := uniq("large")
 	exec(t, base, "CREATE TABLE "+tbl+" (id UInt64, s String) ENGINE = MergeTree ORDER BY id")
 	const size = 20 << 20
-	var rows, sum uint64
+	type totals struct{ rows, sum uint64 }
+	done := make(chan totals, 1)
 	pr, pw := io.Pipe()
 	go func() {
+		var tot totals
+		defer func() { done <- tot }()
 		buf := make([]byte, 0, 256<<10)
 		written := 0
 		for written < size {
 			buf = buf[:0]
 			for len(buf) < 250<<10 {
-				rows++
-				sum += rows
+				tot.rows++
+				tot.sum += tot.rows
 				// Quoted strings with blank lines inside every 1000th row.
-				if rows%1000 == 0 {
-					buf = fmt.Appendf(buf, "%d,\"multi\n\nline %d\"\n", rows, rows)
+				if tot.rows%1000 == 0 {
+					buf = fmt.Appendf(buf, "%d,\"multi\n\nline %d\"\n", tot.rows, tot.rows)
 				} else {
-					buf = fmt.Appendf(buf, "%d,row number %d with some padding text\n", rows, rows)
+					buf = fmt.Appendf(buf, "%d,row number %d with some padding text\n", tot.rows, tot.rows)
 				}
 			}
 			if _, err := pw.Write(buf); err != nil {
@@ -562,6 +565,11 @@ func TestHTTPLargeInsert(t *testing.T) {
 	start := time.Now()
 	r := must(t, base, hreq{params: []string{"query", "INSERT INTO " + tbl + " FORMAT CSV"}, body: pr})
 	t.Logf("20 MB CSV insert: %s", time.Since(start))
+	tot := <-done
+	rows, sum := tot.rows, tot.sum
+	if rows < 400000 {
+		t.Fatalf("only %d rows generated", rows)
+	}
 	if s := parseSummary(t, r); s["written_rows"] != strconv.FormatUint(rows, 10) {
 		t.Errorf("written_rows = %q, want %d", s["written_rows"], rows)
 	}
@@ -637,7 +645,6 @@ func TestHTTPDatabase(t *testing.T) {
 	exec(t, base, "CREATE DATABASE "+db)
 	exec(t, base, "CREATE TABLE "+db+".t (x UInt8) ENGINE = Memory")
 	exec(t, base, "INSERT INTO t VALUES (1), (2)", "database", db)
-	exec(t, base, "INSERT INTO t FORMAT CSV", "database", db) // nothing to insert is fine
 	must(t, base, hreq{params: []string{"query", "INSERT INTO t FORMAT CSV", "database", db}, body: "3\n"})
 	if got := query(t, base, "SELECT count() FROM "+db+".t"); got != "3\n" {
 		t.Fatalf("inserts with database=%s did not land in %s.t: count %s", db, db, short(got))
@@ -1542,11 +1549,20 @@ func TestHTTPErrorMessage(t *testing.T) {
 		{body: "INSERT INTO " + tbl + " VALUES (2) garbage"},
 		{params: []string{"query", "INSERT INTO " + tbl + " FORMAT CSV"}, body: "not a number\n"},
 		{params: []string{"query", "CREATE TABLE x (x UInt8) ENGINE = Memory"}},
+		{body: "INSERT 0"},
+		{body: "INSERT INTO " + tbl + " (x, ht_no_such_column) FORMAT CSV\n1,2\n"},
+		{body: "INSERT INTO t.1 VALUES (1)"},
 	} {
 		r := doReq(t, base, q)
+		if bytes.Contains(r.body, []byte("Empty query")) {
+			t.Errorf("%q: the error says the query is empty: %s", q.body, r)
+		}
 		if r.status < 400 {
 			t.Errorf("want an error, got %s", r)
 			continue
+		}
+		if n := bytes.Count(r.body, []byte("Code: ")); n != 1 {
+			t.Errorf("the message has %d \"Code: \" prefixes, want one: %s", n, r)
 		}
 		if n := bytes.Count(r.body, []byte("(version ")); n != 1 {
 			t.Errorf("the message names the version %d times, want once: %s", n, r)

@@ -3,9 +3,9 @@ package clickhouse
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"compress/gzip"
 	"compress/zlib"
+	"errors"
 	"io"
 	"net/http"
 	"regexp"
@@ -166,23 +166,32 @@ func decodeBody(r *http.Request, req *request) (io.Reader, error) {
 	if req.decompress {
 		body = compress.NewReader(body)
 	}
-	return decodeErrors{body}, nil
+	return &decodeErrors{r: body}, nil
 }
 
-// decodeErrors reports a broken compressed body as CANNOT_DECOMPRESS.
-type decodeErrors struct{ r io.Reader }
+// decodeErrors reports a broken compressed body as CANNOT_DECOMPRESS. Its
+// end is sticky: ch-go's compress.Reader hands out its last block again when
+// read after its end.
+type decodeErrors struct {
+	r   io.Reader
+	err error
+}
 
-func (d decodeErrors) Read(p []byte) (int, error) {
+func (d *decodeErrors) Read(p []byte) (int, error) {
+	if d.err != nil {
+		return 0, d.err
+	}
 	n, err := d.r.Read(p)
-	if errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return n, io.EOF // ch-go wraps a clean end of stream
+	switch {
+	case err == nil:
+	case errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
+		d.err = io.EOF // ch-go wraps a clean end of stream
+	case errors.As(err, new(*chdb.Error)):
+		d.err = err
+	default:
+		d.err = chdb.Errorf(codeCannotDecompress, "CANNOT_DECOMPRESS", "cannot decompress request body: %v", err)
 	}
-	if err != nil {
-		if _, ok := err.(*chdb.Error); !ok {
-			err = chdb.Errorf(codeCannotDecompress, "CANNOT_DECOMPRESS", "cannot decompress request body: %v", err)
-		}
-	}
-	return n, err
+	return n, d.err
 }
 
 // statement is the SQL of a request and, for an INSERT with inline data, the
@@ -209,6 +218,9 @@ func readStatement(req *request, body io.Reader) (*statement, error) {
 		}
 		if sp, isInsert, complete := splitInsert([]byte(head)); isInsert && complete && sp.Format != "" {
 			data := io.MultiReader(strings.NewReader(head[min(sp.DataStart, len(head)):]), body)
+			if strings.EqualFold(sp.Format, "Values") {
+				data = &valuesGuard{r: data}
+			}
 			return &statement{sql: sp.Statement, insert: &sp, data: data}, nil
 		}
 		if req.readOnly {
@@ -221,36 +233,43 @@ func readStatement(req *request, body io.Reader) (*statement, error) {
 		return &statement{sql: strings.TrimSuffix(head+rest, "\n")}, nil
 	}
 	br := bufio.NewReaderSize(body, 64<<10)
-	// Peek until the INSERT statement is complete or known not to be one.
+	// Peek until the INSERT statement and the start of its data are in view,
+	// or the text is known not to be such an INSERT.
 	for n := 4 << 10; ; n *= 2 {
-		peek, err := br.Peek(min(n, req.maxQuerySize))
+		size := min(n, req.maxQuerySize)
+		br = bufio.NewReaderSize(br, size) // br itself when big enough
+		peek, err := br.Peek(size)
 		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 			return nil, err
 		}
-		atEOF := err == io.EOF
+		more := err == nil && size < req.maxQuerySize // more text may follow
 		sp, isInsert, complete := splitInsert(peek)
-		if !isInsert {
-			break
+		blank := len(bytes.TrimSpace(peek)) == 0
+		if more && (!complete || blank || (isInsert && sp.DataStart >= len(peek))) {
+			continue // the verdict may change with more text
 		}
-		if complete || atEOF {
-			if !complete {
-				sp, _, _ = splitInsert(append(bytes.Clone(peek), '\n'))
-				if sp.Format == "" {
-					break
-				}
-				sp.DataStart = min(sp.DataStart, len(peek))
+		if isInsert && !complete {
+			if err == nil {
+				return nil, chdb.Errorf(codeQueryTooLarge, "QUERY_IS_TOO_LARGE", "INSERT statement is longer than max_query_size (%d bytes)", req.maxQuerySize)
 			}
-			if _, err := br.Discard(sp.DataStart); err != nil {
-				return nil, err
+			// The body ends right after the format name: an insert of no rows.
+			sp, isInsert, complete = splitInsert(append(bytes.Clone(peek), '\n'))
+			if !isInsert || !complete || sp.Format == "" {
+				break
 			}
-			return &statement{sql: sp.Statement, insert: &sp, data: br}, nil
+			sp.DataStart = min(sp.DataStart, len(peek))
 		}
-		if len(peek) >= req.maxQuerySize {
-			return nil, chdb.Errorf(codeQueryTooLarge, "QUERY_IS_TOO_LARGE", "INSERT statement is longer than max_query_size (%d bytes)", req.maxQuerySize)
+		if !isInsert || sp.Format == "" {
+			break // an ordinary statement (the engine reports any syntax error)
 		}
-		if n >= br.Size() {
-			br = bufio.NewReaderSize(br, 2*n)
+		if _, err := br.Discard(sp.DataStart); err != nil {
+			return nil, err
 		}
+		var data io.Reader = br
+		if strings.EqualFold(sp.Format, "Values") {
+			data = &valuesGuard{r: br}
+		}
+		return &statement{sql: sp.Statement, insert: &sp, data: data}, nil
 	}
 	sql, err := readLimited(br, req.maxQuerySize)
 	if err != nil {
@@ -273,13 +292,61 @@ func readLimited(r io.Reader, limit int) (string, error) {
 	return string(b), nil
 }
 
-// trailingFormatRE finds a FORMAT clause at the end of a statement.
-var trailingFormatRE = regexp.MustCompile(`(?is)\bFORMAT\s+([A-Za-z][A-Za-z0-9_]*)\s*;?\s*$`)
+// formatClause returns the name in a statement's own FORMAT clause, or "".
+// It looks at top-level tokens only (not in comments, literals or brackets)
+// and takes FORMAT for a clause only when a name follows it that is a known
+// output format, and the token before it cannot precede an identifier (so
+// "ORDER BY format DESC" and "AS format" are not clauses).
+func formatClause(sql string, known map[string]string) string {
+	sc := scanner{b: []byte(sql)}
+	prev := ""
+	found := ""
+	for {
+		sc.skipSpace()
+		if sc.i >= len(sc.b) {
+			return found
+		}
+		start := sc.i
+		if sc.b[sc.i] == '(' {
+			if !sc.skipGroup() {
+				return found
+			}
+			prev = ")"
+			continue
+		}
+		if !sc.skipToken() {
+			return found
+		}
+		tok := strings.ToUpper(string(sc.b[start:sc.i]))
+		if tok == "FORMAT" && !precedesIdentifier[prev] {
+			save := sc.i
+			sc.skipSpace()
+			ns := sc.i
+			if sc.skipIdent() {
+				if name, ok := known[strings.ToLower(string(sc.b[ns:sc.i]))]; ok {
+					found = name
+				}
+			}
+			sc.i = save
+		}
+		prev = tok
+	}
+}
 
-// outputFormat is the format the response will be in.
-func outputFormat(sql, def string) string {
-	if m := trailingFormatRE.FindStringSubmatch(sql); m != nil {
-		return m[1]
+// precedesIdentifier lists tokens after which FORMAT would be a name, not a clause.
+var precedesIdentifier = map[string]bool{
+	"": true, "BY": true, ",": true, "AS": true, "SELECT": true, "DISTINCT": true, "=": true,
+	"<": true, ">": true, "+": true, "-": true, "*": true, "/": true, "%": true, "AND": true,
+	"OR": true, "NOT": true, "WHERE": true, "ON": true, "USING": true, "HAVING": true,
+	"PREWHERE": true, ".": true, "IN": true, "WHEN": true, "THEN": true, "ELSE": true,
+	"TABLE": true, "FROM": true, "JOIN": true, "INTO": true, "DATABASE": true, "EXISTS": true,
+}
+
+// outputFormat is the format the response will be in: the statement's own
+// FORMAT clause, else the request's default, else TabSeparated.
+func outputFormat(sql, def string, known map[string]string) string {
+	if f := formatClause(sql, known); f != "" {
+		return f
 	}
 	if def == "" {
 		return "TabSeparated"

@@ -27,6 +27,7 @@ type Server struct {
 	keep     *chdb.Conn // held open for the server's life so the engine stays booted
 
 	displayName, version, timezone string
+	formats                        map[string]string // output format names by lower-case name
 }
 
 // New opens the engine on cfg.Path (creating the directory) and prepares the
@@ -56,6 +57,11 @@ func New(cfg Config) (*Server, error) {
 		keep.Close()
 		return nil, fmt.Errorf("read engine identity: unexpected answer %q", fields)
 	}
+	formats, err := outputFormats(keep)
+	if err != nil {
+		keep.Close()
+		return nil, err
+	}
 	p := newPool(cfg.Path, cfg.MaxQueries)
 	return &Server{
 		cfg:         cfg,
@@ -66,7 +72,22 @@ func New(cfg Config) (*Server, error) {
 		displayName: fields[0],
 		version:     fields[1],
 		timezone:    fields[2],
+		formats:     formats,
 	}, nil
+}
+
+// outputFormats reads the engine's output format names.
+func outputFormats(c *chdb.Conn) (map[string]string, error) {
+	res, err := c.Query("SELECT name FROM system.formats WHERE is_output", "TabSeparated")
+	if err != nil {
+		return nil, fmt.Errorf("read output formats: %w", err)
+	}
+	defer res.Free()
+	m := make(map[string]string)
+	for _, name := range strings.Fields(string(res.Bytes())) {
+		m[strings.ToLower(name)] = name
+	}
+	return m, nil
 }
 
 // Version is the engine's ClickHouse version.
@@ -209,6 +230,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() { done(dirty) }()
 	dirty, err = s.execute(w, r, req, st, c)
 	if err != nil {
+		// A failed or abandoned statement may leave output behind on the
+		// engine connection; never reuse it.
+		dirty = true
 		s.log.Debug("query failed", "query_id", req.queryID, "err", err)
 	}
 }
@@ -226,7 +250,17 @@ func (s *Server) conn(req *request) (*conn, func(dirty bool), error) {
 			return nil, nil, err
 		}
 		c = ss.c
-		done = func(bool) { s.sessions.release(ss, time.Now()) }
+		done = func(dirty bool) {
+			if dirty {
+				// A failed statement can leave its partial output on the
+				// engine connection, to be prepended to the next answer; a
+				// session cannot be replaced, so drain it.
+				if res, err := c.Query("SELECT 1", "TSV"); err == nil {
+					res.Free()
+				}
+			}
+			s.sessions.release(ss, time.Now())
+		}
 	} else {
 		pc, err := s.pool.get()
 		if err != nil {
@@ -235,13 +269,31 @@ func (s *Server) conn(req *request) (*conn, func(dirty bool), error) {
 		c = pc
 		done = func(dirty bool) { s.pool.put(pc, dirty) }
 	}
-	db := req.database
-	if db == "" && req.sessionID == "" {
-		db = "default"
-	}
-	if db != "" && db != c.db {
-		if err := c.Exec("USE " + quoteIdent(db)); err != nil {
+	if req.sessionID != "" {
+		if req.database == "" {
+			return c, done, nil
+		}
+		// A database parameter applies to this request only; the session's
+		// own USE comes back afterwards.
+		prev, err := queryString(c, "SELECT currentDatabase()")
+		if err == nil {
+			err = c.Exec("USE " + quoteIdent(req.database))
+		}
+		if err != nil {
 			done(false)
+			return nil, nil, err
+		}
+		release := done
+		done = func(dirty bool) {
+			_ = c.Exec("USE " + quoteIdent(prev))
+			release(dirty)
+		}
+		return c, done, nil
+	}
+	db := firstNonEmpty(req.database, "default")
+	if db != c.db {
+		if err := c.Exec("USE " + quoteIdent(db)); err != nil {
+			done(true)
 			return nil, nil, err
 		}
 		c.db = db
@@ -254,34 +306,69 @@ var frontEndSettings = map[string]bool{
 	"enable_http_compression": true, "http_zlib_compression_level": true,
 	"network_compression_method": true, "network_zstd_compression_level": true,
 	"send_progress_in_http_headers": true, "http_headers_progress_interval_ms": true,
-	"max_query_size": true, "http_response_buffer_size": true, "add_http_cors_header": true,
+	"http_response_buffer_size": true, "add_http_cors_header": true,
 	"http_wait_end_of_query": true, "output_format_parallel_formatting": false,
 }
 
 // applySettings sets the request's settings on c and returns a function that
-// restores them; ok is false when they could not be restored.
-func applySettings(c *conn, settings []setting) (restore func() (ok bool), err error) {
-	var set, reset []string
+// restores them; ok is false when they could not be restored. In a session
+// the values the session had are restored, elsewhere the defaults.
+func applySettings(c *conn, settings []setting, inSession bool) (restore func() (ok bool), err error) {
+	var set, names []string
 	for _, st := range settings {
 		if frontEndSettings[st.name] {
 			continue
 		}
 		set = append(set, st.name+" = "+quoteString(st.value))
-		reset = append(reset, st.name+" = DEFAULT")
+		names = append(names, quoteString(st.name))
 	}
 	if len(set) == 0 {
 		return func() bool { return true }, nil
 	}
+	var reset []string
+	if inSession {
+		prev, err := queryString(c, "SELECT name, value, changed FROM system.settings WHERE name IN ("+strings.Join(names, ", ")+")")
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(prev, "\n") {
+			f := strings.Split(line, "\t")
+			if len(f) != 3 {
+				continue
+			}
+			if f[2] == "1" {
+				reset = append(reset, f[0]+" = "+quoteString(f[1]))
+			} else {
+				reset = append(reset, f[0]+" = DEFAULT")
+			}
+		}
+	} else {
+		for _, st := range settings {
+			if !frontEndSettings[st.name] {
+				reset = append(reset, st.name+" = DEFAULT")
+			}
+		}
+	}
 	if err := c.Exec("SET " + strings.Join(set, ", ")); err != nil {
 		return nil, err
 	}
-	return func() bool { return c.Exec("SET "+strings.Join(reset, ", ")) == nil }, nil
+	return func() bool { return len(reset) == 0 || c.Exec("SET "+strings.Join(reset, ", ")) == nil }, nil
+}
+
+// queryString runs a one-value query and returns the value.
+func queryString(c *conn, sql string) (string, error) {
+	res, err := c.Query(sql, "TSVRaw")
+	if err != nil {
+		return "", err
+	}
+	defer res.Free()
+	return strings.TrimSuffix(string(res.Bytes()), "\n"), nil
 }
 
 // execute runs the statement on c and writes the answer. dirty reports that
 // the connection's session state may have changed.
 func (s *Server) execute(w http.ResponseWriter, r *http.Request, req *request, st *statement, c *conn) (dirty bool, err error) {
-	restore, err := applySettings(c, req.settings)
+	restore, err := applySettings(c, req.settings, req.sessionID != "")
 	if err != nil {
 		return true, s.fail(w, nil, err)
 	}
@@ -307,10 +394,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, req *request, s
 		return false, s.fail(w, nil, readonlyError())
 	}
 	dirty = a.Class >= chdb.Control || a.Statements == 0 || isTemporaryTable(st.sql)
-	if req.sessionID != "" {
-		dirty = false // a session keeps its state on purpose
-	}
-	format := outputFormat(st.sql, req.format)
+	format := outputFormat(st.sql, req.format, s.formats)
 	out := newOutput(w, r, req)
 	w.Header().Set("X-ClickHouse-Format", format)
 	w.Header().Set("Content-Type", contentType(format))
@@ -437,7 +521,11 @@ func (s *Server) fail(w http.ResponseWriter, out *output, err error) error {
 		h.Set("WWW-Authenticate", `Basic realm="ClickHouse server HTTP API"`)
 	}
 	w.WriteHeader(status)
-	fmt.Fprintf(w, "%s (version %s)\n", e.Message, s.version)
+	msg := e.Message
+	if !strings.Contains(msg, "(version ") {
+		msg += " (version " + s.version + ")"
+	}
+	fmt.Fprintf(w, "%s\n", msg)
 	return e
 }
 

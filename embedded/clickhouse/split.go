@@ -2,6 +2,9 @@ package clickhouse
 
 import (
 	"bytes"
+	"io"
+
+	"github.com/touchstream/touchstream/embedded/chdb"
 )
 
 // insertSplit describes an INSERT whose data follows the statement text.
@@ -23,8 +26,13 @@ type insertSplit struct {
 func splitInsert(sql []byte) (s insertSplit, isInsert, complete bool) {
 	sc := scanner{b: sql}
 	sc.skipSpace()
+	if sc.i == len(sc.b) {
+		return s, false, !sc.cut // only space and comments
+	}
 	if !sc.keyword("INSERT") {
-		return s, false, true
+		rest := sc.b[sc.i:]
+		prefix := len(rest) < len("INSERT") && bytes.EqualFold(rest, []byte("INSERT")[:len(rest)])
+		return s, false, !prefix
 	}
 	sc.skipSpace()
 	if sc.keyword("INTO") {
@@ -48,6 +56,9 @@ func splitInsert(sql []byte) (s insertSplit, isInsert, complete bool) {
 	for {
 		sc.skipSpace()
 		if sc.i >= len(sc.b) {
+			if sc.cut {
+				return s, true, false
+			}
 			// INSERT INTO t [(cols)] with no FORMAT or VALUES: data in Values format.
 			return insertSplit{Statement: string(bytes.TrimSpace(sql)), Format: "Values", DataStart: len(sql)}, true, true
 		}
@@ -91,8 +102,9 @@ func splitInsert(sql []byte) (s insertSplit, isInsert, complete bool) {
 
 // scanner walks SQL text token by token, skipping comments and literals.
 type scanner struct {
-	b []byte
-	i int
+	b   []byte
+	i   int
+	cut bool // the text ended inside a comment or quoted token
 }
 
 func (s *scanner) skipSpace() {
@@ -109,6 +121,7 @@ func (s *scanner) skipSpace() {
 			end := bytes.Index(s.b[s.i+2:], []byte("*/"))
 			if end < 0 {
 				s.i = len(s.b)
+				s.cut = true
 				return
 			}
 			s.i += 2 + end + 2
@@ -187,6 +200,7 @@ func (s *scanner) skipQuoted(q byte) bool {
 		}
 	}
 	s.i = len(s.b)
+	s.cut = true
 	return false
 }
 
@@ -238,4 +252,44 @@ func (s *scanner) skipToken() bool {
 		s.i++
 	}
 	return true
+}
+
+// valuesGuard passes VALUES data through and fails when a statement follows
+// it: "INSERT INTO t VALUES (1); DROP TABLE t" is refused as a
+// multi-statement request instead of being cut at the semicolon.
+type valuesGuard struct {
+	r       io.Reader
+	quote   byte // the open quote, 0 outside quotes
+	escaped bool
+	semi    bool // a top-level ';' was seen
+	err     error
+}
+
+func (v *valuesGuard) Read(p []byte) (int, error) {
+	if v.err != nil {
+		return 0, v.err
+	}
+	n, err := v.r.Read(p)
+	for i, c := range p[:n] {
+		switch {
+		case v.escaped:
+			v.escaped = false
+		case v.quote != 0:
+			if c == '\\' {
+				v.escaped = true
+			} else if c == v.quote {
+				v.quote = 0
+			}
+		case v.semi:
+			if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+				v.err = chdb.Errorf(codeSyntaxError, "SYNTAX_ERROR", "Syntax error (Multi-statements are not allowed): data follows ';' after VALUES")
+				return i, v.err
+			}
+		case c == '\'' || c == '"' || c == '`':
+			v.quote = c
+		case c == ';':
+			v.semi = true
+		}
+	}
+	return n, err
 }
