@@ -32,6 +32,7 @@ var statusByName = map[string]int{
 
 	"UNKNOWN_USER": http.StatusForbidden, "WRONG_PASSWORD": http.StatusForbidden,
 	"AUTHENTICATION_FAILED": http.StatusForbidden, "SET_NON_GRANTED_ROLE": http.StatusForbidden,
+	"ACCESS_DENIED": http.StatusForbidden,
 
 	"BAD_ARGUMENTS": http.StatusBadRequest, "CANNOT_COMPILE_REGEXP": http.StatusBadRequest,
 	"CANNOT_PARSE_TEXT": http.StatusBadRequest, "CANNOT_PARSE_ESCAPE_SEQUENCE": http.StatusBadRequest,
@@ -53,13 +54,16 @@ var statusByName = map[string]int{
 	"UNKNOWN_SETTING": http.StatusNotFound, "UNKNOWN_DIRECTION_OF_SORTING": http.StatusNotFound,
 	"UNKNOWN_AGGREGATE_FUNCTION": http.StatusNotFound, "UNKNOWN_FORMAT": http.StatusNotFound,
 	"UNKNOWN_DATABASE_ENGINE": http.StatusNotFound, "UNKNOWN_TYPE_OF_QUERY": http.StatusNotFound,
+	"UNKNOWN_ROLE": http.StatusNotFound,
 
-	"QUERY_IS_TOO_LARGE":   http.StatusRequestEntityTooLarge,
-	"NOT_IMPLEMENTED":      http.StatusNotImplemented,
-	"SOCKET_TIMEOUT":       http.StatusServiceUnavailable,
-	"CANNOT_OPEN_FILE":     http.StatusServiceUnavailable,
-	"HTTP_LENGTH_REQUIRED": http.StatusLengthRequired,
-	"TIMEOUT_EXCEEDED":     http.StatusRequestTimeout,
+	"QUERY_IS_TOO_LARGE":     http.StatusRequestEntityTooLarge,
+	"NOT_IMPLEMENTED":        http.StatusNotImplemented,
+	"SOCKET_TIMEOUT":         http.StatusServiceUnavailable,
+	"CANNOT_OPEN_FILE":       http.StatusServiceUnavailable,
+	"CANNOT_SCHEDULE_TASK":   http.StatusServiceUnavailable,
+	"UNSUPPORTED_MEDIA_TYPE": http.StatusUnsupportedMediaType,
+	"HTTP_LENGTH_REQUIRED":   http.StatusLengthRequired,
+	"TIMEOUT_EXCEEDED":       http.StatusRequestTimeout,
 }
 
 // httpStatus maps an engine error to the status ClickHouse would answer with.

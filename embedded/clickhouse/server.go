@@ -199,6 +199,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, nil, chdb.Errorf(codeNotImplemented, "NOT_IMPLEMENTED", "external tables (multipart/form-data) are not supported by the embedded ClickHouse"))
 		return
 	}
+	// The slot is taken before the body is read: decoding a compressed body
+	// can allocate up to its claimed block size, so MaxQueries bounds that too.
+	if err := s.pool.slot(r.Context()); err != nil {
+		s.fail(w, nil, err)
+		return
+	}
+	defer s.pool.unslot()
 	var body io.Reader
 	if r.Method == http.MethodPost {
 		body, err = decodeBody(r, req)
@@ -216,11 +223,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, nil, chdb.Errorf(codeSyntaxError, "SYNTAX_ERROR", "Empty query"))
 		return
 	}
-	if err := s.pool.slot(r.Context()); err != nil {
-		s.fail(w, nil, err)
-		return
-	}
-	defer s.pool.unslot()
 	c, done, err := s.conn(req)
 	if err != nil {
 		s.fail(w, nil, err)
