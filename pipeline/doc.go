@@ -1,5 +1,6 @@
-// Package pipeline will hold Touchstream's domain vocabulary (Event, Session,
-// Stage, Funnel, Sink) that the collector, processor and reports share.
-// Adapters live in sibling packages named after what they talk to. It is
-// empty until the walking skeleton (issue 3) lands.
+// Package pipeline holds Touchstream's domain vocabulary, shared by the
+// collector, the processor and the reports: the canonical Event the collector
+// publishes to Kafka, the Session the processor derives, and the names of
+// topics and well-known events. It does no I/O; adapters live in sibling
+// packages named after what they talk to (kafka, clickhouse).
 package pipeline

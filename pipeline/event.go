@@ -1,0 +1,98 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Kafka topics (DESIGN.md section 1).
+const (
+	TopicEvents   = "clickstream.events"   // accepted events, key = visitor id
+	TopicRejected = "clickstream.rejected" // dead letters with reasons
+)
+
+// Event types, as in the Segment spec.
+const (
+	TypeTrack    = "track"
+	TypePage     = "page"
+	TypeScreen   = "screen"
+	TypeIdentify = "identify"
+	TypeGroup    = "group"
+	TypeAlias    = "alias"
+)
+
+// Well-known event names (Segment e-commerce spec) the reports rely on.
+const (
+	EventProductViewed   = "Product Viewed"
+	EventProductAdded    = "Product Added"
+	EventCheckoutStarted = "Checkout Started"
+	EventOrderCompleted  = "Order Completed"
+)
+
+// Touchpoints (DESIGN.md section 6).
+const (
+	TouchpointWeb    = "web"
+	TouchpointApp    = "app"
+	TouchpointSocial = "social"
+	TouchpointChat   = "chat"
+	TouchpointEmail  = "email"
+	TouchpointSMS    = "sms"
+	TouchpointServer = "server"
+)
+
+// Event is one accepted touchpoint in canonical form: what the collector
+// publishes to TopicEvents (as JSON, keyed by VisitorID) and what the
+// processor writes to the events table. Times are UTC. The collector fills
+// everything it can know at the edge; the processor fills SessionID, Stage
+// and TrafficChannel.
+type Event struct {
+	MessageID   string    `json:"message_id"`  // client's messageId; the deduplication key
+	EventTime   time.Time `json:"event_time"`  // when it happened, clock-skew corrected
+	ReceivedAt  time.Time `json:"received_at"` // when the collector accepted it
+	Type        string    `json:"type"`        // track, page, screen, identify, group, alias
+	EventName   string    `json:"event_name"`  // track: the event; page/screen: the name, may be ""
+	Touchpoint  string    `json:"touchpoint"`  // web, app, social, chat, email, sms, server
+	VisitorID   string    `json:"visitor_id"`  // anonymousId, else userId
+	UserID      string    `json:"user_id,omitempty"`
+	SessionID   string    `json:"session_id,omitempty"` // set by the processor
+	Stage       string    `json:"stage,omitempty"`      // set by the processor
+	Channel     string    `json:"traffic_channel,omitempty"`
+	UTMSource   string    `json:"utm_source,omitempty"`
+	UTMMedium   string    `json:"utm_medium,omitempty"`
+	UTMCampaign string    `json:"utm_campaign,omitempty"`
+	PageURL     string    `json:"page_url,omitempty"`
+	PagePath    string    `json:"page_path,omitempty"`
+	Referrer    string    `json:"referrer,omitempty"`
+	LibraryName string    `json:"library_name,omitempty"`
+	DeviceType  string    `json:"device_type,omitempty"`
+	Browser     string    `json:"browser,omitempty"`
+	OS          string    `json:"os,omitempty"`
+	Revenue     float64   `json:"revenue,omitempty"`
+	Currency    string    `json:"currency,omitempty"`
+	OrderID     string    `json:"order_id,omitempty"`
+	CartID      string    `json:"cart_id,omitempty"`
+	// EngagementMS is engaged time reported by the tracker for this event
+	// (properties.engagement_time_msec).
+	EngagementMS int64           `json:"engagement_time_msec,omitempty"`
+	Properties   json.RawMessage `json:"properties,omitempty"` // the event's properties (traits for identify), as sent
+	WriteKey     string          `json:"write_key,omitempty"`  // the source it came in through
+}
+
+// IsView reports whether the event is a page or screen view.
+func (e *Event) IsView() bool { return e.Type == TypePage || e.Type == TypeScreen }
+
+// IsConversion reports whether the event is a conversion (an order).
+func (e *Event) IsConversion() bool {
+	return e.Type == TypeTrack && e.EventName == EventOrderCompleted
+}
+
+// Rejected is a dead letter on TopicRejected: a request or event the collector
+// could not accept, with the reason.
+type Rejected struct {
+	ReceivedAt time.Time       `json:"received_at"`
+	Source     string          `json:"source"` // the endpoint, e.g. "/v1/batch"
+	WriteKey   string          `json:"write_key,omitempty"`
+	Index      int             `json:"index"` // position in the batch, -1 for the whole request
+	Error      string          `json:"error"`
+	Payload    json.RawMessage `json:"payload,omitempty"`
+}
