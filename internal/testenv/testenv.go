@@ -1,0 +1,85 @@
+// Package testenv starts the real embedded services for tests: the embedded
+// ClickHouse (one per test process, since the engine allows one storage path
+// per process) and embedded Kafka brokers (one per call). Tests talk to them
+// over their real protocols.
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/touchstream/touchstream/embedded/clickhouse"
+	"github.com/touchstream/touchstream/embedded/kafka"
+)
+
+var (
+	chOnce sync.Once
+	chURL  string
+	chErr  error
+)
+
+// ClickHouse returns the base URL (http://127.0.0.1:PORT) of the process's
+// embedded ClickHouse, starting it on first use. It lives until the process
+// ends, its data in a temporary directory; tests keep apart by using their
+// own database (see Database).
+func ClickHouse(t testing.TB) string {
+	t.Helper()
+	chOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "touchstream-testenv-ch-")
+		if err != nil {
+			chErr = err
+			return
+		}
+		cfg := clickhouse.DefaultConfig()
+		cfg.Path = dir
+		cfg.Listen = "127.0.0.1:0"
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		srv, err := clickhouse.New(cfg)
+		if err != nil {
+			chErr = err
+			return
+		}
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			chErr = err
+			return
+		}
+		ready := make(chan string, 1)
+		go srv.Serve(context.Background(), ln, ready)
+		chURL = "http://" + <-ready
+	})
+	if chErr != nil {
+		t.Fatalf("embedded clickhouse: %v", chErr)
+	}
+	return chURL
+}
+
+var dbSeq struct {
+	sync.Mutex
+	n int
+}
+
+// Database returns a fresh database name for a test (it is not created).
+func Database(t testing.TB, prefix string) string {
+	dbSeq.Lock()
+	defer dbSeq.Unlock()
+	dbSeq.n++
+	return fmt.Sprintf("%s_%d_%d", prefix, os.Getpid(), dbSeq.n)
+}
+
+// Kafka starts an embedded Kafka broker with the pipeline's topics
+// (partitions each) for the test and returns its address.
+func Kafka(t testing.TB, partitions int) string {
+	t.Helper()
+	b, err := kafka.Start(kafka.Config{Listen: "127.0.0.1:0", Partitions: partitions})
+	if err != nil {
+		t.Fatalf("embedded kafka: %v", err)
+	}
+	t.Cleanup(b.Close)
+	return b.Addr()
+}
