@@ -1,24 +1,22 @@
 package main
 
 import (
-	"flag"
-	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/touchstream/touchstream/internal/cliflag"
 )
 
-// flagSet is a flag.FlagSet whose flags fall back to environment variables:
-// --max-queries reads TOUCHSTREAM_<PREFIX>MAX_QUERIES when not given.
+// flagSet names each flag's environment variable after the command:
+// --max-queries of `touchstream clickhouse` reads
+// TOUCHSTREAM_CLICKHOUSE_MAX_QUERIES when not given.
 type flagSet struct {
-	*flag.FlagSet
+	*cliflag.Set
 	envPrefix string
 }
 
 func newFlagSet(name, envPrefix string) *flagSet {
-	fs := flag.NewFlagSet("touchstream "+name, flag.ContinueOnError)
-	return &flagSet{FlagSet: fs, envPrefix: envPrefix}
+	return &flagSet{Set: cliflag.New("touchstream " + name), envPrefix: envPrefix}
 }
 
 func (f *flagSet) envName(flagName string) string {
@@ -26,26 +24,13 @@ func (f *flagSet) envName(flagName string) string {
 }
 
 func (f *flagSet) String(p *string, name, usage string) {
-	if v, ok := os.LookupEnv(f.envName(name)); ok {
-		*p = v
-	}
-	f.StringVar(p, name, *p, fmt.Sprintf("%s (env %s)", usage, f.envName(name)))
+	f.Set.String(p, name, f.envName(name), usage)
 }
 
-func (f *flagSet) Int(p *int, name, usage string) {
-	if v, ok := os.LookupEnv(f.envName(name)); ok {
-		if n, err := strconv.Atoi(v); err == nil {
-			*p = n
-		}
-	}
-	f.IntVar(p, name, *p, fmt.Sprintf("%s (env %s)", usage, f.envName(name)))
-}
+func (f *flagSet) Int(p *int, name, usage string) { f.Set.Int(p, name, f.envName(name), usage) }
 
 func (f *flagSet) Duration(p *time.Duration, name, usage string) {
-	if v, ok := os.LookupEnv(f.envName(name)); ok {
-		if d, err := time.ParseDuration(v); err == nil {
-			*p = d
-		}
-	}
-	f.DurationVar(p, name, *p, fmt.Sprintf("%s (env %s)", usage, f.envName(name)))
+	f.Set.Duration(p, name, f.envName(name), usage)
 }
+
+func (f *flagSet) Bool(p *bool, name, usage string) { f.Set.Bool(p, name, f.envName(name), usage) }
