@@ -21,6 +21,11 @@ test: install
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
 
+# The whole pipeline on the embedded engines with a generated clickstream:
+# prints the reports, writes out/report.html, stops, exits 0.
+demo: build
+	./$(BIN)/touchstream demo
+
 bench: install
 	./scripts/bench.sh
 

@@ -17,7 +17,11 @@ type command struct {
 }
 
 var commands = []command{
+	{"dev", "run the embedded stack: Kafka, ClickHouse, collector, processor", runDev},
 	{"clickhouse", "serve the embedded ClickHouse (chDB) over ClickHouse's HTTP interface", runClickHouse},
+	{"kafka", "run the embedded Kafka (in memory only)", runKafka},
+	{"migrate", "apply sql/ migrations to a ClickHouse", runMigrate},
+	{"generate", "send a deterministic synthetic clickstream to a collector (--expect: print the answers)", runGenerate},
 }
 
 func usage() {

@@ -1,0 +1,60 @@
+package clickhouse
+
+import (
+	"bytes"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/touchstream/touchstream/internal/testenv"
+)
+
+// migratedDB creates and migrates a database of its own for the test on the
+// embedded ClickHouse and returns its DSN, its name and a connection to it.
+func migratedDB(t *testing.T) (dsn, database string, conn driver.Conn) {
+	t.Helper()
+	database = testenv.Database(t, "chadapter")
+	dsn = testenv.ClickHouse(t) + "/" + database
+	if err := Migrate(t.Context(), dsn, testLogger(t)); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	conn, err := Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return dsn, database, conn
+}
+
+// testLogger logs to the test's output.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(string(bytes.TrimRight(p, "\n")))
+	return len(p), nil
+}
+
+// logBuffer is a concurrency-safe buffer for captured log output.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,256 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/touchstream/touchstream/pipeline"
+)
+
+// SinkOptions configures a Sink.
+type SinkOptions struct {
+	// Database holds the events and sessions tables. Empty means the
+	// connection's own database (the one in its DSN).
+	Database string
+}
+
+// Sink writes batches of events and sessions to ClickHouse, each batch as
+// one INSERT carrying a deduplication token, so that a batch retried with
+// the same token lands once (the tables keep a
+// non_replicated_deduplication_window). Batching and retrying are the
+// caller's: the processor collects a batch, picks its token (for example
+// from the Kafka offsets it covers) and calls WriteEvents until it succeeds
+// or returns a *PermanentError.
+//
+// A Sink is safe for concurrent use; it does not own the connection and has
+// nothing to close.
+type Sink struct {
+	conn     driver.Conn
+	events   string // INSERT statement for events
+	sessions string // INSERT statement for sessions
+}
+
+// NewSink returns a Sink writing through conn.
+func NewSink(conn driver.Conn, opts SinkOptions) *Sink {
+	return &Sink{
+		conn:     conn,
+		events:   insertStatement(opts.Database, "events", eventColumns),
+		sessions: insertStatement(opts.Database, "sessions", sessionColumns),
+	}
+}
+
+// eventColumns are the events columns the Sink writes, in the order
+// WriteEvents fills them. inserted_at takes its default.
+var eventColumns = []string{
+	"message_id", "event_time", "received_at", "type", "event_name", "touchpoint",
+	"visitor_id", "user_id", "session_id", "stage", "traffic_channel",
+	"utm_source", "utm_medium", "utm_campaign", "page_url", "page_path", "referrer",
+	"library_name", "device_type", "browser", "os", "revenue", "currency",
+	"order_id", "cart_id", "engagement_time_msec", "properties", "write_key",
+}
+
+// sessionColumns are the sessions columns the Sink writes, in the order
+// WriteSessions fills them: all but the ALIAS ones.
+var sessionColumns = []string{
+	"session_id", "visitor_id", "user_id", "start_time", "end_time",
+	"events", "page_views", "engaged_msec", "entry_page", "exit_page",
+	"touchpoint", "traffic_channel", "utm_source", "utm_medium", "utm_campaign",
+	"device_type", "conversions", "revenue", "version", "is_deleted",
+}
+
+func insertStatement(database, table string, columns []string) string {
+	name := quoteIdent(table)
+	if database != "" {
+		name = quoteIdent(database) + "." + name
+	}
+	return "INSERT INTO " + name + " (" + strings.Join(columns, ", ") + ")"
+}
+
+// WriteEvents inserts events as one batch. token is the batch's
+// insert_deduplication_token: the same batch written again with the same
+// token lands once. An empty token writes without one (identical batches
+// are still dropped inside the deduplication window). An empty batch writes
+// nothing. Errors are retryable unless they are a *PermanentError.
+func (s *Sink) WriteEvents(ctx context.Context, events []pipeline.Event, token string) error {
+	if len(events) == 0 {
+		return nil
+	}
+	n := len(events)
+	var (
+		messageID   = make([]string, n)
+		eventTime   = make([]time.Time, n)
+		receivedAt  = make([]time.Time, n)
+		typ         = make([]string, n)
+		eventName   = make([]string, n)
+		touchpoint  = make([]string, n)
+		visitorID   = make([]string, n)
+		userID      = make([]string, n)
+		sessionID   = make([]string, n)
+		stage       = make([]string, n)
+		channel     = make([]string, n)
+		utmSource   = make([]string, n)
+		utmMedium   = make([]string, n)
+		utmCampaign = make([]string, n)
+		pageURL     = make([]string, n)
+		pagePath    = make([]string, n)
+		referrer    = make([]string, n)
+		libraryName = make([]string, n)
+		deviceType  = make([]string, n)
+		browser     = make([]string, n)
+		osName      = make([]string, n)
+		revenue     = make([]float64, n)
+		currency    = make([]string, n)
+		orderID     = make([]string, n)
+		cartID      = make([]string, n)
+		engagement  = make([]uint32, n)
+		properties  = make([]string, n)
+		writeKey    = make([]string, n)
+	)
+	for i := range events {
+		e := &events[i]
+		messageID[i] = e.MessageID
+		eventTime[i] = e.EventTime.UTC()
+		receivedAt[i] = e.ReceivedAt.UTC()
+		typ[i] = e.Type
+		eventName[i] = e.EventName
+		touchpoint[i] = e.Touchpoint
+		visitorID[i] = e.VisitorID
+		userID[i] = e.UserID
+		sessionID[i] = e.SessionID
+		stage[i] = e.Stage
+		channel[i] = e.Channel
+		utmSource[i] = e.UTMSource
+		utmMedium[i] = e.UTMMedium
+		utmCampaign[i] = e.UTMCampaign
+		pageURL[i] = e.PageURL
+		pagePath[i] = e.PagePath
+		referrer[i] = e.Referrer
+		libraryName[i] = e.LibraryName
+		deviceType[i] = e.DeviceType
+		browser[i] = e.Browser
+		osName[i] = e.OS
+		revenue[i] = e.Revenue
+		currency[i] = e.Currency
+		orderID[i] = e.OrderID
+		cartID[i] = e.CartID
+		engagement[i] = clampUint32(e.EngagementMS)
+		properties[i] = string(e.Properties)
+		writeKey[i] = e.WriteKey
+	}
+	columns := []any{
+		messageID, eventTime, receivedAt, typ, eventName, touchpoint,
+		visitorID, userID, sessionID, stage, channel,
+		utmSource, utmMedium, utmCampaign, pageURL, pagePath, referrer,
+		libraryName, deviceType, browser, osName, revenue, currency,
+		orderID, cartID, engagement, properties, writeKey,
+	}
+	if err := s.send(ctx, s.events, eventColumns, columns, token); err != nil {
+		return fmt.Errorf("write %d events: %w", n, err)
+	}
+	return nil
+}
+
+// WriteSessions inserts sessions (new ones, restatements and tombstones) as
+// one batch, with token as for WriteEvents. The sessions table keeps the
+// row with the highest Version per session; a row with Deleted set removes
+// the session from FINAL reads.
+func (s *Sink) WriteSessions(ctx context.Context, sessions []pipeline.Session, token string) error {
+	if len(sessions) == 0 {
+		return nil
+	}
+	n := len(sessions)
+	var (
+		sessionID   = make([]string, n)
+		visitorID   = make([]string, n)
+		userID      = make([]string, n)
+		start       = make([]time.Time, n)
+		end         = make([]time.Time, n)
+		events      = make([]uint32, n)
+		pageViews   = make([]uint32, n)
+		engagedMS   = make([]uint64, n)
+		entryPage   = make([]string, n)
+		exitPage    = make([]string, n)
+		touchpoint  = make([]string, n)
+		channel     = make([]string, n)
+		utmSource   = make([]string, n)
+		utmMedium   = make([]string, n)
+		utmCampaign = make([]string, n)
+		deviceType  = make([]string, n)
+		conversions = make([]uint32, n)
+		revenue     = make([]float64, n)
+		version     = make([]uint64, n)
+		isDeleted   = make([]uint8, n)
+	)
+	for i := range sessions {
+		ss := &sessions[i]
+		sessionID[i] = ss.SessionID
+		visitorID[i] = ss.VisitorID
+		userID[i] = ss.UserID
+		start[i] = ss.Start.UTC()
+		end[i] = ss.End.UTC()
+		events[i] = clampUint32(int64(ss.Events))
+		pageViews[i] = clampUint32(int64(ss.PageViews))
+		engagedMS[i] = uint64(max(ss.EngagedMS, 0))
+		entryPage[i] = ss.EntryPage
+		exitPage[i] = ss.ExitPage
+		touchpoint[i] = ss.Touchpoint
+		channel[i] = ss.Channel
+		utmSource[i] = ss.UTMSource
+		utmMedium[i] = ss.UTMMedium
+		utmCampaign[i] = ss.UTMCampaign
+		deviceType[i] = ss.DeviceType
+		conversions[i] = clampUint32(int64(ss.Conversions))
+		revenue[i] = ss.Revenue
+		version[i] = ss.Version
+		if ss.Deleted {
+			isDeleted[i] = 1
+		}
+	}
+	columns := []any{
+		sessionID, visitorID, userID, start, end,
+		events, pageViews, engagedMS, entryPage, exitPage,
+		touchpoint, channel, utmSource, utmMedium, utmCampaign,
+		deviceType, conversions, revenue, version, isDeleted,
+	}
+	if err := s.send(ctx, s.sessions, sessionColumns, columns, token); err != nil {
+		return fmt.Errorf("write %d sessions: %w", n, err)
+	}
+	return nil
+}
+
+// send prepares query as a batch, appends columns (slices in the order of
+// names) and sends it with token as the insert_deduplication_token. The
+// returned error is classified.
+func (s *Sink) send(ctx context.Context, query string, names []string, columns []any, token string) (err error) {
+	if token != "" {
+		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_deduplication_token": token}))
+	}
+	batch, err := s.conn.PrepareBatch(ctx, query)
+	if err != nil {
+		return fmt.Errorf("prepare insert: %w", classify(err))
+	}
+	defer func() {
+		if err != nil {
+			_ = batch.Abort()
+		}
+	}()
+	for i, values := range columns {
+		if err := batch.Column(i).Append(values); err != nil {
+			return fmt.Errorf("column %s: %w", names[i], classify(err))
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("send insert: %w", classify(err))
+	}
+	return nil
+}
+
+func clampUint32(v int64) uint32 {
+	return uint32(min(max(v, 0), math.MaxUint32))
+}

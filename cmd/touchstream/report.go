@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/touchstream/touchstream/clickhouse"
+	"github.com/touchstream/touchstream/report"
+)
+
+// defaultReportDays is the range of a report without --from: the last 30
+// days up to now.
+const defaultReportDays = 30
+
+func runReport(ctx context.Context, args []string) error {
+	return reportTo(ctx, os.Stdout, args)
+}
+
+// reportTo runs `touchstream report args...`, printing the report to w.
+func reportTo(ctx context.Context, w io.Writer, args []string) error {
+	var (
+		dsn      = clickhouse.DefaultDSN
+		from, to string
+		site     string
+		format   = string(report.FormatTable)
+		steps    string
+		window   = "7d"
+		mode     = report.ModeOrdered
+		within   = "24h"
+	)
+	fs := newFlagSet("report", "REPORT_")
+	fs.Usage = func() {
+		out := fs.Output()
+		fmt.Fprintf(out, "usage: touchstream report KIND [flags]\n\nKIND is one of: %s\n\nflags:\n", strings.Join(report.Kinds, ", "))
+		fs.PrintDefaults()
+	}
+	fs.Set.String(&dsn, "clickhouse-dsn", "TOUCHSTREAM_CLICKHOUSE_DSN", "ClickHouse to read: http://host:8123/db or clickhouse://host:9000/db")
+	fs.String(&from, "from", "start of the range, inclusive: a date (2026-11-20, UTC) or an RFC 3339 time (default 30 days before --to)")
+	fs.String(&to, "to", "end of the range, exclusive; a date means the end of that day (default now)")
+	fs.String(&site, "site", "only events that came in with this write key (sessions: with an event that did); empty for all")
+	fs.String(&format, "format", "output: table, json, csv or html")
+	fs.String(&steps, "steps", `funnel: the steps in order, comma-separated; "A|B" is either event`)
+	fs.String(&window, "window", "funnel: conversion window, from the first step to the last (7d, 36h, ...)")
+	fs.String(&mode, "mode", "funnel: ordered (strict and any are not supported yet)")
+	fs.String(&within, "within", "abandonment: how soon an order must follow a cart or checkout (24h, 2d, ...)")
+
+	// The kind may come before or after the flags.
+	var kind string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		kind, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	rest := fs.Args()
+	if kind == "" && len(rest) > 0 {
+		kind = rest[0]
+		if err := fs.Parse(rest[1:]); err != nil {
+			return err
+		}
+		rest = fs.Args()
+	}
+	if kind == "" {
+		fs.Usage()
+		return fmt.Errorf("which report? one of %s", strings.Join(report.Kinds, ", "))
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("unexpected arguments %q", rest)
+	}
+	if !slices.Contains(report.Kinds, kind) {
+		return fmt.Errorf("%w %q: want one of %s", report.ErrUnknownKind, kind, strings.Join(report.Kinds, ", "))
+	}
+
+	opts, err := reportOptions(time.Now(), from, to, site, steps, window, mode, within)
+	if err != nil {
+		return err
+	}
+	f, err := report.ParseFormat(format)
+	if err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	if kind == report.KindFunnel && len(opts.Steps) == 0 {
+		return errors.New(`funnel: --steps is required, e.g. --steps "Page Viewed,Product Added,Order Completed"`)
+	}
+
+	conn, err := clickhouse.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	r, err := report.Run(ctx, conn, kind, opts)
+	if err != nil {
+		return err
+	}
+	return report.Write(w, r, f)
+}
+
+// reportOptions turns the flag values into report options; now is the
+// default end of the range.
+func reportOptions(now time.Time, from, to, site, steps, window, mode, within string) (report.Options, error) {
+	opts := report.Options{Site: site, Steps: report.SplitSteps(steps), Mode: mode}
+	var err error
+	opts.To = now
+	if to != "" {
+		if opts.To, err = report.ParseTime(to, true); err != nil {
+			return opts, fmt.Errorf("--to: %w", err)
+		}
+	}
+	opts.From = opts.To.AddDate(0, 0, -defaultReportDays)
+	if from != "" {
+		if opts.From, err = report.ParseTime(from, false); err != nil {
+			return opts, fmt.Errorf("--from: %w", err)
+		}
+	}
+	if !opts.From.Before(opts.To) {
+		return opts, fmt.Errorf("--from %s is not before --to %s", opts.From.Format(time.RFC3339), opts.To.Format(time.RFC3339))
+	}
+	if opts.Window, err = positiveDuration(window); err != nil {
+		return opts, fmt.Errorf("--window: %w", err)
+	}
+	if opts.Within, err = positiveDuration(within); err != nil {
+		return opts, fmt.Errorf("--within: %w", err)
+	}
+	return opts, nil
+}
+
+func positiveDuration(s string) (time.Duration, error) {
+	d, err := report.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("duration %q: want more than 0", s)
+	}
+	return d, nil
+}

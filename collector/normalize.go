@@ -1,0 +1,401 @@
+package collector
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/touchstream/touchstream/pipeline"
+)
+
+// Reasons an event or request is refused: the reason label of
+// touchstream_collector_events_rejected_total.
+const (
+	reasonMalformed    = "malformed"     // not JSON, not an object, a field of the wrong JSON type
+	reasonTooLarge     = "too_large"     // over MaxEventBytes or MaxBatchBytes
+	reasonUnauthorized = "unauthorized"  // unknown or missing write key
+	reasonType         = "invalid_type"  // type missing or not a Segment call
+	reasonMissingID    = "missing_id"    // neither anonymousId nor userId
+	reasonMissingEvent = "missing_event" // a track without its event name
+	reasonTime         = "invalid_time"  // a time that does not parse or is out of range
+	reasonField        = "invalid_field" // another field with a value the collector refuses
+)
+
+// eventError is why one event was refused.
+type eventError struct {
+	reason string
+	msg    string
+}
+
+func (e *eventError) Error() string { return e.msg }
+
+func refuse(reason, format string, args ...any) *eventError {
+	return &eventError{reason: reason, msg: fmt.Sprintf(format, args...)}
+}
+
+// batchMeta is what normalize needs besides the event itself.
+type batchMeta struct {
+	typ        string          // the type the endpoint implies, "" for a batch
+	context    contextView     // the batch's context
+	sentAt     json.RawMessage // the batch's sentAt
+	receivedAt time.Time       // UTC, millisecond precision
+	writeKey   string
+}
+
+// Library names of mobile and server SDKs, for the default touchpoint.
+var (
+	appLibraries = map[string]bool{
+		"analytics-ios": true, "analytics-android": true, "analytics-react-native": true,
+		"analytics-flutter": true, "analytics-swift": true, "analytics-kotlin": true,
+		"rudder-ios": true, "rudder-android": true,
+	}
+	serverLibraries = map[string]bool{
+		"analytics-node": true, "@segment/analytics-node": true, "analytics-go": true,
+		"analytics-python": true, "analytics-ruby": true, "analytics-java": true,
+		"analytics-php": true, "analytics.net": true, "rudder-sdk-node": true,
+	}
+	touchpoints = map[string]bool{
+		pipeline.TouchpointWeb: true, pipeline.TouchpointApp: true, pipeline.TouchpointSocial: true,
+		pipeline.TouchpointChat: true, pipeline.TouchpointEmail: true, pipeline.TouchpointSMS: true,
+		pipeline.TouchpointServer: true,
+	}
+	eventTypes = map[string]bool{
+		pipeline.TypeTrack: true, pipeline.TypePage: true, pipeline.TypeScreen: true,
+		pipeline.TypeIdentify: true, pipeline.TypeGroup: true, pipeline.TypeAlias: true,
+	}
+)
+
+// propsView holds the properties the collector maps to columns.
+type propsView struct {
+	URL          json.RawMessage `json:"url"`
+	Path         json.RawMessage `json:"path"`
+	Referrer     json.RawMessage `json:"referrer"`
+	Revenue      json.RawMessage `json:"revenue"`
+	Total        json.RawMessage `json:"total"`
+	Currency     json.RawMessage `json:"currency"`
+	OrderID      json.RawMessage `json:"order_id"`
+	OrderIDCamel json.RawMessage `json:"orderId"`
+	CartID       json.RawMessage `json:"cart_id"`
+	CartIDCamel  json.RawMessage `json:"cartId"`
+	Engagement   json.RawMessage `json:"engagement_time_msec"`
+	Touchpoint   json.RawMessage `json:"touchpoint"`
+}
+
+// normalize maps one Segment event to the canonical pipeline.Event, or says
+// why it cannot be accepted. It does no I/O; the clock comes in as
+// m.receivedAt.
+func normalize(raw json.RawMessage, m *batchMeta) (pipeline.Event, *eventError) {
+	var ev pipeline.Event
+	if !isObject(raw) {
+		return ev, refuse(reasonMalformed, "event: must be a JSON object")
+	}
+	var r rawEvent
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return ev, refuse(reasonMalformed, "event: invalid JSON: %v", err)
+	}
+
+	// Type: the endpoint's, else the event's own.
+	ev.Type = m.typ
+	if ev.Type == "" {
+		t, ok := jsonString(r.Type)
+		if !ok || t == "" {
+			return ev, refuse(reasonType, "type: required (track, page, screen, identify, group or alias)")
+		}
+		ev.Type = strings.ToLower(t)
+		if !eventTypes[ev.Type] {
+			return ev, refuse(reasonType, "type: %q is not one of track, page, screen, identify, group, alias", t)
+		}
+	}
+
+	// Identity.
+	var err error
+	if ev.MessageID, err = idString(r.MessageID, "messageId"); err != nil {
+		return ev, refuse(reasonMalformed, "%v", err)
+	}
+	if ev.MessageID == "" {
+		ev.MessageID = uuid.NewString()
+	}
+	anon, err := idString(r.AnonymousID, "anonymousId")
+	if err != nil {
+		return ev, refuse(reasonMalformed, "%v", err)
+	}
+	if ev.UserID, err = idString(r.UserID, "userId"); err != nil {
+		return ev, refuse(reasonMalformed, "%v", err)
+	}
+	ev.VisitorID = anon
+	if ev.VisitorID == "" {
+		ev.VisitorID = ev.UserID
+	}
+	if ev.VisitorID == "" {
+		return ev, refuse(reasonMissingID, "anonymousId or userId is required")
+	}
+
+	// Name.
+	switch ev.Type {
+	case pipeline.TypeTrack:
+		if !isNull(r.Event) {
+			name, ok := jsonString(r.Event)
+			if !ok {
+				return ev, refuse(reasonMalformed, "event: must be a string")
+			}
+			ev.EventName = name
+		}
+		if ev.EventName == "" {
+			return ev, refuse(reasonMissingEvent, "event: required for a track call")
+		}
+	case pipeline.TypePage, pipeline.TypeScreen:
+		if !isNull(r.Name) {
+			name, ok := jsonString(r.Name)
+			if !ok {
+				return ev, refuse(reasonMalformed, "name: must be a string")
+			}
+			ev.EventName = name
+		}
+	}
+
+	// Context, with the batch's underneath.
+	var ctx contextView
+	if !isNull(r.Context) {
+		if !isObject(r.Context) {
+			return ev, refuse(reasonMalformed, "context: must be an object")
+		}
+		if err := json.Unmarshal(r.Context, &ctx); err != nil {
+			return ev, refuse(reasonMalformed, "context: %v", err)
+		}
+	}
+	ctx = ctx.under(m.context)
+
+	// Properties (traits for identify and group).
+	props := r.Properties
+	field := "properties"
+	switch ev.Type {
+	case pipeline.TypeIdentify, pipeline.TypeGroup:
+		props, field = r.Traits, "traits"
+		if isNull(props) {
+			props, field = ctx.Traits, "context.traits"
+		}
+	case pipeline.TypeAlias:
+		props = nil
+	}
+	var pv propsView
+	if !isNull(props) {
+		if !isObject(props) {
+			return ev, refuse(reasonMalformed, "%s: must be an object", field)
+		}
+		ev.Properties = props
+		if ev.Type != pipeline.TypeIdentify && ev.Type != pipeline.TypeGroup {
+			// Cannot fail: props is an object and every field is raw.
+			_ = json.Unmarshal(props, &pv)
+		}
+	}
+
+	// Time.
+	if ev.EventTime, err = eventTime(&r, m); err != nil {
+		return ev, refuse(reasonTime, "%v", err)
+	}
+	ev.ReceivedAt = m.receivedAt
+
+	// Touchpoint.
+	var lib struct {
+		Name json.RawMessage `json:"name"`
+	}
+	unmarshalObject(ctx.Library, &lib)
+	ev.LibraryName, _ = jsonString(lib.Name)
+	tp, err := touchpoint(pv.Touchpoint, ctx.Touchpoint, ev.LibraryName)
+	if err != nil {
+		return ev, refuse(reasonField, "%v", err)
+	}
+	ev.Touchpoint = tp
+
+	// Page.
+	var page struct {
+		URL      json.RawMessage `json:"url"`
+		Path     json.RawMessage `json:"path"`
+		Referrer json.RawMessage `json:"referrer"`
+	}
+	unmarshalObject(ctx.Page, &page)
+	ev.PageURL = firstString(pv.URL, page.URL)
+	ev.PagePath = firstString(pv.Path, page.Path)
+	ev.Referrer = firstString(pv.Referrer, page.Referrer)
+	var pageQuery url.Values
+	if ev.PageURL != "" {
+		if u, err := url.Parse(ev.PageURL); err == nil {
+			if ev.PagePath == "" {
+				ev.PagePath = u.Path
+			}
+			pageQuery = u.Query()
+		}
+	}
+
+	// Campaign: context.campaign, else the page URL's utm_ parameters.
+	var camp struct {
+		Source json.RawMessage `json:"source"`
+		Medium json.RawMessage `json:"medium"`
+		Name   json.RawMessage `json:"name"`
+	}
+	unmarshalObject(ctx.Campaign, &camp)
+	ev.UTMSource, _ = jsonString(camp.Source)
+	ev.UTMMedium, _ = jsonString(camp.Medium)
+	ev.UTMCampaign, _ = jsonString(camp.Name)
+	if ev.UTMSource == "" && ev.UTMMedium == "" && ev.UTMCampaign == "" && pageQuery != nil {
+		ev.UTMSource = pageQuery.Get("utm_source")
+		ev.UTMMedium = pageQuery.Get("utm_medium")
+		ev.UTMCampaign = pageQuery.Get("utm_campaign")
+	}
+
+	// Device.
+	var device struct {
+		Type json.RawMessage `json:"type"`
+	}
+	unmarshalObject(ctx.Device, &device)
+	ev.DeviceType, _ = jsonString(device.Type)
+	var osv struct {
+		Name json.RawMessage `json:"name"`
+	}
+	unmarshalObject(ctx.OS, &osv)
+	ev.OS, _ = jsonString(osv.Name)
+
+	// Commerce and engagement.
+	if v, ok := number(pv.Revenue); ok {
+		ev.Revenue = v
+	} else if v, ok := number(pv.Total); ok {
+		ev.Revenue = v
+	}
+	if c, ok := jsonString(pv.Currency); ok {
+		ev.Currency = strings.ToUpper(strings.TrimSpace(c))
+	}
+	ev.OrderID = firstID(pv.OrderID, pv.OrderIDCamel)
+	ev.CartID = firstID(pv.CartID, pv.CartIDCamel)
+	if v, ok := number(pv.Engagement); ok && v > 0 {
+		ev.EngagementMS = int64(min(v, math.MaxUint32))
+	}
+
+	ev.WriteKey = m.writeKey
+	return ev, nil
+}
+
+// eventTime is timestamp, else originalTimestamp corrected for the device's
+// clock skew with sentAt (receivedAt - (sentAt - originalTimestamp)), else
+// receivedAt; UTC at millisecond precision, as stored.
+func eventTime(r *rawEvent, m *batchMeta) (time.Time, error) {
+	ts, ok, err := parseTime(r.Timestamp, "timestamp")
+	if err != nil {
+		return time.Time{}, err
+	}
+	if ok {
+		return ts.Truncate(time.Millisecond), nil
+	}
+	orig, ok, err := parseTime(r.OriginalTimestamp, "originalTimestamp")
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !ok {
+		return m.receivedAt, nil
+	}
+	sentRaw := r.SentAt
+	if isNull(sentRaw) {
+		sentRaw = m.sentAt
+	}
+	sent, ok, err := parseTime(sentRaw, "sentAt")
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !ok {
+		return orig.Truncate(time.Millisecond), nil
+	}
+	t := m.receivedAt.Add(-sent.Sub(orig)).Truncate(time.Millisecond)
+	if t.Before(minTime) || t.After(maxTime) {
+		return time.Time{}, fmt.Errorf("originalTimestamp: corrected with sentAt, %s is out of range", t.Format(time.RFC3339))
+	}
+	return t, nil
+}
+
+// touchpoint is properties.touchpoint, else context.touchpoint, else
+// guessed from the SDK: app for mobile SDKs, server for server SDKs, web for
+// the rest.
+func touchpoint(fromProps, fromContext json.RawMessage, library string) (string, error) {
+	for _, c := range []struct {
+		raw   json.RawMessage
+		field string
+	}{{fromProps, "properties.touchpoint"}, {fromContext, "context.touchpoint"}} {
+		if isNull(c.raw) {
+			continue
+		}
+		s, ok := jsonString(c.raw)
+		if !ok {
+			return "", fmt.Errorf("%s: must be a string", c.field)
+		}
+		s = strings.ToLower(strings.TrimSpace(s))
+		if s == "" {
+			continue
+		}
+		if !touchpoints[s] {
+			return "", fmt.Errorf("%s: %q is not one of web, app, social, chat, email, sms, server", c.field, s)
+		}
+		return s, nil
+	}
+	lib := strings.ToLower(library)
+	switch {
+	case appLibraries[lib]:
+		return pipeline.TouchpointApp, nil
+	case serverLibraries[lib]:
+		return pipeline.TouchpointServer, nil
+	}
+	return pipeline.TouchpointWeb, nil
+}
+
+// unmarshalObject decodes raw into v when raw is an object and leaves v
+// alone otherwise: context sub-objects of the wrong shape are ignored.
+func unmarshalObject(raw json.RawMessage, v any) {
+	if isObject(raw) {
+		_ = json.Unmarshal(raw, v)
+	}
+}
+
+// firstString returns the first of raws that is a non-empty JSON string.
+func firstString(raws ...json.RawMessage) string {
+	for _, raw := range raws {
+		if s, ok := jsonString(raw); ok && s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// firstID returns the first of raws that is a non-empty string or a number.
+func firstID(raws ...json.RawMessage) string {
+	for _, raw := range raws {
+		if s, err := idString(raw, ""); err == nil && s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// number reads a finite JSON number, or a string holding one.
+func number(raw json.RawMessage) (float64, bool) {
+	raw = bytes.TrimSpace(raw)
+	if isNull(raw) {
+		return 0, false
+	}
+	s := string(raw)
+	if raw[0] == '"' {
+		var ok bool
+		if s, ok = jsonString(raw); !ok {
+			return 0, false
+		}
+		s = strings.TrimSpace(s)
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, false
+	}
+	return v, true
+}

@@ -1,0 +1,195 @@
+package collector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/touchstream/touchstream/pipeline"
+)
+
+// Server is the collector's HTTP service. Its handler is safe for
+// concurrent use.
+type Server struct {
+	cfg     Config
+	pub     Publisher
+	log     *slog.Logger
+	metrics *metrics
+	keys    map[string]bool
+	handler http.Handler
+	now     func() time.Time // the clock; tests replace it
+}
+
+// route is one ingestion endpoint.
+type route struct {
+	path  string // as served
+	label string // the endpoint label of the metrics: the long form of the path
+	typ   string // the event type it implies; "" for a batch
+}
+
+// segmentRoutes are the Segment/RudderStack HTTP API endpoints, with
+// analytics.js's short paths.
+var segmentRoutes = []route{
+	{"/v1/batch", "/v1/batch", ""},
+	{"/v1/b", "/v1/batch", ""},
+	{"/v1/import", "/v1/import", ""},
+	{"/v1/track", "/v1/track", pipeline.TypeTrack},
+	{"/v1/t", "/v1/track", pipeline.TypeTrack},
+	{"/v1/page", "/v1/page", pipeline.TypePage},
+	{"/v1/p", "/v1/page", pipeline.TypePage},
+	{"/v1/screen", "/v1/screen", pipeline.TypeScreen},
+	{"/v1/s", "/v1/screen", pipeline.TypeScreen},
+	{"/v1/identify", "/v1/identify", pipeline.TypeIdentify},
+	{"/v1/i", "/v1/identify", pipeline.TypeIdentify},
+	{"/v1/group", "/v1/group", pipeline.TypeGroup},
+	{"/v1/g", "/v1/group", pipeline.TypeGroup},
+	{"/v1/alias", "/v1/alias", pipeline.TypeAlias},
+	{"/v1/a", "/v1/alias", pipeline.TypeAlias},
+}
+
+// New returns a collector that publishes through pub and registers its
+// metrics with reg (and serves them on /metrics when reg is also a
+// prometheus.Gatherer, as *prometheus.Registry is). log may be nil.
+func New(cfg Config, pub Publisher, reg prometheus.Registerer, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("collector config: %w", err)
+	}
+	if pub == nil {
+		return nil, errors.New("collector: publisher is nil")
+	}
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:     cfg,
+		pub:     pub,
+		log:     log.With("component", "collector"),
+		metrics: m,
+		keys:    make(map[string]bool, len(cfg.WriteKeys)),
+		now:     time.Now,
+	}
+	for _, k := range cfg.WriteKeys {
+		s.keys[k] = true
+	}
+
+	mux := http.NewServeMux()
+	for _, rt := range segmentRoutes {
+		mux.HandleFunc("POST "+rt.path, s.ingest(rt))
+	}
+	mux.HandleFunc("POST /v1/m", s.dropMetrics)
+	mux.HandleFunc("OPTIONS /v1/", preflight)
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if g, ok := reg.(prometheus.Gatherer); ok {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}))
+	}
+	s.handler = cors(mux)
+	return s, nil
+}
+
+// Handler returns the collector's HTTP handler, for embedding or tests.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run listens on Config.Listen and serves until ctx is done, then shuts
+// down gracefully: it stops accepting, lets requests in flight finish
+// (their events are published and answered) for up to ShutdownTimeout.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("collector listen: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller opened; it closes ln.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	s.log.Info("collector listening", "addr", ln.Addr().String(), "write_keys", len(s.keys))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("collector serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("collector shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("collector shutdown: %w", err)
+	}
+	<-errc // http.ErrServerClosed
+	s.log.Info("collector stopped")
+	return nil
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.pub.Ready(r.Context()); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// dropMetrics answers analytics.js's own telemetry (/v1/m) and keeps none.
+func (s *Server) dropMetrics(w http.ResponseWriter, _ *http.Request) {
+	s.metrics.requests.WithLabelValues("/v1/m", "200").Inc()
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// cors lets browsers on any origin post events and read the answer (an
+// SDK that cannot read it would retry). No cookies are involved.
+func cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") != "" {
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func preflight(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Content-Type, Content-Encoding, Authorization")
+	h.Set("Access-Control-Max-Age", "86400")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// writeJSON answers with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"encode answer"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}

@@ -1,0 +1,232 @@
+// Package devstack runs the whole pipeline in one process on the embedded
+// engines: embedded Kafka, embedded ClickHouse (migrated), the collector and
+// one processor. `touchstream dev` and `touchstream demo` run it, and so do
+// the end-to-end tests. Each part talks to the others over its real protocol
+// (Kafka wire protocol, ClickHouse HTTP), exactly as separate processes do.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/touchstream/touchstream/clickhouse"
+	"github.com/touchstream/touchstream/collector"
+	embeddedch "github.com/touchstream/touchstream/embedded/clickhouse"
+	embeddedkafka "github.com/touchstream/touchstream/embedded/kafka"
+	"github.com/touchstream/touchstream/kafka"
+	"github.com/touchstream/touchstream/processor"
+)
+
+// Parts that --without can leave out.
+const (
+	PartKafka      = "kafka"
+	PartClickHouse = "clickhouse"
+	PartCollector  = "collector"
+	PartProcessor  = "processor"
+)
+
+// Config configures the stack.
+type Config struct {
+	DataDir          string // the embedded ClickHouse keeps its data in DataDir/clickhouse
+	WriteKeys        []string
+	Without          []string // parts to leave out (run them as their own processes)
+	KafkaListen      string
+	ClickHouseListen string
+	CollectorListen  string
+	Partitions       int
+	Database         string
+	Processor        processor.Config // Brokers is filled in
+	Logger           *slog.Logger
+}
+
+// DefaultConfig returns the ports and paths of DESIGN.md section 3.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:          "./data",
+		WriteKeys:        []string{"dev"},
+		KafkaListen:      "127.0.0.1:9092",
+		ClickHouseListen: "127.0.0.1:8123",
+		CollectorListen:  "127.0.0.1:8080",
+		Partitions:       8,
+		Database:         "touchstream",
+		Processor:        processor.DefaultConfig(),
+	}
+}
+
+// Addrs says where the running parts listen.
+type Addrs struct {
+	Kafka         string // host:port
+	ClickHouse    string // http://host:port
+	ClickHouseDSN string // http://host:port/database
+	Collector     string // http://host:port
+}
+
+func (c Config) without(part string) bool {
+	for _, w := range c.Without {
+		if w == part {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks the configuration and names the field at fault.
+func (c Config) Validate() error {
+	for _, w := range c.Without {
+		switch w {
+		case PartKafka, PartClickHouse, PartCollector, PartProcessor:
+		default:
+			return fmt.Errorf("without: unknown part %q (kafka, clickhouse, collector, processor)", w)
+		}
+	}
+	if c.DataDir == "" {
+		return errors.New("data: must not be empty")
+	}
+	if len(c.WriteKeys) == 0 && !c.without(PartCollector) {
+		return errors.New("write key: at least one is needed")
+	}
+	return nil
+}
+
+// Run starts the parts and keeps them until ctx is done or one fails. ready,
+// if not nil, is called once every part is up (the processor may still be
+// joining its group).
+func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	var addrs Addrs
+
+	// Kafka.
+	addrs.Kafka = cfg.KafkaListen
+	if !cfg.without(PartKafka) {
+		b, err := embeddedkafka.Start(embeddedkafka.Config{Listen: cfg.KafkaListen, Partitions: cfg.Partitions})
+		if err != nil {
+			return err
+		}
+		addrs.Kafka = b.Addr()
+		log.Info("embedded kafka listening (in memory only)", "component", "kafka", "addr", addrs.Kafka, "partitions", cfg.Partitions)
+		g.Go(func() error {
+			<-ctx.Done()
+			b.Close()
+			return nil
+		})
+	}
+
+	// ClickHouse.
+	addrs.ClickHouse = "http://" + cfg.ClickHouseListen
+	if !cfg.without(PartClickHouse) {
+		chCfg := embeddedch.DefaultConfig()
+		chCfg.Listen = cfg.ClickHouseListen
+		chCfg.Path = filepath.Join(cfg.DataDir, "clickhouse")
+		chCfg.Logger = log
+		srv, err := embeddedch.New(chCfg)
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", chCfg.Listen)
+		if err != nil {
+			srv.Close()
+			return fmt.Errorf("clickhouse listen: %w", err)
+		}
+		addrs.ClickHouse = "http://" + ln.Addr().String()
+		up := make(chan string, 1)
+		g.Go(func() error { return srv.Serve(ctx, ln, up) })
+		<-up
+	}
+	addrs.ClickHouseDSN = addrs.ClickHouse + "/" + cfg.Database
+	if err := migrate(ctx, addrs.ClickHouseDSN, log); err != nil {
+		return err
+	}
+
+	// Collector.
+	if !cfg.without(PartCollector) {
+		pub := kafka.NewPublisher([]string{addrs.Kafka}, log)
+		ccfg := collector.DefaultConfig()
+		ccfg.Listen = cfg.CollectorListen
+		ccfg.WriteKeys = cfg.WriteKeys
+		col, err := collector.New(ccfg, pub, prometheus.NewRegistry(), log)
+		if err != nil {
+			pub.Close()
+			return err
+		}
+		ln, err := net.Listen("tcp", cfg.CollectorListen)
+		if err != nil {
+			pub.Close()
+			return fmt.Errorf("collector listen: %w", err)
+		}
+		addrs.Collector = "http://" + ln.Addr().String()
+		hs := &http.Server{Handler: col.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		g.Go(func() error {
+			err := hs.Serve(ln)
+			if errors.Is(err, http.ErrServerClosed) {
+				return nil
+			}
+			return err
+		})
+		g.Go(func() error {
+			<-ctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err := hs.Shutdown(sctx)
+			pub.Close()
+			return err
+		})
+		log.Info("collector listening", "component", "collector", "addr", addrs.Collector, "write_keys", len(cfg.WriteKeys))
+	}
+
+	// Processor.
+	if !cfg.without(PartProcessor) {
+		conn, err := clickhouse.Open(ctx, addrs.ClickHouseDSN)
+		if err != nil {
+			return err
+		}
+		pcfg := cfg.Processor
+		pcfg.Brokers = []string{addrs.Kafka}
+		pcfg.Logger = log
+		proc, err := processor.New(pcfg, clickhouse.NewSink(conn, clickhouse.SinkOptions{Database: cfg.Database}), prometheus.NewRegistry())
+		if err != nil {
+			conn.Close()
+			return err
+		}
+		g.Go(func() error {
+			defer conn.Close()
+			return proc.Run(ctx)
+		})
+	}
+	if ready != nil {
+		ready(addrs)
+	}
+	return g.Wait()
+}
+
+// migrate applies the migrations, waiting a little for a ClickHouse that is
+// still starting (one run as its own process, say).
+func migrate(ctx context.Context, dsn string, log *slog.Logger) error {
+	var err error
+	for attempt := 0; attempt < 30; attempt++ {
+		if err = clickhouse.Migrate(ctx, dsn, log); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	return fmt.Errorf("migrate %s: %w", dsn, err)
+}

@@ -1,0 +1,196 @@
+package kafka
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/touchstream/touchstream/collector"
+	"github.com/touchstream/touchstream/pipeline"
+)
+
+var _ collector.Publisher = (*Publisher)(nil)
+
+// ErrNoBrokers happens when NewPublisher is given an empty broker list and
+// the Publisher is then used.
+var ErrNoBrokers = errors.New("no kafka brokers configured")
+
+const (
+	readyTimeout  = 2 * time.Second // bounds one readiness check
+	readyCacheFor = time.Second     // how long a readiness answer is reused
+)
+
+// Publisher writes the collector's output to Kafka. It is safe for
+// concurrent use; Close waits for writes in flight, then releases the
+// connections, after which Publish and Reject fail.
+type Publisher struct {
+	brokers   []string
+	writer    *kafkago.Writer
+	client    *kafkago.Client
+	transport *kafkago.Transport
+	stop      context.CancelFunc
+	log       *slog.Logger
+	closeOnce sync.Once
+	closeErr  error
+
+	ready struct {
+		sync.Mutex
+		at  time.Time
+		err error
+	}
+}
+
+// NewPublisher returns a Publisher for the cluster reachable through
+// brokers (host:port each). It connects lazily, on the first write or
+// readiness check. log may be nil.
+func NewPublisher(brokers []string, log *slog.Logger) *Publisher {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "kafka-publisher")
+	ctx, stop := context.WithCancel(context.Background())
+	transport := &kafkago.Transport{
+		DialTimeout:    5 * time.Second,
+		MetadataTTL:    5 * time.Second,
+		MetadataTopics: []string{pipeline.TopicEvents, pipeline.TopicRejected},
+		ClientID:       "touchstream-collector",
+		Context:        ctx,
+	}
+	addr := kafkago.TCP(brokers...)
+	p := &Publisher{
+		brokers:   append([]string(nil), brokers...),
+		transport: transport,
+		stop:      stop,
+		log:       log,
+		client:    &kafkago.Client{Addr: addr, Transport: transport, Timeout: readyTimeout},
+	}
+	p.writer = &kafkago.Writer{
+		Addr:         addr,
+		Balancer:     &kafkago.Hash{},
+		RequiredAcks: kafkago.RequireAll,
+		BatchTimeout: 5 * time.Millisecond,
+		// Retries of a batch outlive a cancelled WriteMessages and hold up
+		// Close: keep them to about 1.5 s of back-off.
+		MaxAttempts:     5,
+		WriteBackoffMin: 100 * time.Millisecond,
+		WriteBackoffMax: time.Second,
+		Transport:       transport,
+		ErrorLogger: kafkago.LoggerFunc(func(msg string, args ...any) {
+			log.Warn("kafka write failed", "detail", fmt.Sprintf(msg, args...))
+		}),
+	}
+	return p
+}
+
+// Publish writes events to pipeline.TopicEvents, each keyed by its
+// VisitorID, and returns once Kafka has acknowledged all of them. On error
+// some may have been written anyway (a retry may duplicate them; consumers
+// deduplicate on MessageID). If ctx ends first, the error is ctx's.
+func (p *Publisher) Publish(ctx context.Context, events []pipeline.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	msgs := make([]kafkago.Message, len(events))
+	for i := range events {
+		v, err := json.Marshal(&events[i])
+		if err != nil {
+			return fmt.Errorf("encode event %d: %w", i, err)
+		}
+		msgs[i] = kafkago.Message{Topic: pipeline.TopicEvents, Key: []byte(events[i].VisitorID), Value: v}
+	}
+	if err := p.write(ctx, msgs); err != nil {
+		return fmt.Errorf("publish %d events to %s: %w", len(msgs), pipeline.TopicEvents, err)
+	}
+	return nil
+}
+
+// Reject writes dead letters to pipeline.TopicRejected (no key, spread over
+// the partitions) and returns once Kafka has acknowledged all of them.
+func (p *Publisher) Reject(ctx context.Context, rejected []pipeline.Rejected) error {
+	if len(rejected) == 0 {
+		return nil
+	}
+	msgs := make([]kafkago.Message, len(rejected))
+	for i := range rejected {
+		v, err := json.Marshal(&rejected[i])
+		if err != nil {
+			return fmt.Errorf("encode dead letter %d: %w", i, err)
+		}
+		msgs[i] = kafkago.Message{Topic: pipeline.TopicRejected, Value: v}
+	}
+	if err := p.write(ctx, msgs); err != nil {
+		return fmt.Errorf("publish %d dead letters to %s: %w", len(msgs), pipeline.TopicRejected, err)
+	}
+	return nil
+}
+
+func (p *Publisher) write(ctx context.Context, msgs []kafkago.Message) error {
+	if len(p.brokers) == 0 {
+		return ErrNoBrokers
+	}
+	return p.writer.WriteMessages(ctx, msgs...)
+}
+
+// Ready reports whether a broker answers a request and the cluster has both
+// of the pipeline's topics. The answer is kept for a second, so it is cheap
+// enough for a readiness probe.
+func (p *Publisher) Ready(ctx context.Context) error {
+	if len(p.brokers) == 0 {
+		return ErrNoBrokers
+	}
+	p.ready.Lock()
+	defer p.ready.Unlock()
+	if !p.ready.at.IsZero() && time.Since(p.ready.at) < readyCacheFor {
+		return p.ready.err
+	}
+	p.ready.err = p.checkReady(ctx)
+	p.ready.at = time.Now()
+	return p.ready.err
+}
+
+func (p *Publisher) checkReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	// Metadata is served from the pool's cache, which keeps the last known
+	// layout through failures; ApiVersions always goes to a broker.
+	if _, err := p.client.ApiVersions(ctx, &kafkago.ApiVersionsRequest{}); err != nil {
+		return fmt.Errorf("kafka unreachable: %w", err)
+	}
+	md, err := p.client.Metadata(ctx, &kafkago.MetadataRequest{
+		Topics: []string{pipeline.TopicEvents, pipeline.TopicRejected},
+	})
+	if err != nil {
+		return fmt.Errorf("kafka metadata: %w", err)
+	}
+	found := 0
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			return fmt.Errorf("kafka topic %s: %w", t.Name, t.Error)
+		}
+		if len(t.Partitions) == 0 {
+			return fmt.Errorf("kafka topic %s: no partitions", t.Name)
+		}
+		found++
+	}
+	if found < 2 {
+		return fmt.Errorf("kafka topics %s, %s: not all found", pipeline.TopicEvents, pipeline.TopicRejected)
+	}
+	return nil
+}
+
+// Close flushes and waits for writes in flight, then closes the
+// connections. It is safe to call more than once.
+func (p *Publisher) Close() error {
+	p.closeOnce.Do(func() {
+		p.closeErr = p.writer.Close()
+		p.transport.CloseIdleConnections()
+		p.stop()
+	})
+	return p.closeErr
+}

@@ -1,0 +1,18 @@
+// Package processor is Touchstream's stream processor: one member of a Kafka
+// consumer group on clickstream.events. Each assigned partition gets its own
+// goroutine with its own sessionizer state; it decodes events, drops
+// duplicates (same messageId), sessionizes in event time, and writes events
+// and changed sessions to ClickHouse in batches bounded by size and time.
+// Offsets are committed only after the rows of a batch are written, and each
+// write carries a deduplication token derived from the partition and offsets,
+// so a batch written again after a crash lands once.
+//
+// Metrics (on the injected prometheus.Registerer):
+//
+//	touchstream_processor_events_total{result}       consumed events: written, duplicate, late, invalid
+//	touchstream_processor_sessions_written_total     session rows written (including restatements and tombstones)
+//	touchstream_processor_flush_duration_seconds     time to write one batch (events + sessions)
+//	touchstream_processor_flush_errors_total         failed write attempts (retried)
+//	touchstream_processor_open_visitors              visitors held in sessionizer state
+//	touchstream_processor_lag_seconds{partition}     wall time minus the newest event's received_at
+package processor

@@ -1,0 +1,45 @@
+package processor
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	events      *prometheus.CounterVec
+	sessions    prometheus.Counter
+	flush       prometheus.Histogram
+	flushErrors prometheus.Counter
+	visitors    prometheus.Gauge
+	lag         *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "touchstream_processor_events_total", Help: "Consumed events by result: written, duplicate, late, invalid.",
+		}, []string{"result"}),
+		sessions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "touchstream_processor_sessions_written_total", Help: "Session rows written, including restatements and tombstones.",
+		}),
+		flush: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "touchstream_processor_flush_duration_seconds", Help: "Time to write one batch of events and sessions.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}),
+		flushErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "touchstream_processor_flush_errors_total", Help: "Failed batch write attempts (retried).",
+		}),
+		visitors: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "touchstream_processor_open_visitors", Help: "Visitors held in sessionizer state.",
+		}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "touchstream_processor_lag_seconds", Help: "Wall time minus the newest consumed event's received_at.",
+		}, []string{"partition"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.events, m.sessions, m.flush, m.flushErrors, m.visitors, m.lag} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

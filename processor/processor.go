@@ -1,0 +1,337 @@
+package processor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/touchstream/touchstream/pipeline"
+	"github.com/touchstream/touchstream/sessionize"
+)
+
+// Sink writes processed rows. Implementations must be safe for concurrent
+// use by the partition goroutines; a write with a token already written must
+// land once (idempotent).
+type Sink interface {
+	WriteEvents(ctx context.Context, events []pipeline.Event, token string) error
+	WriteSessions(ctx context.Context, sessions []pipeline.Session, token string) error
+}
+
+// Config configures a processor.
+type Config struct {
+	Brokers       []string
+	GroupID       string
+	Topic         string
+	BatchSize     int           // events per write, at most
+	FlushInterval time.Duration // a non-empty batch is written at least this often
+	Session       sessionize.Config
+	Logger        *slog.Logger
+}
+
+// DefaultConfig returns the defaults of the processor command.
+func DefaultConfig() Config {
+	return Config{
+		Brokers:       []string{"127.0.0.1:9092"},
+		GroupID:       "touchstream-processor",
+		Topic:         pipeline.TopicEvents,
+		BatchSize:     5000,
+		FlushInterval: time.Second,
+		Session:       sessionize.DefaultConfig(),
+	}
+}
+
+// Validate checks the configuration and names the field at fault.
+func (c Config) Validate() error {
+	switch {
+	case len(c.Brokers) == 0:
+		return errors.New("kafka brokers: at least one is needed")
+	case c.GroupID == "":
+		return errors.New("group id: must not be empty")
+	case c.Topic == "":
+		return errors.New("topic: must not be empty")
+	case c.BatchSize < 1:
+		return fmt.Errorf("batch size: must be at least 1, got %d", c.BatchSize)
+	case c.FlushInterval <= 0:
+		return fmt.Errorf("flush interval: must be positive, got %s", c.FlushInterval)
+	}
+	if err := c.Session.Validate(); err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+	return nil
+}
+
+// Processor consumes clickstream.events as a member of a consumer group.
+type Processor struct {
+	cfg  Config
+	sink Sink
+	log  *slog.Logger
+	m    *metrics
+}
+
+// New makes a processor writing to sink.
+func New(cfg Config, sink Sink, reg prometheus.Registerer) (*Processor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Processor{cfg: cfg, sink: sink, log: cfg.Logger.With("component", "processor"), m: m}, nil
+}
+
+// Run joins the group and processes assigned partitions until ctx is done.
+// On a rebalance every partition goroutine writes what it holds, commits and
+// stops before the next generation starts.
+func (p *Processor) Run(ctx context.Context) error {
+	group, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
+		ID:                    p.cfg.GroupID,
+		Brokers:               p.cfg.Brokers,
+		Topics:                []string{p.cfg.Topic},
+		StartOffset:           kafkago.FirstOffset,
+		HeartbeatInterval:     time.Second,
+		SessionTimeout:        10 * time.Second,
+		RebalanceTimeout:      10 * time.Second,
+		JoinGroupBackoff:      500 * time.Millisecond,
+		WatchPartitionChanges: true,
+	})
+	if err != nil {
+		return fmt.Errorf("join consumer group %s: %w", p.cfg.GroupID, err)
+	}
+	defer group.Close()
+	p.log.Info("processor started", "group", p.cfg.GroupID, "topic", p.cfg.Topic, "brokers", p.cfg.Brokers)
+	for {
+		gen, err := group.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				p.log.Info("processor stopped")
+				return nil
+			}
+			return fmt.Errorf("next generation: %w", err)
+		}
+		assigned := gen.Assignments[p.cfg.Topic]
+		p.log.Info("partitions assigned", "generation", gen.ID, "count", len(assigned))
+		for _, a := range assigned {
+			part := &partition{p: p, gen: gen, id: a.ID, offset: a.Offset, sz: sessionize.New(p.cfg.Session)}
+			gen.Start(func(gctx context.Context) { part.run(ctx, gctx) })
+		}
+	}
+}
+
+// partition is the state of one assigned partition.
+type partition struct {
+	p      *Processor
+	gen    *kafkago.Generation
+	id     int
+	offset int64
+	sz     *sessionize.Sessionizer
+
+	events   []pipeline.Event
+	sessions map[string]pipeline.Session // changed since the last write, newest version each
+	first    int64                       // offset of the first message in the batch
+	next     int64                       // offset to commit after the batch
+	newest   time.Time                   // newest event time seen: the partition's watermark
+}
+
+// run reads the partition until the generation or the process ends.
+func (pt *partition) run(ctx, gctx context.Context) {
+	log := pt.p.log.With("partition", pt.id)
+	// Stop reading when either the generation or the process ends.
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-gctx.Done():
+		case <-rctx.Done():
+		}
+		cancel()
+	}()
+	r := kafkago.NewReader(kafkago.ReaderConfig{
+		Brokers:   pt.p.cfg.Brokers,
+		Topic:     pt.p.cfg.Topic,
+		Partition: pt.id,
+		MinBytes:  1,
+		MaxBytes:  8 << 20,
+		MaxWait:   200 * time.Millisecond,
+	})
+	defer r.Close()
+	if err := r.SetOffset(pt.offset); err != nil {
+		log.Error("set offset", "offset", pt.offset, "err", err)
+		return
+	}
+	msgs := make(chan kafkago.Message, 1024)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(msgs)
+		for {
+			m, err := r.ReadMessage(rctx)
+			if err != nil {
+				readErr <- err
+				return
+			}
+			select {
+			case msgs <- m:
+			case <-rctx.Done():
+				return
+			}
+		}
+	}()
+	pt.sessions = make(map[string]pipeline.Session)
+	tick := time.NewTicker(pt.p.cfg.FlushInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				// Reader ended: the generation or the process is over. Write
+				// what is held; committing may fail if the generation is gone,
+				// and the next owner then rewrites the same rows, which land once.
+				if err := pt.flush(context.WithoutCancel(ctx)); err != nil {
+					log.Warn("final flush", "err", err)
+				}
+				select {
+				case err := <-readErr:
+					if !errors.Is(err, context.Canceled) && !errors.Is(err, kafkago.ErrGenerationEnded) {
+						log.Warn("read partition", "err", err)
+					}
+				default:
+				}
+				return
+			}
+			pt.add(m)
+			if len(pt.events) >= pt.p.cfg.BatchSize {
+				if err := pt.flush(rctx); err != nil {
+					log.Error("flush", "err", err)
+					return
+				}
+			}
+		case <-tick.C:
+			if err := pt.flush(rctx); err != nil {
+				log.Error("flush", "err", err)
+				return
+			}
+		}
+	}
+}
+
+// add decodes one message and folds it into the batch.
+func (pt *partition) add(m kafkago.Message) {
+	if len(pt.events) == 0 {
+		pt.first = m.Offset
+	}
+	pt.next = m.Offset + 1
+	var e pipeline.Event
+	if err := json.Unmarshal(m.Value, &e); err != nil || e.MessageID == "" || e.VisitorID == "" || e.EventTime.IsZero() {
+		pt.p.m.events.WithLabelValues("invalid").Inc()
+		pt.p.log.Warn("undecodable event skipped", "partition", pt.id, "offset", m.Offset, "err", err)
+		return
+	}
+	// Older than the partition's watermark minus the allowance: the
+	// visitor's state may already be expired, so sessionizing it would start
+	// a stray session. Keep it in events only (DESIGN.md section 5).
+	if !pt.newest.IsZero() && e.EventTime.Before(pt.newest.Add(-pt.allowance())) {
+		pt.p.m.events.WithLabelValues("late").Inc()
+		pt.events = append(pt.events, e)
+		return
+	}
+	before := pt.sz.Stats()
+	changed := pt.sz.Add(e, time.Now())
+	after := pt.sz.Stats()
+	switch {
+	case after.Duplicates > before.Duplicates:
+		pt.p.m.events.WithLabelValues("duplicate").Inc()
+		return
+	case after.Late > before.Late:
+		pt.p.m.events.WithLabelValues("late").Inc() // kept in events, not sessionized
+	default:
+		pt.p.m.events.WithLabelValues("written").Inc()
+	}
+	for _, s := range changed {
+		pt.sessions[s.SessionID] = s
+	}
+	if e.EventTime.After(pt.newest) {
+		pt.newest = e.EventTime
+	}
+	pt.events = append(pt.events, e)
+	pt.p.m.lag.WithLabelValues(strconv.Itoa(pt.id)).Set(time.Since(e.ReceivedAt).Seconds())
+}
+
+func (pt *partition) allowance() time.Duration {
+	if a := pt.p.cfg.Session.Allowance; a > 0 {
+		return a
+	}
+	return sessionize.DefaultAllowance
+}
+
+// flush writes the batch, then commits its offsets. Transient write errors
+// are retried with backoff until ctx ends.
+func (pt *partition) flush(ctx context.Context) error {
+	if pt.next == 0 || (len(pt.events) == 0 && len(pt.sessions) == 0 && pt.next <= pt.offset) {
+		return nil
+	}
+	start := time.Now()
+	token := fmt.Sprintf("%s-%d-%d-%d", pt.p.cfg.Topic, pt.id, pt.first, pt.next)
+	// Session ids are final for this batch only now: an out-of-order event
+	// may have moved earlier events of its visitor to another session.
+	for i := range pt.events {
+		if id := pt.sz.SessionOf(pt.events[i].VisitorID, pt.events[i].MessageID); id != "" {
+			pt.events[i].SessionID = id
+		}
+	}
+	sessions := make([]pipeline.Session, 0, len(pt.sessions))
+	for _, s := range pt.sessions {
+		sessions = append(sessions, s)
+	}
+	write := func() error {
+		if len(pt.events) > 0 {
+			if err := pt.p.sink.WriteEvents(ctx, pt.events, token+"-e"); err != nil {
+				return pt.retryable(err)
+			}
+		}
+		if len(sessions) > 0 {
+			if err := pt.p.sink.WriteSessions(ctx, sessions, token+"-s"); err != nil {
+				return pt.retryable(err)
+			}
+		}
+		return nil
+	}
+	bo := backoff.WithContext(backoff.NewExponentialBackOff(backoff.WithMaxElapsedTime(0), backoff.WithMaxInterval(10*time.Second)), ctx)
+	if err := backoff.Retry(write, bo); err != nil {
+		return fmt.Errorf("write batch %s: %w", token, err)
+	}
+	if err := pt.gen.CommitOffsets(map[string]map[int]int64{pt.p.cfg.Topic: {pt.id: pt.next}}); err != nil {
+		return fmt.Errorf("commit offset %d: %w", pt.next, err)
+	}
+	pt.offset = pt.next
+	pt.p.m.sessions.Add(float64(len(sessions)))
+	pt.p.m.flush.Observe(time.Since(start).Seconds())
+	pt.events = pt.events[:0]
+	clear(pt.sessions)
+	// Visitors idle for longer than the allowance before the watermark
+	// can no longer change; drop their state.
+	pt.sz.Expire(pt.newest)
+	pt.p.m.visitors.Set(float64(pt.sz.Stats().Visitors))
+	return nil
+}
+
+// retryable counts a failed write and decides whether to try again.
+func (pt *partition) retryable(err error) error {
+	pt.p.m.flushErrors.Inc()
+	var perm interface{ Permanent() bool }
+	if errors.As(err, &perm) && perm.Permanent() {
+		return backoff.Permanent(err)
+	}
+	pt.p.log.Warn("write failed, retrying", "partition", pt.id, "err", err)
+	return err
+}

@@ -1,0 +1,114 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	chgo "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// The report kinds Run knows (`touchstream report KIND`).
+const (
+	KindFunnel      = "funnel"
+	KindAbandonment = "abandonment"
+	KindTimeOnSite  = "time-on-site"
+)
+
+// Kinds lists the report kinds Run knows, in the order the CLI shows them.
+var Kinds = []string{KindFunnel, KindAbandonment, KindTimeOnSite}
+
+// Defaults of the options.
+const (
+	DefaultWindow = 7 * 24 * time.Hour // funnel conversion window
+	DefaultWithin = 24 * time.Hour     // abandonment: how soon an order must follow
+	ModeOrdered   = "ordered"          // funnel mode: other events may come between steps
+	maxSteps      = 32                 // windowFunnel takes at most 32 conditions
+)
+
+// ErrUnknownKind is returned by Run for a report kind it does not know.
+var ErrUnknownKind = errors.New("unknown report kind")
+
+// ErrNotSupported is returned for an option this version cannot compute yet
+// (funnel modes strict and any, page-path funnel steps, the html format).
+var ErrNotSupported = errors.New("not supported yet")
+
+// Options are the filters of a report. From and To are required; the fields
+// a report does not use are ignored.
+type Options struct {
+	// From and To bound the report to [From, To): events by event_time,
+	// sessions by start_time, carts and checkouts by their first event.
+	From, To time.Time
+	// Site keeps only events with this write_key (the source they came in
+	// through); sessions are kept when one of their events has it. Empty
+	// keeps everything.
+	Site string
+
+	// Steps are the funnel's steps, in order: an event name each, or
+	// alternatives "A|B". At least one, at most 32.
+	Steps []string
+	// Window is the funnel's conversion window (DefaultWindow when 0).
+	Window time.Duration
+	// Mode is the funnel mode; only "ordered" (the default) for now.
+	Mode string
+
+	// Within is how soon an order must follow a cart or checkout for it not
+	// to count as abandoned (DefaultWithin when 0).
+	Within time.Duration
+}
+
+// validateRange checks From and To.
+func (o Options) validateRange() error {
+	switch {
+	case o.From.IsZero():
+		return errors.New("from: required")
+	case o.To.IsZero():
+		return errors.New("to: required")
+	case !o.From.Before(o.To):
+		return fmt.Errorf("from %s is not before to %s", o.From.Format(time.RFC3339), o.To.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// rangeParams are the query parameters every report takes.
+func (o Options) rangeParams() []any {
+	return []any{
+		chgo.DateNamed("from", o.From, chgo.MilliSeconds),
+		chgo.DateNamed("to", o.To, chgo.MilliSeconds),
+		chgo.Named("site", o.Site),
+	}
+}
+
+// Result is the answer of one report: *FunnelReport, *AbandonmentReport or
+// *TimeOnSiteReport. Write prints any of them; encoding/json gives the JSON
+// of DESIGN.md section 3.
+type Result interface {
+	// Kind is the report's kind (KindFunnel, ...).
+	Kind() string
+	// records are the CSV rows, the header first: plain numbers.
+	records() [][]string
+	// display is what people read: one or more tables, each with its
+	// header first, with percentages and durations.
+	display() []table
+}
+
+// Run runs the report of the given kind (one of Kinds).
+func Run(ctx context.Context, conn driver.Conn, kind string, opts Options) (Result, error) {
+	switch kind {
+	case KindFunnel:
+		return Funnel(ctx, conn, opts)
+	case KindAbandonment:
+		return Abandonment(ctx, conn, opts)
+	case KindTimeOnSite:
+		return TimeOnSite(ctx, conn, opts)
+	}
+	return nil, fmt.Errorf("%w %q (want one of %v)", ErrUnknownKind, kind, Kinds)
+}
+
+// seconds converts a duration to whole seconds for a UInt64 parameter,
+// rounding up so that a window never shrinks.
+func seconds(d time.Duration) uint64 {
+	return uint64((d + time.Second - 1) / time.Second)
+}
