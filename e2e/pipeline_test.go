@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"io"
+	"math"
 	"log/slog"
 	"os"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/touchstream/touchstream/clickhouse"
 	"github.com/touchstream/touchstream/devstack"
 	"github.com/touchstream/touchstream/generate"
+	"github.com/touchstream/touchstream/report"
 )
 
 // startStack runs the whole pipeline on free loopback ports and returns
@@ -100,4 +102,61 @@ func TestPipelineEndToEnd(t *testing.T) {
 		t.Fatal("no batch was sent twice; the duplicate path is untested")
 	}
 	waitFor(t, addrs.ClickHouseDSN, want.Events, want.TimeOnSite.Sessions)
+	checkReports(t, addrs.ClickHouseDSN, world, want)
 }
+
+// checkReports runs the three reports over the world's whole range and
+// compares them with the generator's answers: counts exactly, rates and
+// durations to 1e-9.
+func checkReports(t *testing.T, dsn string, world *generate.World, want generate.Expected) {
+	t.Helper()
+	conn, err := clickhouse.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cfg := world.Config
+	opts := report.Options{From: cfg.Start, To: cfg.End().Add(48 * time.Hour), Steps: generate.DefaultSteps}
+
+	f, err := report.Funnel(t.Context(), conn, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Steps) != len(want.Funnel.Steps) {
+		t.Fatalf("funnel: %d steps, want %d", len(f.Steps), len(want.Funnel.Steps))
+	}
+	for i, w := range want.Funnel.Steps {
+		g := f.Steps[i]
+		if g.Step != w.Step || int(g.Count) != w.Count || !near(g.ConversionFromStart, w.ConversionFromStart) || !near(g.ConversionFromPrevious, w.ConversionFromPrevious) {
+			t.Errorf("funnel step %d: got %+v, want %+v", i+1, g, w)
+		}
+	}
+
+	a, err := report.Abandonment(t.Context(), conn, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc, wk := want.Abandonment.Cart, want.Abandonment.Checkout
+	if int(a.Cart.Carts) != wc.Carts || int(a.Cart.Abandoned) != wc.Abandoned || int(a.Cart.Recovered) != wc.Recovered || !near(a.Cart.AbandonmentRate, wc.AbandonmentRate) {
+		t.Errorf("cart abandonment: got %+v, want %+v", a.Cart, wc)
+	}
+	if int(a.Checkout.Checkouts) != wk.Checkouts || int(a.Checkout.Abandoned) != wk.Abandoned || int(a.Checkout.Recovered) != wk.Recovered || !near(a.Checkout.AbandonmentRate, wk.AbandonmentRate) {
+		t.Errorf("checkout abandonment: got %+v, want %+v", a.Checkout, wk)
+	}
+	if wc.Abandoned == 0 || wc.Recovered == 0 || wk.Abandoned == 0 {
+		t.Errorf("the generated world lacks abandoned or recovered carts: %+v %+v", wc, wk)
+	}
+
+	ts, err := report.TimeOnSite(t.Context(), conn, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt := want.TimeOnSite
+	if int(ts.Sessions) != wt.Sessions || !near(ts.DurationSeconds.Mean, wt.DurationSeconds.Mean) ||
+		!near(ts.DurationSeconds.Median, wt.DurationSeconds.Median) || !near(ts.DurationSeconds.P90, wt.DurationSeconds.P90) ||
+		!near(ts.BounceRate, wt.BounceRate) || !near(ts.EngagementRate, wt.EngagementRate) {
+		t.Errorf("time on site: got %+v, want %+v", *ts, wt)
+	}
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }

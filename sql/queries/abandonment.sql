@@ -40,6 +40,9 @@ WITH
             argMin(visitor_id, event_time) AS visitor_id
         FROM events FINAL
         WHERE event_name IN ('Product Added', 'Checkout Started')
+          -- no lower bound: a cart first added to before `from` is not
+          -- in the range, however often it is added to later
+          AND event_time < {to:DateTime64(3)}
           AND ({site:String} = '' OR write_key = {site:String})
         GROUP BY kind, cart_key
         HAVING cart_time >= {from:DateTime64(3)} AND cart_time < {to:DateTime64(3)}

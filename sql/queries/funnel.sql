@@ -3,8 +3,9 @@
 --
 -- This file is a Go text/template: the number of steps decides how many
 -- conditions windowFunnel gets, so the template repeats the one step
--- condition ("cond") once per step. It splices in nothing but step numbers;
--- every value is a query parameter:
+-- condition ("cond") once per step. Render it with .Steps = a list with
+-- one entry per step (report.funnelSQL does). It splices in nothing but
+-- step numbers; every value is a query parameter:
 --
 --   {from:DateTime64(3)}, {to:DateTime64(3)}  events with event_time in [from, to)
 --   {site:String}            keep events whose write_key is this; '' keeps all
@@ -17,6 +18,8 @@
 --
 --   visitors   events are grouped by visitor_id; events FINAL, so a
 --              redelivered event (same visitor_id and message_id) counts once.
+--              Only events in [from, to) take part: a visitor's path must
+--              lie entirely in the range.
 --   count      step k: visitors with windowFunnel(window)(...) >= k, that is
 --              visitors with a step-1 event s and then step-2..k events in
 --              that order, each at or after the one before, the step-k event
