@@ -164,3 +164,40 @@ func TestClickHouseCommandPasswordEnv(t *testing.T) {
 	}
 	stop(t, child)
 }
+
+// TestDemoCommand runs `touchstream demo` as `make demo` does, smaller, and
+// checks it exits 0 having checked its reports and written report.html.
+func TestDemoCommand(t *testing.T) {
+	out := t.TempDir()
+	cmd := exec.Command(os.Args[0], "demo", "--visitors", "200", "--days", "5", "--out", out)
+	cmd.Env = append(os.Environ(), "TOUCHSTREAM_TEST_MAIN=1")
+	done := make(chan struct{})
+	var combined []byte
+	var err error
+	go func() {
+		combined, err = cmd.CombinedOutput()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Minute):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("demo did not finish within 3 minutes: %s", combined)
+	}
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, combined)
+	}
+	for _, want := range []string{"== funnel ==", "== abandonment ==", "== time-on-site ==", "equal the generator's own answers"} {
+		if !strings.Contains(string(combined), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, combined)
+		}
+	}
+	page, err := os.ReadFile(out + "/report.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), "<h2>funnel</h2>") || !strings.Contains(string(page), "<h2>time-on-site</h2>") {
+		t.Errorf("report.html lacks the reports:\n%s", page)
+	}
+}

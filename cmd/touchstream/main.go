@@ -17,6 +17,7 @@ type command struct {
 }
 
 var commands = []command{
+	{"demo", "the whole pipeline on a generated clickstream: reports and out/report.html", runDemo},
 	{"dev", "run the embedded stack: Kafka, ClickHouse, collector, processor", runDev},
 	{"clickhouse", "serve the embedded ClickHouse (chDB) over ClickHouse's HTTP interface", runClickHouse},
 	{"kafka", "run the embedded Kafka (in memory only)", runKafka},

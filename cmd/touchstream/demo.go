@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/touchstream/touchstream/clickhouse"
+	"github.com/touchstream/touchstream/devstack"
+	"github.com/touchstream/touchstream/generate"
+	"github.com/touchstream/touchstream/report"
+)
+
+// runDemo is `make demo`: the embedded stack on free ports, a generated
+// clickstream through the collector's HTTP API, the reports once it is all
+// processed, out/report.html, then everything stops.
+func runDemo(ctx context.Context, args []string) error {
+	gen := generate.DefaultConfig()
+	gen.Visitors = 2000
+	gen.Days = 14
+	out := "out"
+	keep := false
+	fs := newFlagSet("demo", "DEMO_")
+	fs.Int(&gen.Visitors, "visitors", "generated visitors")
+	fs.Int(&gen.Days, "days", "days of traffic, ending today")
+	seed := int(gen.Seed)
+	fs.Int(&seed, "seed", "generator seed")
+	fs.String(&out, "out", "directory for report.html")
+	fs.Bool(&keep, "keep", "keep the demo's ClickHouse data directory (its path is printed)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	gen.Seed = int64(seed)
+	dataDir, err := os.MkdirTemp("", "touchstream-demo-")
+	if err != nil {
+		return err
+	}
+	if !keep {
+		defer os.RemoveAll(dataDir)
+	}
+
+	cfg := devstack.DefaultConfig()
+	cfg.DataDir = dataDir
+	cfg.KafkaListen, cfg.ClickHouseListen, cfg.CollectorListen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.WriteKeys = []string{gen.WriteKey}
+	cfg.Processor.FlushInterval = 250 * time.Millisecond
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ready := make(chan devstack.Addrs, 1)
+	stopped := make(chan error, 1)
+	go func() { stopped <- devstack.Run(ctx, cfg, func(a devstack.Addrs) { ready <- a }) }()
+	var addrs devstack.Addrs
+	select {
+	case addrs = <-ready:
+	case err := <-stopped:
+		return fmt.Errorf("start the embedded stack: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "demo: embedded stack up (collector %s, clickhouse %s, kafka %s)\n", addrs.Collector, addrs.ClickHouse, addrs.Kafka)
+
+	world := generate.Generate(gen)
+	want := world.Expected(nil, 0, 0)
+	fmt.Fprintf(os.Stderr, "demo: sending %d events of %d visitors over %d days through the collector\n", want.Events, gen.Visitors, gen.Days)
+	opts := generate.DefaultSendOptions()
+	opts.WriteKey = gen.WriteKey
+	opts.Progress = os.Stderr
+	if _, err := generate.Send(ctx, world, addrs.Collector, opts); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	fmt.Fprintln(os.Stderr)
+
+	conn, err := clickhouse.Open(ctx, addrs.ClickHouseDSN)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := waitProcessed(ctx, conn, want, os.Stderr); err != nil {
+		return err
+	}
+
+	// The whole generated range (recoveries may fall after its last day).
+	reportOpts := report.Options{From: world.Config.Start, To: world.Config.End().Add(48 * time.Hour), Steps: generate.DefaultSteps}
+	var results []report.Result
+	for _, kind := range report.Kinds {
+		r, err := report.Run(ctx, conn, kind, reportOpts)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\n== %s ==\n", kind)
+		if err := report.Write(os.Stdout, r, report.FormatTable); err != nil {
+			return err
+		}
+		results = append(results, r)
+	}
+	if err := matchExpected(results, want); err != nil {
+		return fmt.Errorf("the reports differ from the generator's answers: %w", err)
+	}
+	fmt.Printf("\nThe reports equal the generator's own answers (%d visitors, %d events, %d sessions).\n", want.Visitors, want.Events, want.TimeOnSite.Sessions)
+
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	page := filepath.Join(out, "report.html")
+	f, err := os.Create(page)
+	if err != nil {
+		return err
+	}
+	if err := report.WritePage(f, "Touchstream demo", results...); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Printf("Wrote %s\n", page)
+	if keep {
+		fmt.Printf("ClickHouse data kept in %s\n", dataDir)
+	}
+	cancel()
+	if err := <-stopped; err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("stop the embedded stack: %w", err)
+	}
+	return nil
+}
+
+// waitProcessed polls ClickHouse until every generated event and session is
+// there, with a progress line.
+func waitProcessed(ctx context.Context, conn driver.Conn, want generate.Expected, progress io.Writer) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	var events, sessions uint64
+	for {
+		if err := conn.QueryRow(ctx, "SELECT (SELECT count() FROM events FINAL), (SELECT count() FROM sessions FINAL)").Scan(&events, &sessions); err != nil {
+			return fmt.Errorf("count processed rows: %w", err)
+		}
+		fmt.Fprintf(progress, "\rdemo: processed %d/%d events, %d/%d sessions", events, want.Events, sessions, want.TimeOnSite.Sessions)
+		if int(events) == want.Events && int(sessions) == want.TimeOnSite.Sessions {
+			fmt.Fprintln(progress)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintln(progress)
+			return fmt.Errorf("not all processed after 5 minutes: %d/%d events, %d/%d sessions", events, want.Events, sessions, want.TimeOnSite.Sessions)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// matchExpected compares the reports with the generator's answers.
+func matchExpected(results []report.Result, want generate.Expected) error {
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+	for _, r := range results {
+		switch r := r.(type) {
+		case *report.FunnelReport:
+			for i, w := range want.Funnel.Steps {
+				if i >= len(r.Steps) || int(r.Steps[i].Count) != w.Count || !near(r.Steps[i].ConversionFromStart, w.ConversionFromStart) {
+					return fmt.Errorf("funnel step %d: want %+v", i+1, w)
+				}
+			}
+		case *report.AbandonmentReport:
+			wc, wk := want.Abandonment.Cart, want.Abandonment.Checkout
+			if int(r.Cart.Carts) != wc.Carts || int(r.Cart.Abandoned) != wc.Abandoned || int(r.Cart.Recovered) != wc.Recovered ||
+				int(r.Checkout.Checkouts) != wk.Checkouts || int(r.Checkout.Abandoned) != wk.Abandoned || int(r.Checkout.Recovered) != wk.Recovered {
+				return fmt.Errorf("abandonment: got %+v %+v, want %+v %+v", r.Cart, r.Checkout, wc, wk)
+			}
+		case *report.TimeOnSiteReport:
+			wt := want.TimeOnSite
+			if int(r.Sessions) != wt.Sessions || !near(r.DurationSeconds.Mean, wt.DurationSeconds.Mean) || !near(r.BounceRate, wt.BounceRate) {
+				return fmt.Errorf("time on site: got %+v, want %+v", *r, wt)
+			}
+		}
+	}
+	return nil
+}
