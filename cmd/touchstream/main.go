@@ -22,6 +22,7 @@ var commands = []command{
 	{"clickhouse", "serve the embedded ClickHouse (chDB) over ClickHouse's HTTP interface", runClickHouse},
 	{"kafka", "run the embedded Kafka (in memory only)", runKafka},
 	{"migrate", "apply sql/ migrations to a ClickHouse", runMigrate},
+	{"report", "print a report: funnel, abandonment, time-on-site", runReport},
 	{"generate", "send a deterministic synthetic clickstream to a collector (--expect: print the answers)", runGenerate},
 }
 
