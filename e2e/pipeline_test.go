@@ -3,8 +3,8 @@ package e2e
 import (
 	"context"
 	"io"
-	"math"
 	"log/slog"
+	"math"
 	"os"
 	"testing"
 	"time"
