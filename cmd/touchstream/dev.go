@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/touchstream/touchstream/devstack"
+	"github.com/touchstream/touchstream/internal/cliflag"
 )
 
 func runDev(ctx context.Context, args []string) error {
@@ -29,8 +30,8 @@ func runDev(ctx context.Context, args []string) error {
 		}
 		return err
 	}
-	cfg.WriteKeys = splitList(writeKeys)
-	cfg.Without = splitList(without)
+	cfg.WriteKeys = cliflag.Split(writeKeys)
+	cfg.Without = cliflag.Split(without)
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	return devstack.Run(ctx, cfg, func(a devstack.Addrs) {
 		fmt.Printf("touchstream dev is running (Ctrl-C stops it)\n")
@@ -46,14 +47,4 @@ func orNone(s string) string {
 		return "(not started)"
 	}
 	return s
-}
-
-func splitList(v string) []string {
-	var out []string
-	for _, f := range strings.Split(v, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }

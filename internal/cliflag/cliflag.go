@@ -34,10 +34,10 @@ func (s *Set) String(p *string, name, env, usage string) {
 // List binds a comma-separated list flag.
 func (s *Set) List(p *[]string, name, env, usage string) {
 	if v, ok := os.LookupEnv(env); ok {
-		*p = split(v)
+		*p = Split(v)
 	}
 	s.Func(name, describe(fmt.Sprintf("%s, comma-separated (default %q)", usage, strings.Join(*p, ",")), env), func(v string) error {
-		*p = split(v)
+		*p = Split(v)
 		return nil
 	})
 }
@@ -79,7 +79,8 @@ func describe(usage, env string) string {
 	return fmt.Sprintf("%s (env %s)", usage, env)
 }
 
-func split(v string) []string {
+// Split splits a comma-separated list, dropping blanks.
+func Split(v string) []string {
 	var out []string
 	for _, f := range strings.Split(v, ",") {
 		if f = strings.TrimSpace(f); f != "" {
