@@ -24,6 +24,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	keys    map[string]bool
+	mux     *http.ServeMux
 	handler http.Handler
 	now     func() time.Time // the clock; tests replace it
 }
@@ -98,9 +99,31 @@ func New(cfg Config, pub Publisher, reg prometheus.Registerer, log *slog.Logger)
 	if g, ok := reg.(prometheus.Gatherer); ok {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}))
 	}
+	s.mux = mux
 	s.handler = cors(mux)
 	return s, nil
 }
+
+// Handle adds a route for another protocol (pixel, redirect, webhook,
+// Snowplow, ...), whose handler hands its events to Accept. Call it before
+// serving.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// KnownWriteKey reports whether key is one of the configured write keys.
+func (s *Server) KnownWriteKey(key string) bool { return s.keys[key] }
+
+// Accept publishes events decoded by another protocol's handler, and dead
+// letters for what it refused, and returns once Kafka acknowledged the
+// events (an error means they were not accepted: answer 503). endpoint
+// labels the metrics, e.g. "/pixel/v1/track". Safe for concurrent use.
+func (s *Server) Accept(ctx context.Context, endpoint string, events []pipeline.Event, dead []pipeline.Rejected) error {
+	s.metrics.received.WithLabelValues(endpoint).Add(float64(len(events) + len(dead)))
+	s.metrics.rejected.WithLabelValues(reasonField).Add(float64(len(dead)))
+	return s.publish(ctx, events, dead)
+}
+
+// Now is the collector's clock (received_at of events).
+func (s *Server) Now() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
 // Handler returns the collector's HTTP handler, for embedding or tests.
 func (s *Server) Handler() http.Handler { return s.handler }
