@@ -31,18 +31,58 @@ type SinkOptions struct {
 // A Sink is safe for concurrent use; it does not own the connection and has
 // nothing to close.
 type Sink struct {
-	conn     driver.Conn
-	events   string // INSERT statement for events
-	sessions string // INSERT statement for sessions
+	conn        driver.Conn
+	events      string // INSERT statement for events
+	sessions    string // INSERT statement for sessions
+	transitions string // INSERT statement for stage_transitions
 }
 
 // NewSink returns a Sink writing through conn.
 func NewSink(conn driver.Conn, opts SinkOptions) *Sink {
 	return &Sink{
-		conn:     conn,
-		events:   insertStatement(opts.Database, "events", eventColumns),
-		sessions: insertStatement(opts.Database, "sessions", sessionColumns),
+		conn:        conn,
+		events:      insertStatement(opts.Database, "events", eventColumns),
+		sessions:    insertStatement(opts.Database, "sessions", sessionColumns),
+		transitions: insertStatement(opts.Database, "stage_transitions", transitionColumns),
 	}
+}
+
+// transitionColumns are the stage_transitions columns the Sink writes.
+var transitionColumns = []string{
+	"visitor_id", "user_id", "from_stage", "to_stage", "event_time",
+	"message_id", "session_id", "touchpoint", "traffic_channel",
+}
+
+// WriteStageTransitions inserts stage changes as one batch, with token as
+// for WriteEvents. Rows are keyed by (visitor_id, message_id), so a
+// transition written twice counts once in FINAL reads.
+func (s *Sink) WriteStageTransitions(ctx context.Context, ts []pipeline.StageTransition, token string) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	n := len(ts)
+	var (
+		visitorID  = make([]string, n)
+		userID     = make([]string, n)
+		from       = make([]string, n)
+		to         = make([]string, n)
+		eventTime  = make([]time.Time, n)
+		messageID  = make([]string, n)
+		sessionID  = make([]string, n)
+		touchpoint = make([]string, n)
+		channel    = make([]string, n)
+	)
+	for i := range ts {
+		t := &ts[i]
+		visitorID[i], userID[i], from[i], to[i] = t.VisitorID, t.UserID, t.FromStage, t.ToStage
+		eventTime[i], messageID[i], sessionID[i] = t.EventTime.UTC(), t.MessageID, t.SessionID
+		touchpoint[i], channel[i] = t.Touchpoint, t.Channel
+	}
+	columns := []any{visitorID, userID, from, to, eventTime, messageID, sessionID, touchpoint, channel}
+	if err := s.send(ctx, s.transitions, transitionColumns, columns, token); err != nil {
+		return fmt.Errorf("write %d stage transitions: %w", n, err)
+	}
+	return nil
 }
 
 // eventColumns are the events columns the Sink writes, in the order

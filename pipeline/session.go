@@ -36,3 +36,18 @@ func (s *Session) Duration() time.Duration { return s.End.Sub(s.Start) }
 func (s *Session) Engaged() bool {
 	return s.Duration() >= 10*time.Second || s.PageViews >= 2 || s.Conversions > 0
 }
+
+// StageTransition records a visitor moving from one journey stage to
+// another (DESIGN.md section 5), for stage-to-stage conversion and time
+// between stages.
+type StageTransition struct {
+	VisitorID  string
+	UserID     string
+	FromStage  string // "" for the visitor's first stage
+	ToStage    string
+	EventTime  time.Time // of the event that moved the visitor
+	MessageID  string    // of that event; with VisitorID, the row's key
+	SessionID  string
+	Touchpoint string
+	Channel    string
+}

@@ -1,0 +1,24 @@
+-- Journey stage changes, one row per visitor moving to another stage
+-- (DESIGN.md section 5). Documented in sql/README.md.
+
+-- +goose Up
+CREATE TABLE IF NOT EXISTS stage_transitions
+(
+    visitor_id      String,
+    user_id         String,
+    from_stage      LowCardinality(String) COMMENT 'the stage before; empty for the first stage reached',
+    to_stage        LowCardinality(String) COMMENT 'awareness, evaluation, purchase, return or advocacy',
+    event_time      DateTime64(3, 'UTC') COMMENT 'time of the event that moved the visitor',
+    message_id      String COMMENT 'that event; with visitor_id the key of the row',
+    session_id      String,
+    touchpoint      LowCardinality(String),
+    traffic_channel LowCardinality(String),
+    inserted_at     DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(event_time)
+ORDER BY (visitor_id, message_id)
+SETTINGS non_replicated_deduplication_window = 1000;
+
+-- +goose Down
+DROP TABLE IF EXISTS stage_transitions;
