@@ -20,11 +20,17 @@ import (
 
 	"github.com/touchstream/touchstream/clickhouse"
 	"github.com/touchstream/touchstream/collector"
+	"github.com/touchstream/touchstream/collector/endpoints"
 	embeddedch "github.com/touchstream/touchstream/embedded/clickhouse"
 	embeddedkafka "github.com/touchstream/touchstream/embedded/kafka"
 	"github.com/touchstream/touchstream/kafka"
 	"github.com/touchstream/touchstream/processor"
 )
+
+// DevLinkSecret signs click links in the dev stack when
+// TOUCHSTREAM_LINK_SECRET is not set. It is public: never use it in
+// production (the collector binary has no default).
+const DevLinkSecret = "touchstream-dev-link-secret"
 
 // Parts that --without can leave out.
 const (
@@ -161,6 +167,16 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 		ccfg.WriteKeys = cfg.WriteKeys
 		col, err := collector.New(ccfg, pub, prometheus.NewRegistry(), log)
 		if err != nil {
+			pub.Close()
+			return err
+		}
+		secrets := endpoints.LinkSecretsFromEnv()
+		if len(secrets) == 0 {
+			// Local development only: a fixed, public secret, so that
+			// `touchstream sign-link` works against `touchstream dev` at once.
+			secrets = [][]byte{[]byte(DevLinkSecret)}
+		}
+		if err := endpoints.Register(col, endpoints.Config{LinkSecrets: secrets, Logger: log}); err != nil {
 			pub.Close()
 			return err
 		}

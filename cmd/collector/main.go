@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/touchstream/touchstream/collector"
+	"github.com/touchstream/touchstream/collector/endpoints"
 	"github.com/touchstream/touchstream/internal/cliflag"
 	"github.com/touchstream/touchstream/kafka"
 )
@@ -73,6 +74,9 @@ func run(args []string) error {
 	defer pub.Close()
 	srv, err := collector.New(cfg, pub, reg, log)
 	if err != nil {
+		return err
+	}
+	if err := endpoints.Register(srv, endpoints.Config{LinkSecrets: endpoints.LinkSecretsFromEnv(), Logger: log}); err != nil {
 		return err
 	}
 

@@ -23,6 +23,7 @@ var commands = []command{
 	{"kafka", "run the embedded Kafka (in memory only)", runKafka},
 	{"migrate", "apply sql/ migrations to a ClickHouse", runMigrate},
 	{"report", "print a report: funnel, abandonment, time-on-site", runReport},
+	{"sign-link", "print a signed click link for an email or SMS (GET /r/{token} on the collector)", runSignLink},
 	{"generate", "send a deterministic synthetic clickstream to a collector (--expect: print the answers)", runGenerate},
 }
 
