@@ -103,6 +103,45 @@ func TestPipelineEndToEnd(t *testing.T) {
 	}
 	waitFor(t, addrs.ClickHouseDSN, want.Events, want.TimeOnSite.Sessions)
 	checkReports(t, addrs.ClickHouseDSN, world, want)
+	checkEnrichment(t, addrs.ClickHouseDSN)
+}
+
+// checkEnrichment checks the processor's channel and stage columns: every
+// event has a channel, every order a purchase or return stage, every page
+// view a stage, and every visitor with a staged event a first transition.
+func checkEnrichment(t *testing.T, dsn string) {
+	t.Helper()
+	conn, err := clickhouse.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var noChannel, badOrders, orders, staged, visitorsStaged, firstTransitions uint64
+	err = conn.QueryRow(t.Context(), `SELECT
+		countIf(traffic_channel = ''),
+		countIf(event_name = 'Order Completed' AND stage NOT IN ('purchase', 'return')),
+		countIf(event_name = 'Order Completed'),
+		countIf(stage != ''),
+		uniqExactIf(visitor_id, stage != ''),
+		(SELECT count() FROM stage_transitions FINAL WHERE from_stage = '')
+		FROM events FINAL`).Scan(&noChannel, &badOrders, &orders, &staged, &visitorsStaged, &firstTransitions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if firstTransitions != visitorsStaged {
+		rows, _ := conn.Query(t.Context(), `SELECT visitor_id, from_stage, to_stage, message_id, event_time FROM stage_transitions FINAL WHERE visitor_id IN (SELECT visitor_id FROM events FINAL WHERE stage != '' GROUP BY visitor_id HAVING visitor_id NOT IN (SELECT visitor_id FROM stage_transitions FINAL WHERE from_stage = '')) ORDER BY visitor_id, event_time LIMIT 20`)
+		for rows.Next() {
+			var v, f, to, m string
+			var at time.Time
+			rows.Scan(&v, &f, &to, &m, &at)
+			t.Logf("%s %q -> %q %s %s", v, f, to, m, at)
+		}
+		rows.Close()
+	}
+	if noChannel != 0 || badOrders != 0 || orders == 0 || staged == 0 || firstTransitions != visitorsStaged {
+		t.Errorf("enrichment: %d events without a channel, %d of %d orders outside purchase/return, %d staged events, %d staged visitors but %d first transitions",
+			noChannel, badOrders, orders, staged, visitorsStaged, firstTransitions)
+	}
 }
 
 // checkReports runs the three reports over the world's whole range and

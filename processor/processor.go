@@ -13,8 +13,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/touchstream/touchstream/channel"
 	"github.com/touchstream/touchstream/pipeline"
 	"github.com/touchstream/touchstream/sessionize"
+	"github.com/touchstream/touchstream/stage"
 )
 
 // Sink writes processed rows. Implementations must be safe for concurrent
@@ -23,6 +25,7 @@ import (
 type Sink interface {
 	WriteEvents(ctx context.Context, events []pipeline.Event, token string) error
 	WriteSessions(ctx context.Context, sessions []pipeline.Session, token string) error
+	WriteStageTransitions(ctx context.Context, ts []pipeline.StageTransition, token string) error
 }
 
 // Config configures a processor.
@@ -33,6 +36,7 @@ type Config struct {
 	BatchSize     int           // events per write, at most
 	FlushInterval time.Duration // a non-empty batch is written at least this often
 	Session       sessionize.Config
+	Stages        *stage.Rules // journey stage rules; nil means stage.Default()
 	Logger        *slog.Logger
 }
 
@@ -84,6 +88,9 @@ func New(cfg Config, sink Sink, reg prometheus.Registerer) (*Processor, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Stages == nil {
+		cfg.Stages = stage.Default()
+	}
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, err
@@ -123,7 +130,7 @@ func (p *Processor) Run(ctx context.Context) error {
 		assigned := gen.Assignments[p.cfg.Topic]
 		p.log.Info("partitions assigned", "generation", gen.ID, "count", len(assigned))
 		for _, a := range assigned {
-			part := &partition{p: p, gen: gen, id: a.ID, offset: a.Offset, sz: sessionize.New(p.cfg.Session)}
+			part := &partition{p: p, gen: gen, id: a.ID, offset: a.Offset, sz: sessionize.New(p.cfg.Session), stages: make(map[string]*journey)}
 			gen.Start(func(gctx context.Context) { part.run(ctx, gctx) })
 		}
 	}
@@ -137,11 +144,13 @@ type partition struct {
 	offset int64
 	sz     *sessionize.Sessionizer
 
-	events   []pipeline.Event
-	sessions map[string]pipeline.Session // changed since the last write, newest version each
-	first    int64                       // offset of the first message in the batch
-	next     int64                       // offset to commit after the batch
-	newest   time.Time                   // newest event time seen: the partition's watermark
+	events      []pipeline.Event
+	sessions    map[string]pipeline.Session // changed since the last write, newest version each
+	transitions []pipeline.StageTransition
+	stages      map[string]*journey // per visitor
+	first       int64               // offset of the first message in the batch
+	next        int64               // offset to commit after the batch
+	newest      time.Time           // newest event time seen: the partition's watermark
 }
 
 // run reads the partition until the generation or the process ends.
@@ -237,11 +246,15 @@ func (pt *partition) add(m kafkago.Message) {
 		pt.p.log.Warn("undecodable event skipped", "partition", pt.id, "offset", m.Offset, "err", err)
 		return
 	}
+	if e.Channel == "" {
+		e.Channel = channel.Classify(&e)
+	}
 	// Older than the partition's watermark minus the allowance: the
 	// visitor's state may already be expired, so sessionizing it would start
 	// a stray session. Keep it in events only (DESIGN.md section 5).
 	if !pt.newest.IsZero() && e.EventTime.Before(pt.newest.Add(-pt.allowance())) {
 		pt.p.m.events.WithLabelValues("late").Inc()
+		pt.stage(&e)
 		pt.events = append(pt.events, e)
 		return
 	}
@@ -257,6 +270,7 @@ func (pt *partition) add(m kafkago.Message) {
 	default:
 		pt.p.m.events.WithLabelValues("written").Inc()
 	}
+	pt.stage(&e) // after deduplication: a duplicate must not move the visitor
 	for _, s := range changed {
 		pt.sessions[s.SessionID] = s
 	}
@@ -277,7 +291,7 @@ func (pt *partition) allowance() time.Duration {
 // flush writes the batch, then commits its offsets. Transient write errors
 // are retried with backoff until ctx ends.
 func (pt *partition) flush(ctx context.Context) error {
-	if pt.next == 0 || (len(pt.events) == 0 && len(pt.sessions) == 0 && pt.next <= pt.offset) {
+	if pt.next == 0 || (len(pt.events) == 0 && len(pt.sessions) == 0 && len(pt.transitions) == 0 && pt.next <= pt.offset) {
 		return nil
 	}
 	start := time.Now()
@@ -289,13 +303,24 @@ func (pt *partition) flush(ctx context.Context) error {
 			pt.events[i].SessionID = id
 		}
 	}
+	for i := range pt.transitions {
+		tr := &pt.transitions[i]
+		tr.SessionID = pt.sz.SessionOf(tr.VisitorID, tr.MessageID)
+	}
 	sessions := make([]pipeline.Session, 0, len(pt.sessions))
 	for _, s := range pt.sessions {
 		sessions = append(sessions, s)
 	}
+	// Sessions go last: a reader that sees a batch's sessions sees its
+	// events and transitions too.
 	write := func() error {
 		if len(pt.events) > 0 {
 			if err := pt.p.sink.WriteEvents(ctx, pt.events, token+"-e"); err != nil {
+				return pt.retryable(err)
+			}
+		}
+		if len(pt.transitions) > 0 {
+			if err := pt.p.sink.WriteStageTransitions(ctx, pt.transitions, token+"-t"); err != nil {
 				return pt.retryable(err)
 			}
 		}
@@ -317,7 +342,9 @@ func (pt *partition) flush(ctx context.Context) error {
 	pt.p.m.sessions.Add(float64(len(sessions)))
 	pt.p.m.flush.Observe(time.Since(start).Seconds())
 	pt.events = pt.events[:0]
+	pt.transitions = pt.transitions[:0]
 	clear(pt.sessions)
+	pt.expireJourneys()
 	// Visitors idle for longer than the allowance before the watermark
 	// can no longer change; drop their state.
 	pt.sz.Expire(pt.newest)
