@@ -37,6 +37,7 @@ func run(args []string) error {
 	cfg := collector.DefaultConfig()
 	brokers := []string{"127.0.0.1:9092"}
 	logLevel := "info"
+	webhooksDir := ""
 
 	fs := cliflag.New("collector")
 	fs.Usage = func() {
@@ -49,6 +50,7 @@ func run(args []string) error {
 	fs.String(&cfg.Listen, "listen", "TOUCHSTREAM_COLLECTOR_LISTEN", "host:port to serve HTTP on")
 	fs.List(&brokers, "kafka-brokers", "TOUCHSTREAM_KAFKA_BROKERS", "Kafka bootstrap brokers")
 	fs.List(&cfg.WriteKeys, "write-key", "TOUCHSTREAM_WRITE_KEYS", "accepted write keys")
+	fs.String(&webhooksDir, "webhooks-dir", "TOUCHSTREAM_WEBHOOKS_DIR", "directory of webhook mapping files (*.json); default: the shipped ones, built in")
 	fs.String(&logLevel, "log-level", "TOUCHSTREAM_LOG_LEVEL", "debug, info, warn or error")
 	fs.Duration(&cfg.PublishTimeout, "publish-timeout", "TOUCHSTREAM_COLLECTOR_PUBLISH_TIMEOUT", "longest wait for Kafka's acknowledgement before answering 503")
 	if err := fs.Parse(args); err != nil {
@@ -76,7 +78,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := endpoints.Register(srv, endpoints.Config{LinkSecrets: endpoints.LinkSecretsFromEnv(), Logger: log}); err != nil {
+	if err := endpoints.Register(srv, endpoints.Config{LinkSecrets: endpoints.LinkSecretsFromEnv(), WebhooksDir: webhooksDir, Logger: log}); err != nil {
 		return err
 	}
 

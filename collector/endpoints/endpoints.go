@@ -1,7 +1,7 @@
 // Package endpoints adds the collector's protocols beyond the Segment API
-// to a collector.Server: the email/SMS pixel (GET /pixel/v1/{track,page})
-// and the signed click redirect (GET /r/{token}), and, when their mapping
-// files are configured, the social and chat webhooks. cmd/collector and the
+// to a collector.Server: the email/SMS pixel (GET /pixel/v1/{track,page}),
+// the signed click redirect (GET /r/{token}) and the social and chat
+// webhooks (POST /v1/webhooks/{source}, one mapping file per source). cmd/collector and the
 // dev stack both wire through Register, so the routes are the same
 // everywhere.
 package endpoints
@@ -14,7 +14,9 @@ import (
 	"github.com/touchstream/touchstream/collector"
 	"github.com/touchstream/touchstream/collector/pixel"
 	"github.com/touchstream/touchstream/collector/redirect"
+	"github.com/touchstream/touchstream/collector/webhook"
 	"github.com/touchstream/touchstream/internal/cliflag"
+	webhooks "github.com/touchstream/touchstream/schemas/webhooks"
 )
 
 // EnvLinkSecret holds the link secrets, comma-separated: the first signs
@@ -26,6 +28,9 @@ type Config struct {
 	// LinkSecrets verify signed click links; none means GET /r/{token} is
 	// not served (a warning is logged).
 	LinkSecrets [][]byte
+	// WebhooksDir holds webhook mapping files (*.json); empty means the
+	// mappings shipped in schemas/webhooks, built into the binary.
+	WebhooksDir string
 	Logger      *slog.Logger
 }
 
@@ -38,21 +43,37 @@ func LinkSecretsFromEnv() [][]byte {
 	return out
 }
 
-// Register adds the routes to srv. Call it before serving.
+// Register adds the routes to srv. Call it before serving. It checks the
+// whole configuration before adding any route.
 func Register(srv *collector.Server, cfg Config) error {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	srv.Handle("GET /pixel/v1/{kind}", pixel.Handler(srv))
-	if len(cfg.LinkSecrets) == 0 {
-		log.Warn("no link secret: signed click links (GET /r/{token}) are not served; set " + EnvLinkSecret)
-		return nil
-	}
 	for i, s := range cfg.LinkSecrets {
 		if len(s) < redirect.MinSecretBytes {
 			return fmt.Errorf("link secret %d: at least %d bytes, got %d", i+1, redirect.MinSecretBytes, len(s))
 		}
+	}
+	var (
+		hooks *webhook.Registry
+		err   error
+	)
+	if cfg.WebhooksDir != "" {
+		hooks, err = webhook.Load(cfg.WebhooksDir)
+	} else {
+		hooks, err = webhook.LoadFS(webhooks.FS, nil)
+	}
+	if err != nil {
+		return fmt.Errorf("webhook mappings: %w", err)
+	}
+
+	srv.Handle("GET /pixel/v1/{kind}", pixel.Handler(srv))
+	srv.Handle("POST /v1/webhooks/{source}", webhook.Handler(srv, hooks))
+	log.Info("webhooks served", "sources", hooks.Sources())
+	if len(cfg.LinkSecrets) == 0 {
+		log.Warn("no link secret: signed click links (GET /r/{token}) are not served; set " + EnvLinkSecret)
+		return nil
 	}
 	srv.Handle("GET /r/{token}", redirect.Handler(srv, cfg.LinkSecrets, redirect.WithLogger(log)))
 	return nil
