@@ -5,7 +5,7 @@ BIN     := bin
 GOFLAGS ?=
 export GOFLAGS
 
-.PHONY: all install build test bench fuzz vet fmt clean demo
+.PHONY: all install build test bench fuzz vet fmt clean demo check-deploy
 
 all: build
 
@@ -28,6 +28,12 @@ demo: build
 
 bench: install
 	./scripts/bench.sh
+
+# Offline checks of deploy/: docker-compose config, every manifest decoded by
+# kubectl, dashboards' SQL run on the embedded ClickHouse (no Docker engine
+# or cluster is needed; docker-compose v1 is installed with apt if missing).
+check-deploy: build
+	./scripts/check-deploy.sh
 
 fuzz: install
 	./scripts/fuzz.sh
