@@ -15,10 +15,11 @@ const (
 	KindFunnel      = "funnel"
 	KindAbandonment = "abandonment"
 	KindTimeOnSite  = "time-on-site"
+	KindStages      = "stages"
 )
 
 // Kinds lists the report kinds Run knows, in the order the CLI shows them.
-var Kinds = []string{KindFunnel, KindAbandonment, KindTimeOnSite}
+var Kinds = []string{KindFunnel, KindAbandonment, KindTimeOnSite, KindStages}
 
 // Defaults of the options.
 const (
@@ -103,6 +104,8 @@ func Run(ctx context.Context, conn driver.Conn, kind string, opts Options) (Resu
 		return Abandonment(ctx, conn, opts)
 	case KindTimeOnSite:
 		return TimeOnSite(ctx, conn, opts)
+	case KindStages:
+		return Stages(ctx, conn, opts)
 	}
 	return nil, fmt.Errorf("%w %q (want one of %v)", ErrUnknownKind, kind, Kinds)
 }
