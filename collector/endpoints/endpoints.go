@@ -1,7 +1,9 @@
 // Package endpoints adds the collector's protocols beyond the Segment API
 // to a collector.Server: the email/SMS pixel (GET /pixel/v1/{track,page}),
-// the signed click redirect (GET /r/{token}) and the social and chat
-// webhooks (POST /v1/webhooks/{source}, one mapping file per source). cmd/collector and the
+// the signed click redirect (GET /r/{token}), the social and chat webhooks
+// (POST /v1/webhooks/{source}, one mapping file per source) and the
+// Snowplow tracker protocol (POST /com.snowplowanalytics.snowplow/tp2,
+// GET /i). cmd/collector and the
 // dev stack both wire through Register, so the routes are the same
 // everywhere.
 package endpoints
@@ -14,6 +16,7 @@ import (
 	"github.com/touchstream/touchstream/collector"
 	"github.com/touchstream/touchstream/collector/pixel"
 	"github.com/touchstream/touchstream/collector/redirect"
+	"github.com/touchstream/touchstream/collector/snowplow"
 	"github.com/touchstream/touchstream/collector/webhook"
 	"github.com/touchstream/touchstream/internal/cliflag"
 	webhooks "github.com/touchstream/touchstream/schemas/webhooks"
@@ -70,6 +73,9 @@ func Register(srv *collector.Server, cfg Config) error {
 
 	srv.Handle("GET /pixel/v1/{kind}", pixel.Handler(srv))
 	srv.Handle("POST /v1/webhooks/{source}", webhook.Handler(srv, hooks))
+	srv.Handle("POST /com.snowplowanalytics.snowplow/tp2", snowplow.Handler(srv))
+	srv.Handle("OPTIONS /com.snowplowanalytics.snowplow/tp2", snowplow.Handler(srv)) // the JavaScript tracker's CORS preflight
+	srv.Handle("GET /i", snowplow.Handler(srv))
 	log.Info("webhooks served", "sources", hooks.Sources())
 	if len(cfg.LinkSecrets) == 0 {
 		log.Warn("no link secret: signed click links (GET /r/{token}) are not served; set " + EnvLinkSecret)
