@@ -3,7 +3,7 @@
 // the signed click redirect (GET /r/{token}), the social and chat webhooks
 // (POST /v1/webhooks/{source}, one mapping file per source) and the
 // Snowplow tracker protocol (POST /com.snowplowanalytics.snowplow/tp2,
-// GET /i). cmd/collector and the
+// GET /i), and Touchstream's own browser tracker (GET /t.js). cmd/collector and the
 // dev stack both wire through Register, so the routes are the same
 // everywhere.
 package endpoints
@@ -17,6 +17,7 @@ import (
 	"github.com/touchstream/touchstream/collector/pixel"
 	"github.com/touchstream/touchstream/collector/redirect"
 	"github.com/touchstream/touchstream/collector/snowplow"
+	"github.com/touchstream/touchstream/collector/tracker"
 	"github.com/touchstream/touchstream/collector/webhook"
 	"github.com/touchstream/touchstream/internal/cliflag"
 	webhooks "github.com/touchstream/touchstream/schemas/webhooks"
@@ -76,6 +77,7 @@ func Register(srv *collector.Server, cfg Config) error {
 	srv.Handle("POST /com.snowplowanalytics.snowplow/tp2", snowplow.Handler(srv))
 	srv.Handle("OPTIONS /com.snowplowanalytics.snowplow/tp2", snowplow.Handler(srv)) // the JavaScript tracker's CORS preflight
 	srv.Handle("GET /i", snowplow.Handler(srv))
+	srv.Handle("GET /t.js", tracker.Handler())
 	log.Info("webhooks served", "sources", hooks.Sources())
 	if len(cfg.LinkSecrets) == 0 {
 		log.Warn("no link secret: signed click links (GET /r/{token}) are not served; set " + EnvLinkSecret)
