@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/touchstream/touchstream/collector"
 	embeddedkafka "github.com/touchstream/touchstream/embedded/kafka"
@@ -129,7 +128,7 @@ type published struct {
 func (s *stack) events(t *testing.T) map[string]published {
 	t.Helper()
 	out := map[string]published{}
-	for _, m := range readTopic(t, s.kafka, pipeline.TopicEvents) {
+	for _, m := range testenv.ReadTopic(t, s.kafka, pipeline.TopicEvents) {
 		var ev pipeline.Event
 		if err := json.Unmarshal(m.Value, &ev); err != nil {
 			t.Fatalf("event %s: %v", m.Value, err)
@@ -145,47 +144,12 @@ func (s *stack) events(t *testing.T) map[string]published {
 func (s *stack) deadLetters(t *testing.T) []pipeline.Rejected {
 	t.Helper()
 	var out []pipeline.Rejected
-	for _, m := range readTopic(t, s.kafka, pipeline.TopicRejected) {
+	for _, m := range testenv.ReadTopic(t, s.kafka, pipeline.TopicRejected) {
 		var r pipeline.Rejected
 		if err := json.Unmarshal(m.Value, &r); err != nil {
 			t.Fatalf("dead letter %s: %v", m.Value, err)
 		}
 		out = append(out, r)
-	}
-	return out
-}
-
-// readTopic returns every message on topic, partition by partition, read
-// with a kafka-go Reader. It does not wait: the collector answered only
-// after Kafka acknowledged, so everything is there.
-func readTopic(t *testing.T, addr, topic string) []kafkago.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
-	defer cancel()
-	var out []kafkago.Message
-	for p := range partitions {
-		lc, err := kafkago.DialLeader(ctx, "tcp", addr, topic, p)
-		if err != nil {
-			t.Fatalf("dial leader: %v", err)
-		}
-		last, err := lc.ReadLastOffset()
-		lc.Close()
-		if err != nil {
-			t.Fatalf("last offset: %v", err)
-		}
-		if last == 0 {
-			continue
-		}
-		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{addr}, Topic: topic, Partition: p, MaxWait: 50 * time.Millisecond})
-		for n := int64(0); n < last; n++ {
-			m, err := r.ReadMessage(ctx)
-			if err != nil {
-				r.Close()
-				t.Fatalf("read %s/%d: %v", topic, p, err)
-			}
-			out = append(out, m)
-		}
-		r.Close()
 	}
 	return out
 }

@@ -1,21 +1,16 @@
 package pixel_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	kafkago "github.com/segmentio/kafka-go"
-
 	"github.com/touchstream/touchstream/collector"
+	"github.com/touchstream/touchstream/collector/collectortest"
 	"github.com/touchstream/touchstream/collector/pixel"
 	"github.com/touchstream/touchstream/internal/testenv"
-	"github.com/touchstream/touchstream/kafka"
 	"github.com/touchstream/touchstream/pipeline"
 )
 
@@ -25,20 +20,13 @@ const partitions = 2
 // embedded Kafka: an open lands on clickstream.events keyed by the visitor,
 // a pixel without an id on clickstream.rejected.
 func TestCollectorKafka(t *testing.T) {
-	addr := testenv.Kafka(t, partitions)
-	pub := kafka.NewPublisher([]string{addr}, nil)
-	t.Cleanup(func() { pub.Close() })
-	srv, err := collector.New(collector.DefaultConfig(), pub, prometheus.NewRegistry(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Handle("GET /pixel/v1/{kind}", pixel.Handler(srv))
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
+	s := collectortest.New(t, partitions, collector.DefaultConfig())
+	s.Server.Handle("GET /pixel/v1/{kind}", pixel.Handler(s.Server))
+	base := s.Serve(t)
 
 	get := func(target string) *http.Response {
 		t.Helper()
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, hs.URL+target, nil)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+target, nil)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -55,7 +43,7 @@ func TestCollectorKafka(t *testing.T) {
 		t.Fatalf("no id: %d", res.StatusCode)
 	}
 
-	msgs := readTopic(t, addr, pipeline.TopicEvents)
+	msgs := testenv.ReadTopic(t, s.Kafka, pipeline.TopicEvents)
 	if len(msgs) != 1 {
 		t.Fatalf("%d events on %s, want 1", len(msgs), pipeline.TopicEvents)
 	}
@@ -69,7 +57,7 @@ func TestCollectorKafka(t *testing.T) {
 		t.Errorf("published key %q %+v", msgs[0].Key, ev)
 	}
 
-	dead := readTopic(t, addr, pipeline.TopicRejected)
+	dead := testenv.ReadTopic(t, s.Kafka, pipeline.TopicRejected)
 	if len(dead) != 1 {
 		t.Fatalf("%d dead letters, want 1", len(dead))
 	}
@@ -80,38 +68,4 @@ func TestCollectorKafka(t *testing.T) {
 	if d.Source != "/pixel/v1/page" || d.WriteKey != "dev" || d.Error != "anonymousId (aid) or userId (uid) is required" || string(d.Payload) != `"writeKey=dev\u0026name=Welcome"` {
 		t.Errorf("dead letter %+v payload %s", d, d.Payload)
 	}
-}
-
-// readTopic returns every message on topic. It does not wait: the
-// collector answered only after Kafka acknowledged.
-func readTopic(t *testing.T, addr, topic string) []kafkago.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
-	defer cancel()
-	var out []kafkago.Message
-	for p := range partitions {
-		lc, err := kafkago.DialLeader(ctx, "tcp", addr, topic, p)
-		if err != nil {
-			t.Fatalf("dial leader: %v", err)
-		}
-		last, err := lc.ReadLastOffset()
-		lc.Close()
-		if err != nil {
-			t.Fatalf("last offset: %v", err)
-		}
-		if last == 0 {
-			continue
-		}
-		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{addr}, Topic: topic, Partition: p, MaxWait: 50 * time.Millisecond})
-		for n := int64(0); n < last; n++ {
-			m, err := r.ReadMessage(ctx)
-			if err != nil {
-				r.Close()
-				t.Fatalf("read %s/%d: %v", topic, p, err)
-			}
-			out = append(out, m)
-		}
-		r.Close()
-	}
-	return out
 }

@@ -1,21 +1,16 @@
 package redirect_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	kafkago "github.com/segmentio/kafka-go"
-
 	"github.com/touchstream/touchstream/collector"
+	"github.com/touchstream/touchstream/collector/collectortest"
 	"github.com/touchstream/touchstream/collector/redirect"
 	"github.com/touchstream/touchstream/internal/testenv"
-	"github.com/touchstream/touchstream/kafka"
 	"github.com/touchstream/touchstream/pipeline"
 )
 
@@ -25,23 +20,16 @@ const partitions = 2
 // the embedded Kafka: the click lands on clickstream.events, keyed by the
 // recipient, before the 302.
 func TestCollectorKafka(t *testing.T) {
-	addr := testenv.Kafka(t, partitions)
-	pub := kafka.NewPublisher([]string{addr}, nil)
-	t.Cleanup(func() { pub.Close() })
-	srv, err := collector.New(collector.DefaultConfig(), pub, prometheus.NewRegistry(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Handle("GET /r/{token}", redirect.Handler(srv, [][]byte{secret, oldSecret}))
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
+	s := collectortest.New(t, partitions, collector.DefaultConfig())
+	s.Server.Handle("GET /r/{token}", redirect.Handler(s.Server, [][]byte{secret, oldSecret}))
+	base := s.Serve(t)
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 	link := testLink
 	link.Expires = time.Now().Add(time.Hour)
 	get := func(path string) *http.Response {
 		t.Helper()
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, hs.URL+path, nil)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+path, nil)
 		res, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -58,7 +46,7 @@ func TestCollectorKafka(t *testing.T) {
 		t.Errorf("forged: %d", res.StatusCode)
 	}
 
-	msgs := readTopic(t, addr, pipeline.TopicEvents)
+	msgs := testenv.ReadTopic(t, s.Kafka, pipeline.TopicEvents)
 	if len(msgs) != 1 {
 		t.Fatalf("%d events on %s, want 1", len(msgs), pipeline.TopicEvents)
 	}
@@ -72,38 +60,4 @@ func TestCollectorKafka(t *testing.T) {
 		string(ev.Properties) != `{"url":"https://shop.test/deals?utm_source=newsletter\u0026utm_medium=email\u0026utm_campaign=bf#top","campaign":"bf"}` {
 		t.Errorf("published key %q %+v properties %s", msgs[0].Key, ev, ev.Properties)
 	}
-}
-
-// readTopic returns every message on topic. It does not wait: the
-// collector answered only after Kafka acknowledged.
-func readTopic(t *testing.T, addr, topic string) []kafkago.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
-	defer cancel()
-	var out []kafkago.Message
-	for p := range partitions {
-		lc, err := kafkago.DialLeader(ctx, "tcp", addr, topic, p)
-		if err != nil {
-			t.Fatalf("dial leader: %v", err)
-		}
-		last, err := lc.ReadLastOffset()
-		lc.Close()
-		if err != nil {
-			t.Fatalf("last offset: %v", err)
-		}
-		if last == 0 {
-			continue
-		}
-		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{addr}, Topic: topic, Partition: p, MaxWait: 50 * time.Millisecond})
-		for n := int64(0); n < last; n++ {
-			m, err := r.ReadMessage(ctx)
-			if err != nil {
-				r.Close()
-				t.Fatalf("read %s/%d: %v", topic, p, err)
-			}
-			out = append(out, m)
-		}
-		r.Close()
-	}
-	return out
 }

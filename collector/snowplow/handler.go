@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/touchstream/touchstream/collector/gif"
 	"github.com/touchstream/touchstream/pipeline"
 )
 
@@ -382,33 +383,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
-// gif is every GET answer's body: a 1x1 GIF89a whose only pixel is
-// transparent, as the pixel's.
-var gif = []byte{
-	'G', 'I', 'F', '8', '9', 'a', // header
-	0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, // 1x1, a global colour table of 2, background 0
-	0x00, 0x00, 0x00, 0xff, 0xff, 0xff, // the colour table: black, white
-	0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, // graphic control: colour 0 is transparent
-	0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, // image descriptor: 1x1 at 0,0
-	0x02, 0x02, 0x44, 0x01, 0x00, // LZW minimum code size 2, one 2-byte block, end
-	0x3b, // trailer
-}
-
 // answerGIF writes the GIF with status, uncacheable, and problem in
 // errorHeader when there is one.
 func answerGIF(w http.ResponseWriter, status int, problem string) {
-	h := w.Header()
-	h.Set("Content-Type", "image/gif")
-	h.Set("Content-Length", strconv.Itoa(len(gif)))
-	h.Set("Cache-Control", "no-cache, no-store, must-revalidate, private, max-age=0")
-	h.Set("Pragma", "no-cache")
-	h.Set("Expires", "0")
 	if problem != "" {
 		if len(problem) > maxErrorHeader {
 			problem = problem[:maxErrorHeader]
 		}
-		h.Set(errorHeader, problem)
+		w.Header().Set(errorHeader, problem)
 	}
-	w.WriteHeader(status)
-	w.Write(gif)
+	gif.Write(w, status)
 }

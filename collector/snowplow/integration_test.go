@@ -13,13 +13,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/touchstream/touchstream/collector"
+	"github.com/touchstream/touchstream/collector/collectortest"
 	"github.com/touchstream/touchstream/collector/endpoints"
 	"github.com/touchstream/touchstream/collector/snowplow"
 	"github.com/touchstream/touchstream/internal/testenv"
-	"github.com/touchstream/touchstream/kafka"
 	"github.com/touchstream/touchstream/pipeline"
 )
 
@@ -31,21 +30,14 @@ const partitions = 2
 // clickstream.events keyed by the visitor, the bad one on
 // clickstream.rejected.
 func TestCollectorKafka(t *testing.T) {
-	addr := testenv.Kafka(t, partitions)
-	pub := kafka.NewPublisher([]string{addr}, nil)
-	t.Cleanup(func() { pub.Close() })
 	cfg := collector.DefaultConfig()
 	cfg.WriteKeys = []string{"shop"}
-	srv, err := collector.New(cfg, pub, prometheus.NewRegistry(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := snowplow.Handler(srv)
-	srv.Handle("POST /com.snowplowanalytics.snowplow/tp2", h)
-	srv.Handle("OPTIONS /com.snowplowanalytics.snowplow/tp2", h)
-	srv.Handle("GET /i", h)
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
+	s := collectortest.New(t, partitions, cfg)
+	h := snowplow.Handler(s.Server)
+	s.Server.Handle("POST /com.snowplowanalytics.snowplow/tp2", h)
+	s.Server.Handle("OPTIONS /com.snowplowanalytics.snowplow/tp2", h)
+	s.Server.Handle("GET /i", h)
+	base := s.Serve(t)
 
 	before := time.Now().UTC().Add(-time.Second)
 	body := payload(
@@ -53,7 +45,7 @@ func TestCollectorKafka(t *testing.T) {
 		`{"e":"tr","tr_id":"T-1","tr_tt":"49.90","tr_cu":"EUR","aid":"shop","p":"web","tv":"js-3.23.0","duid":"d-2","eid":"e-2"}`,
 		`{"e":"pv","aid":"shop","p":"web","eid":"e-3"}`,
 	)
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, hs.URL+"/com.snowplowanalytics.snowplow/tp2", strings.NewReader(body))
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/com.snowplowanalytics.snowplow/tp2", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -65,7 +57,7 @@ func TestCollectorKafka(t *testing.T) {
 		t.Fatalf("POST: %d %s", res.StatusCode, ans)
 	}
 
-	req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, hs.URL+"/i?stm=1&e=pp&aid=shop&p=web&tv=js-3.23.0&eid=e-4&duid=d-2&url=https%3A%2F%2Fshop.example%2Fcart&pp_miy=0&pp_may=300", nil)
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/i?stm=1&e=pp&aid=shop&p=web&tv=js-3.23.0&eid=e-4&duid=d-2&url=https%3A%2F%2Fshop.example%2Fcart&pp_miy=0&pp_may=300", nil)
 	res, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +68,7 @@ func TestCollectorKafka(t *testing.T) {
 		t.Fatalf("GET: %d %s %q", res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("X-Touchstream-Error"))
 	}
 
-	msgs := readTopic(t, addr, pipeline.TopicEvents)
+	msgs := testenv.ReadTopic(t, s.Kafka, pipeline.TopicEvents)
 	if len(msgs) != 3 {
 		t.Fatalf("%d events on %s, want 3", len(msgs), pipeline.TopicEvents)
 	}
@@ -103,7 +95,7 @@ func TestCollectorKafka(t *testing.T) {
 		t.Errorf("page ping %+v", ev)
 	}
 
-	dead := readTopic(t, addr, pipeline.TopicRejected)
+	dead := testenv.ReadTopic(t, s.Kafka, pipeline.TopicRejected)
 	if len(dead) != 1 {
 		t.Fatalf("%d dead letters, want 1", len(dead))
 	}
@@ -115,40 +107,6 @@ func TestCollectorKafka(t *testing.T) {
 		string(d.Payload) != `{"e":"pv","aid":"shop","p":"web","eid":"e-3"}` {
 		t.Errorf("dead letter %+v payload %s", d, d.Payload)
 	}
-}
-
-// readTopic returns every message on topic. It does not wait: the
-// collector answered only after Kafka acknowledged.
-func readTopic(t *testing.T, addr, topic string) []kafkago.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
-	defer cancel()
-	var out []kafkago.Message
-	for p := range partitions {
-		lc, err := kafkago.DialLeader(ctx, "tcp", addr, topic, p)
-		if err != nil {
-			t.Fatalf("dial leader: %v", err)
-		}
-		last, err := lc.ReadLastOffset()
-		lc.Close()
-		if err != nil {
-			t.Fatalf("last offset: %v", err)
-		}
-		if last == 0 {
-			continue
-		}
-		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{addr}, Topic: topic, Partition: p, MaxWait: 50 * time.Millisecond})
-		for n := int64(0); n < last; n++ {
-			m, err := r.ReadMessage(ctx)
-			if err != nil {
-				r.Close()
-				t.Fatalf("read %s/%d: %v", topic, p, err)
-			}
-			out = append(out, m)
-		}
-		r.Close()
-	}
-	return out
 }
 
 // recorder is a collector.Publisher that keeps what it is given.

@@ -2,24 +2,18 @@ package tracker_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"testing"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/touchstream/touchstream/collector"
+	"github.com/touchstream/touchstream/collector/collectortest"
 	"github.com/touchstream/touchstream/collector/endpoints"
 	"github.com/touchstream/touchstream/collector/tracker"
 	"github.com/touchstream/touchstream/internal/testenv"
-	"github.com/touchstream/touchstream/kafka"
 	"github.com/touchstream/touchstream/pipeline"
 )
 
@@ -43,21 +37,14 @@ func TestCollectorKafka(t *testing.T) {
 		t.Fatalf("fixture: %v (%d requests)", err, len(reqs))
 	}
 
-	addr := testenv.Kafka(t, partitions)
-	pub := kafka.NewPublisher([]string{addr}, nil)
-	t.Cleanup(func() { pub.Close() })
-	srv, err := collector.New(collector.DefaultConfig(), pub, prometheus.NewRegistry(), nil)
-	if err != nil {
+	s := collectortest.New(t, partitions, collector.DefaultConfig())
+	if err := endpoints.Register(s.Server, endpoints.Config{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := endpoints.Register(srv, endpoints.Config{}); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
+	base := s.Serve(t)
 
 	// The collector serves the script itself.
-	res, err := http.Get(hs.URL + "/t.js")
+	res, err := http.Get(base + "/t.js")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +69,7 @@ func TestCollectorKafka(t *testing.T) {
 		for _, ev := range b.Batch {
 			sent[ev["messageId"].(string)] = ev
 		}
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, hs.URL+u.RequestURI(), bytes.NewReader([]byte(r.Body)))
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, base+u.RequestURI(), bytes.NewReader([]byte(r.Body)))
 		req.Header.Set("Content-Type", r.ContentType)
 		req.Header.Set("Origin", "https://shop.example")
 		res, err := http.DefaultClient.Do(req)
@@ -100,7 +87,7 @@ func TestCollectorKafka(t *testing.T) {
 		}
 	}
 
-	msgs := readTopic(t, addr, pipeline.TopicEvents)
+	msgs := testenv.ReadTopic(t, s.Kafka, pipeline.TopicEvents)
 	if len(msgs) != len(sent) {
 		t.Fatalf("%d events on %s, want %d", len(msgs), pipeline.TopicEvents, len(sent))
 	}
@@ -134,35 +121,4 @@ func TestCollectorKafka(t *testing.T) {
 	if pages != 3 || engaged != 3 || engagedMS != 1500+500+200 {
 		t.Errorf("%d page views, %d engagement events totalling %d ms; want 3, 3, 2200", pages, engaged, engagedMS)
 	}
-}
-
-// readTopic returns every message on topic, partition by partition. It
-// does not wait: the collector answered after Kafka acknowledged.
-func readTopic(t *testing.T, addr, topic string) []kafkago.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
-	defer cancel()
-	var out []kafkago.Message
-	for p := range partitions {
-		lc, err := kafkago.DialLeader(ctx, "tcp", addr, topic, p)
-		if err != nil {
-			t.Fatalf("dial leader: %v", err)
-		}
-		last, err := lc.ReadLastOffset()
-		lc.Close()
-		if err != nil {
-			t.Fatalf("last offset: %v", err)
-		}
-		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{addr}, Topic: topic, Partition: p, MaxWait: 50 * time.Millisecond})
-		for n := int64(0); n < last; n++ {
-			m, err := r.ReadMessage(ctx)
-			if err != nil {
-				r.Close()
-				t.Fatalf("read %s/%d: %v", topic, p, err)
-			}
-			out = append(out, m)
-		}
-		r.Close()
-	}
-	return out
 }

@@ -2,7 +2,6 @@ package webhook_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -10,19 +9,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/touchstream/touchstream/collector"
+	"github.com/touchstream/touchstream/collector/collectortest"
 	"github.com/touchstream/touchstream/collector/webhook"
 	"github.com/touchstream/touchstream/internal/testenv"
-	"github.com/touchstream/touchstream/kafka"
 	"github.com/touchstream/touchstream/pipeline"
 	"github.com/touchstream/touchstream/schemas/webhooks"
 )
@@ -36,16 +30,9 @@ const partitions = 2
 // keyed by visitor, refused items and requests on clickstream.rejected.
 func TestCollectorIntegration(t *testing.T) {
 	t.Parallel()
-	addr := testenv.Kafka(t, partitions)
-	pub := kafka.NewPublisher([]string{addr}, nil)
-	t.Cleanup(func() { pub.Close() })
 	cfg := collector.DefaultConfig()
 	cfg.WriteKeys = []string{"dev"}
-	metrics := prometheus.NewRegistry()
-	srv, err := collector.New(cfg, pub, metrics, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := collectortest.New(t, partitions, cfg)
 	reg, err := webhook.LoadFS(webhooks.FS, func(k string) string {
 		if k == "TOUCHSTREAM_WEBHOOK_GENERIC_CHAT_SECRET" {
 			return "chat-secret"
@@ -55,9 +42,8 @@ func TestCollectorIntegration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Handle("POST /v1/webhooks/{source}", webhook.Handler(srv, reg))
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
+	s.Server.Handle("POST /v1/webhooks/{source}", webhook.Handler(s.Server, reg))
+	base := s.Serve(t)
 
 	// The social example plus one item no rule matches and one with a bad
 	// time; the social source is unsigned (its secret is unset).
@@ -70,7 +56,7 @@ func TestCollectorIntegration(t *testing.T) {
 		map[string]any{"id": "evt_x2", "type": "comment", "actor": map[string]any{"id": "sn_zed"}, "created_at": "not a time"},
 	)
 	social, _ := json.Marshal(batch)
-	code, ans := post(t, hs.URL+"/v1/webhooks/generic-social", social, "Authorization: Basic ZGV2Og==")
+	code, ans := post(t, base+"/v1/webhooks/generic-social", social, "Authorization: Basic ZGV2Og==")
 	if code != 200 || ans != `{"accepted":6,"rejected":[{"index":6,"error":"no mapping rule matched"},{"index":7,"error":"rules[0] \"Social Comment\": timestamp: $.created_at: \"not a time\" is not an RFC 3339 time"}]}` {
 		t.Fatalf("social: %d %s", code, ans)
 	}
@@ -79,20 +65,20 @@ func TestCollectorIntegration(t *testing.T) {
 	csat := example(t, "generic-chat/csat.rated.json")
 	sig := "X-Chat-Signature: " + hmacBase64("chat-secret", csat)
 	for range 2 {
-		if code, ans := post(t, hs.URL+"/v1/webhooks/generic-chat?writeKey=dev", csat, sig); code != 200 || ans != `{"accepted":1,"rejected":[]}` {
+		if code, ans := post(t, base+"/v1/webhooks/generic-chat?writeKey=dev", csat, sig); code != 200 || ans != `{"accepted":1,"rejected":[]}` {
 			t.Fatalf("chat: %d %s", code, ans)
 		}
 	}
-	if code, ans := post(t, hs.URL+"/v1/webhooks/generic-chat?writeKey=dev", csat); code != 401 || !strings.Contains(ans, "signature missing") {
+	if code, ans := post(t, base+"/v1/webhooks/generic-chat?writeKey=dev", csat); code != 401 || !strings.Contains(ans, "signature missing") {
 		t.Fatalf("unsigned chat: %d %s", code, ans)
 	}
-	if code, _ := post(t, hs.URL+"/v1/webhooks/generic-email?writeKey=dev", csat); code != 404 {
+	if code, _ := post(t, base+"/v1/webhooks/generic-email?writeKey=dev", csat); code != 404 {
 		t.Fatalf("unknown source: %d", code)
 	}
 
 	// clickstream.events: six social events and the CSAT twice, same id.
 	byID := map[string][]pipeline.Event{}
-	for _, m := range readTopic(t, addr, pipeline.TopicEvents) {
+	for _, m := range testenv.ReadTopic(t, s.Kafka, pipeline.TopicEvents) {
 		var ev pipeline.Event
 		if err := json.Unmarshal(m.Value, &ev); err != nil {
 			t.Fatalf("event %s: %v", m.Value, err)
@@ -119,7 +105,7 @@ func TestCollectorIntegration(t *testing.T) {
 
 	// clickstream.rejected: the two social items and the unsigned request.
 	got := map[string]pipeline.Rejected{}
-	for _, m := range readTopic(t, addr, pipeline.TopicRejected) {
+	for _, m := range testenv.ReadTopic(t, s.Kafka, pipeline.TopicRejected) {
 		var r pipeline.Rejected
 		if err := json.Unmarshal(m.Value, &r); err != nil {
 			t.Fatalf("dead letter %s: %v", m.Value, err)
@@ -142,7 +128,7 @@ func TestCollectorIntegration(t *testing.T) {
 	}
 
 	// The collector's metrics count them under the webhook endpoint.
-	res, err := http.Get(hs.URL + "/metrics")
+	res, err := http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,38 +178,4 @@ func post(t *testing.T, url string, body []byte, headers ...string) (int, string
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, strings.TrimSpace(string(b))
-}
-
-// readTopic returns every message on topic. It does not wait: the
-// collector answered only after Kafka acknowledged.
-func readTopic(t *testing.T, addr, topic string) []kafkago.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
-	defer cancel()
-	var out []kafkago.Message
-	for p := range partitions {
-		lc, err := kafkago.DialLeader(ctx, "tcp", addr, topic, p)
-		if err != nil {
-			t.Fatalf("dial leader: %v", err)
-		}
-		last, err := lc.ReadLastOffset()
-		lc.Close()
-		if err != nil {
-			t.Fatalf("last offset: %v", err)
-		}
-		if last == 0 {
-			continue
-		}
-		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{addr}, Topic: topic, Partition: p, MaxWait: 50 * time.Millisecond})
-		for n := int64(0); n < last; n++ {
-			m, err := r.ReadMessage(ctx)
-			if err != nil {
-				r.Close()
-				t.Fatalf("read %s/%d: %v", topic, p, err)
-			}
-			out = append(out, m)
-		}
-		r.Close()
-	}
-	return out
 }
