@@ -35,6 +35,7 @@ type Sink struct {
 	events      string // INSERT statement for events
 	sessions    string // INSERT statement for sessions
 	transitions string // INSERT statement for stage_transitions
+	identities  string // INSERT statement for identities
 }
 
 // NewSink returns a Sink writing through conn.
@@ -44,6 +45,7 @@ func NewSink(conn driver.Conn, opts SinkOptions) *Sink {
 		events:      insertStatement(opts.Database, "events", eventColumns),
 		sessions:    insertStatement(opts.Database, "sessions", sessionColumns),
 		transitions: insertStatement(opts.Database, "stage_transitions", transitionColumns),
+		identities:  insertStatement(opts.Database, "identities", identityColumns),
 	}
 }
 

@@ -26,6 +26,7 @@ type Sink interface {
 	WriteEvents(ctx context.Context, events []pipeline.Event, token string) error
 	WriteSessions(ctx context.Context, sessions []pipeline.Session, token string) error
 	WriteStageTransitions(ctx context.Context, ts []pipeline.StageTransition, token string) error
+	WriteIdentities(ctx context.Context, ids []pipeline.Identity, token string) error
 }
 
 // Config configures a processor.
@@ -148,6 +149,8 @@ type partition struct {
 	sessions    map[string]pipeline.Session // changed since the last write, newest version each
 	transitions []pipeline.StageTransition
 	stages      map[string]*journey // per visitor
+	identities  []pipeline.Identity // identity links to write with the batch
+	links       map[string]*links   // per visitor; made on first use
 	first       int64               // offset of the first message in the batch
 	next        int64               // offset to commit after the batch
 	newest      time.Time           // newest event time seen: the partition's watermark
@@ -255,6 +258,7 @@ func (pt *partition) add(m kafkago.Message) {
 	if !pt.newest.IsZero() && e.EventTime.Before(pt.newest.Add(-pt.allowance())) {
 		pt.p.m.events.WithLabelValues("late").Inc()
 		pt.stage(&e)
+		pt.identify(&e)
 		pt.events = append(pt.events, e)
 		return
 	}
@@ -271,6 +275,7 @@ func (pt *partition) add(m kafkago.Message) {
 		pt.p.m.events.WithLabelValues("written").Inc()
 	}
 	pt.stage(&e) // after deduplication: a duplicate must not move the visitor
+	pt.identify(&e)
 	for _, s := range changed {
 		pt.sessions[s.SessionID] = s
 	}
@@ -291,7 +296,7 @@ func (pt *partition) allowance() time.Duration {
 // flush writes the batch, then commits its offsets. Transient write errors
 // are retried with backoff until ctx ends.
 func (pt *partition) flush(ctx context.Context) error {
-	if pt.next == 0 || (len(pt.events) == 0 && len(pt.sessions) == 0 && len(pt.transitions) == 0 && pt.next <= pt.offset) {
+	if pt.next == 0 || (len(pt.events) == 0 && len(pt.sessions) == 0 && len(pt.transitions) == 0 && len(pt.identities) == 0 && pt.next <= pt.offset) {
 		return nil
 	}
 	start := time.Now()
@@ -312,7 +317,7 @@ func (pt *partition) flush(ctx context.Context) error {
 		sessions = append(sessions, s)
 	}
 	// Sessions go last: a reader that sees a batch's sessions sees its
-	// events and transitions too.
+	// events, transitions and identities too.
 	write := func() error {
 		if len(pt.events) > 0 {
 			if err := pt.p.sink.WriteEvents(ctx, pt.events, token+"-e"); err != nil {
@@ -321,6 +326,11 @@ func (pt *partition) flush(ctx context.Context) error {
 		}
 		if len(pt.transitions) > 0 {
 			if err := pt.p.sink.WriteStageTransitions(ctx, pt.transitions, token+"-t"); err != nil {
+				return pt.retryable(err)
+			}
+		}
+		if len(pt.identities) > 0 {
+			if err := pt.p.sink.WriteIdentities(ctx, pt.identities, token+"-i"); err != nil {
 				return pt.retryable(err)
 			}
 		}
@@ -343,8 +353,10 @@ func (pt *partition) flush(ctx context.Context) error {
 	pt.p.m.flush.Observe(time.Since(start).Seconds())
 	pt.events = pt.events[:0]
 	pt.transitions = pt.transitions[:0]
+	pt.identities = pt.identities[:0]
 	clear(pt.sessions)
 	pt.expireJourneys()
+	pt.expireIdentities()
 	// Visitors idle for longer than the allowance before the watermark
 	// can no longer change; drop their state.
 	pt.sz.Expire(pt.newest)

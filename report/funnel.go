@@ -5,14 +5,23 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"text/template"
 
 	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
+// What a funnel counts (`touchstream report funnel --by`).
+const (
+	ByVisitor = "visitor" // the default: visitor ids (devices, browsers)
+	ByPerson  = "person"  // persons: visitors linked to one user id count once
+)
+
 // FunnelReport is the answer of `touchstream report funnel`.
 type FunnelReport struct {
 	Steps []FunnelStep `json:"steps"`
+	by    string       // ByVisitor or ByPerson, for the display header
 }
 
 // FunnelStep is one step of a funnel; sql/queries/funnel.sql defines each
@@ -20,7 +29,8 @@ type FunnelReport struct {
 type FunnelStep struct {
 	// Step is the step as given ("A", or "A|B").
 	Step string `json:"step"`
-	// Count is the number of visitors who reached the step.
+	// Count is the number of visitors (persons with ByPerson) who reached
+	// the step.
 	Count uint64 `json:"count"`
 	// ConversionFromStart is Count / the first step's Count.
 	ConversionFromStart float64 `json:"conversion_from_start"`
@@ -33,9 +43,20 @@ type FunnelStep struct {
 // Kind is KindFunnel.
 func (*FunnelReport) Kind() string { return KindFunnel }
 
-// Funnel runs sql/queries/funnel.sql: opts.From, To, Site, Steps, Window
-// and Mode.
+// Funnel runs sql/queries/funnel.sql counting visitors: opts.From, To,
+// Site, Steps, Window and Mode.
 func Funnel(ctx context.Context, conn driver.Conn, opts Options) (*FunnelReport, error) {
+	return FunnelBy(ctx, conn, opts, ByVisitor)
+}
+
+// FunnelBy is Funnel counting by: ByVisitor (or "") or ByPerson, where a
+// person is the user id a visitor is linked to in the identities table
+// (the persons view), else the visitor.
+func FunnelBy(ctx context.Context, conn driver.Conn, opts Options, by string) (*FunnelReport, error) {
+	by, err := checkBy(by)
+	if err != nil {
+		return nil, fmt.Errorf("funnel: %w", err)
+	}
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("funnel: %w", err)
 	}
@@ -58,7 +79,7 @@ func Funnel(ctx context.Context, conn driver.Conn, opts Options) (*FunnelReport,
 		return nil, fmt.Errorf("funnel: window %s is negative", window)
 	}
 
-	query, err := funnelSQL(len(steps))
+	query, err := funnelSQLBy(len(steps), by)
 	if err != nil {
 		return nil, fmt.Errorf("funnel: %w", err)
 	}
@@ -75,7 +96,7 @@ func Funnel(ctx context.Context, conn driver.Conn, opts Options) (*FunnelReport,
 		return nil, fmt.Errorf("funnel: query: %w", err)
 	}
 	defer rows.Close()
-	r := &FunnelReport{Steps: make([]FunnelStep, 0, len(steps))}
+	r := &FunnelReport{Steps: make([]FunnelStep, 0, len(steps)), by: by}
 	for rows.Next() {
 		var (
 			position uint64
@@ -94,6 +115,53 @@ func Funnel(ctx context.Context, conn driver.Conn, opts Options) (*FunnelReport,
 		return nil, fmt.Errorf("funnel: query returned %d steps, want %d", len(r.Steps), len(steps))
 	}
 	return r, nil
+}
+
+// checkBy checks a funnel's --by and returns it with the default filled in.
+func checkBy(by string) (string, error) {
+	switch by {
+	case "", ByVisitor:
+		return ByVisitor, nil
+	case ByPerson:
+		return ByPerson, nil
+	case "session":
+		return "", fmt.Errorf("by %s: %w (only %s and %s)", by, ErrNotSupported, ByVisitor, ByPerson)
+	}
+	return "", fmt.Errorf("by %q: want %s or %s", by, ByVisitor, ByPerson)
+}
+
+// funnelPersonTemplate is funnel.sql counting persons: its "unit" and
+// "events" templates redefined as its "person_unit" and "person_events".
+var funnelPersonTemplate = sync.OnceValues(func() (*template.Template, error) {
+	t, err := funnelTemplate()
+	if err != nil {
+		return nil, err
+	}
+	if t, err = t.Clone(); err != nil {
+		return nil, fmt.Errorf("clone funnel.sql: %w", err)
+	}
+	if _, err := t.Parse(`{{define "unit"}}{{template "person_unit"}}{{end}}` +
+		`{{define "events"}}{{template "person_events"}}{{end}}`); err != nil {
+		return nil, fmt.Errorf("parse funnel.sql by person: %w", err)
+	}
+	return t, nil
+})
+
+// funnelSQLBy renders funnel.sql for n steps, counting by (ByVisitor or
+// ByPerson).
+func funnelSQLBy(n int, by string) (string, error) {
+	if by != ByPerson {
+		return funnelSQL(n)
+	}
+	t, err := funnelPersonTemplate()
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, struct{ Steps []struct{} }{make([]struct{}, n)}); err != nil {
+		return "", fmt.Errorf("render funnel.sql: %w", err)
+	}
+	return b.String(), nil
 }
 
 // funnelStep is one parsed step.
@@ -147,7 +215,11 @@ func (r *FunnelReport) records() [][]string {
 }
 
 func (r *FunnelReport) display() []table {
-	out := table{{"#", "STEP", "VISITORS", "FROM START", "FROM PREVIOUS", "MEDIAN TIME"}}
+	unit := "VISITORS"
+	if r.by == ByPerson {
+		unit = "PERSONS"
+	}
+	out := table{{"#", "STEP", unit, "FROM START", "FROM PREVIOUS", "MEDIAN TIME"}}
 	for i, s := range r.Steps {
 		out = append(out, []string{strconv.Itoa(i + 1), s.Step, formatUint(s.Count), formatPercent(s.ConversionFromStart),
 			formatPercent(s.ConversionFromPrevious), formatSeconds(s.MedianSecondsToConvert)})

@@ -34,6 +34,7 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 		window   = "7d"
 		mode     = report.ModeOrdered
 		within   = "24h"
+		by       = report.ByVisitor
 	)
 	fs := newFlagSet("report", "REPORT_")
 	fs.Usage = func() {
@@ -49,6 +50,7 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	fs.String(&steps, "steps", `funnel: the steps in order, comma-separated; "A|B" is either event`)
 	fs.String(&window, "window", "funnel: conversion window, from the first step to the last (7d, 36h, ...)")
 	fs.String(&mode, "mode", "funnel: ordered (strict and any are not supported yet)")
+	fs.String(&by, "by", "funnel: count visitor (each device/browser) or person (visitors linked to one user id count once)")
 	fs.String(&within, "within", "abandonment: how soon an order must follow a cart or checkout (24h, 2d, ...)")
 
 	// The kind may come before or after the flags.
@@ -89,6 +91,9 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--format: %w", err)
 	}
+	if kind != report.KindFunnel && by != "" && by != report.ByVisitor {
+		return fmt.Errorf("--by %s: only the funnel counts by person", by)
+	}
 	if kind == report.KindFunnel && len(opts.Steps) == 0 {
 		return errors.New(`funnel: --steps is required, e.g. --steps "Page Viewed,Product Added,Order Completed"`)
 	}
@@ -98,7 +103,12 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	r, err := report.Run(ctx, conn, kind, opts)
+	var r report.Result
+	if kind == report.KindFunnel {
+		r, err = report.FunnelBy(ctx, conn, opts, by)
+	} else {
+		r, err = report.Run(ctx, conn, kind, opts)
+	}
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,12 @@
 -- This file is a Go text/template: the number of steps decides how many
 -- conditions windowFunnel gets, so the template repeats the one step
 -- condition ("cond") once per step. Render it with .Steps = a list with
--- one entry per step (report.funnelSQL does). It splices in nothing but
--- step numbers; every value is a query parameter:
+-- one entry per step (report.funnelSQL does). "unit" and "events" say what
+-- is counted and what is read: visitors, from events alone. To count
+-- persons, report.FunnelBy redefines them as "person_unit" and
+-- "person_events", so counting visitors pays for no join. It splices in
+-- nothing but step numbers and those fragments; every value is a query
+-- parameter:
 --
 --   {from:DateTime64(3)}, {to:DateTime64(3)}  events with event_time in [from, to)
 --   {site:String}            keep events whose write_key is this; '' keeps all
@@ -20,6 +24,13 @@
 --              redelivered event (same visitor_id and message_id) counts once.
 --              Only events in [from, to) take part: a visitor's path must
 --              lie entirely in the range.
+--   persons    (`--by person`) events are grouped by person instead: the
+--              person_id of the event's visitor_id in the persons view (the
+--              user id of the visitor's most recent identity link), else the
+--              visitor_id itself. All events of a linked visitor count for
+--              its person, those before the link too, so steps done on
+--              different devices (or an email click carrying the user id)
+--              join one path. Below, "visitor" then reads "person".
 --   count      step k: visitors with windowFunnel(window)(...) >= k, that is
 --              visitors with a step-1 event s and then step-2..k events in
 --              that order, each at or after the one before, the step-k event
@@ -42,11 +53,16 @@
 -- One row per step, in order: position, step, count,
 -- conversion_from_start, conversion_from_previous, median_seconds_to_convert.
 {{define "cond"}}has({step_{{.}}:Array(String)}, event_name){{end -}}
+{{define "unit"}}visitor_id{{end -}}
+{{define "events"}}events FINAL{{end -}}
+{{define "person_unit"}}coalesce(nullIf(p.person_id, ''), e.visitor_id){{end -}}
+{{define "person_events"}}events AS e FINAL
+        LEFT JOIN (SELECT visitor_id, person_id FROM persons) AS p ON p.visitor_id = e.visitor_id{{end -}}
 WITH
     per_visitor AS
     (
         SELECT
-            visitor_id,
+            {{template "unit"}} AS unit,
             windowFunnel({window_seconds:UInt64} * 1000)(
                 toUInt64(toUnixTimestamp64Milli(event_time))
                 {{- range $i, $_ := .Steps}},
@@ -59,7 +75,7 @@ WITH
                 arraySort(groupArrayIf(toUnixTimestamp64Milli(event_time), {{template "cond" $i}}))
                 {{- end}}
             ] AS times
-        FROM events FINAL
+        FROM {{template "events"}}
         WHERE event_time >= {from:DateTime64(3)}
           AND event_time < {to:DateTime64(3)}
           AND ({site:String} = '' OR write_key = {site:String})
@@ -68,7 +84,7 @@ WITH
                 {{template "cond" $i}}
             {{- end}}
           )
-        GROUP BY visitor_id
+        GROUP BY unit
     ),
     per_visitor_chains AS
     (
