@@ -1,8 +1,10 @@
 // Package processor is Touchstream's stream processor: one member of a Kafka
 // consumer group on clickstream.events. Each assigned partition gets its own
-// goroutine with its own sessionizer state; it decodes events, drops
-// duplicates (same messageId), sessionizes in event time, and writes events
-// and changed sessions to ClickHouse in batches bounded by size and time.
+// goroutine with its own sessionizer state; it decodes events, gives each a
+// traffic channel, drops duplicates (same messageId), sessionizes in event
+// time, assigns journey stages, links visitors to user ids, and writes
+// events, stage transitions, identity links and changed sessions to
+// ClickHouse in batches bounded by size and time.
 // Offsets are committed only after the rows of a batch are written, and each
 // write carries a deduplication token derived from the partition and offsets,
 // so a batch written again after a crash lands once.
