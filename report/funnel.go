@@ -87,7 +87,9 @@ func FunnelBy(ctx context.Context, conn driver.Conn, opts Options, by string) (*
 	params := append(opts.rangeParams(), chgo.Named("window_seconds", seconds(window)))
 	for i, s := range steps {
 		labels[i] = s.label
-		params = append(params, chgo.Named("step_"+strconv.Itoa(i), s.events))
+		params = append(params,
+			chgo.Named("step_"+strconv.Itoa(i), nonNil(s.events)),
+			chgo.Named("page_"+strconv.Itoa(i), nonNil(s.pages)))
 	}
 	params = append(params, chgo.Named("steps", labels))
 
@@ -168,9 +170,12 @@ func funnelSQLBy(n int, by string) (string, error) {
 type funnelStep struct {
 	label  string   // as given, trimmed
 	events []string // event names any of which is the step
+	pages  []string // LIKE patterns of page paths any of whose page views is the step
 }
 
-// parseSteps parses the steps: "A" or alternatives "A|B", each name trimmed.
+// parseSteps parses the steps: "A" or alternatives "A|B", each name trimmed;
+// an alternative "page:/path/*" is a page or screen view whose page_path
+// matches (* is any characters).
 func parseSteps(steps []string) ([]funnelStep, error) {
 	if len(steps) == 0 {
 		return nil, fmt.Errorf("steps: at least one step is required")
@@ -181,20 +186,40 @@ func parseSteps(steps []string) ([]funnelStep, error) {
 	out := make([]funnelStep, len(steps))
 	for i, s := range steps {
 		s = strings.TrimSpace(s)
-		var events []string
+		var events, pages []string
 		for _, name := range strings.Split(s, "|") {
 			name = strings.TrimSpace(name)
 			if name == "" {
 				return nil, fmt.Errorf("steps: step %d (%q): empty event name", i+1, s)
 			}
-			if strings.HasPrefix(name, "page:") {
-				return nil, fmt.Errorf("steps: step %d (%q): page-path steps: %w", i+1, s, ErrNotSupported)
+			if pattern, ok := strings.CutPrefix(name, "page:"); ok {
+				pattern = strings.TrimSpace(pattern)
+				if !strings.HasPrefix(pattern, "/") {
+					return nil, fmt.Errorf("steps: step %d (%q): a page step is page:/path, with * for any characters", i+1, s)
+				}
+				pages = append(pages, likePattern(pattern))
+				continue
 			}
 			events = append(events, name)
 		}
-		out[i] = funnelStep{label: s, events: events}
+		out[i] = funnelStep{label: s, events: events, pages: pages}
 	}
 	return out, nil
+}
+
+// likePattern turns a page-step pattern (/products/*) into a LIKE pattern
+// (/products/%): * matches any characters, / included; LIKE's own % and _
+// match themselves.
+func likePattern(p string) string {
+	r := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`, "*", "%")
+	return r.Replace(p)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // SplitSteps splits the --steps flag ("A,B|C,D") into steps.

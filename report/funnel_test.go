@@ -200,7 +200,7 @@ func TestFunnelOptions(t *testing.T) {
 		{name: "empty step", opts: Options{From: from, To: to, Steps: []string{"A", " "}}, wantErr: true},
 		{name: "empty alternative", opts: Options{From: from, To: to, Steps: []string{"A|"}}, wantErr: true},
 		{name: "33 steps", opts: Options{From: from, To: to, Steps: many}, wantErr: true},
-		{name: "page step", opts: Options{From: from, To: to, Steps: []string{"page:/pricing/*"}}, notYet: true},
+		{name: "page step without a path", opts: Options{From: from, To: to, Steps: []string{"page:pricing"}}, wantErr: true},
 		{name: "strict", opts: Options{From: from, To: to, Steps: []string{"A"}, Mode: "strict"}, notYet: true},
 		{name: "any", opts: Options{From: from, To: to, Steps: []string{"A"}, Mode: "any"}, notYet: true},
 		{name: "bad mode", opts: Options{From: from, To: to, Steps: []string{"A"}, Mode: "loose"}, wantErr: true},

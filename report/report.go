@@ -33,7 +33,7 @@ const (
 var ErrUnknownKind = errors.New("unknown report kind")
 
 // ErrNotSupported is returned for an option this version cannot compute yet
-// (funnel modes strict and any, page-path funnel steps, the html format).
+// (funnel modes strict and any, counting by session).
 var ErrNotSupported = errors.New("not supported yet")
 
 // Options are the filters of a report. From and To are required; the fields

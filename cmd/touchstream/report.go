@@ -47,7 +47,7 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	fs.String(&to, "to", "end of the range, exclusive; a date means the end of that day (default now)")
 	fs.String(&site, "site", "only events that came in with this write key (sessions: with an event that did); empty for all")
 	fs.String(&format, "format", "output: table, json, csv or html")
-	fs.String(&steps, "steps", `funnel: the steps in order, comma-separated; "A|B" is either event`)
+	fs.String(&steps, "steps", `funnel: the steps in order, comma-separated; "A|B" is either; "page:/path/*" is a page view whose path matches`)
 	fs.String(&window, "window", "funnel: conversion window, from the first step to the last (7d, 36h, ...)")
 	fs.String(&mode, "mode", "funnel: ordered (strict and any are not supported yet)")
 	fs.String(&by, "by", "funnel: count visitor (each device/browser) or person (visitors linked to one user id count once)")

@@ -17,6 +17,10 @@
 --   {steps:Array(String)}    the steps as the user wrote them (the `step` column)
 --   {step_0:Array(String)}, {step_1:Array(String)}, ...  the event names that
 --                            count as step 1, 2, ... (more than one: "A|B")
+--   {page_0:Array(String)}, {page_1:Array(String)}, ...  LIKE patterns of page
+--                            paths: a page or screen view whose page_path
+--                            matches one counts as the step ("page:/p/*"
+--                            becomes '/p/%'); empty for event-only steps
 --
 -- Definitions (mode "ordered": other events may come between the steps):
 --
@@ -52,7 +56,7 @@
 --
 -- One row per step, in order: position, step, count,
 -- conversion_from_start, conversion_from_previous, median_seconds_to_convert.
-{{define "cond"}}has({step_{{.}}:Array(String)}, event_name){{end -}}
+{{define "cond"}}(has({step_{{.}}:Array(String)}, event_name) OR (type IN ('page', 'screen') AND arrayExists(p -> page_path LIKE p, {page_{{.}}:Array(String)}))){{end -}}
 {{define "unit"}}visitor_id{{end -}}
 {{define "events"}}events FINAL{{end -}}
 {{define "person_unit"}}coalesce(nullIf(p.person_id, ''), e.visitor_id){{end -}}
