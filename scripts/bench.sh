@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 mkdir -p out
 BENCHTIME=${BENCHTIME:-5x}
 echo "bench: running go test -bench (benchtime $BENCHTIME); this takes a minute or two" >&2
-go test -run "^$" -bench . -benchtime "$BENCHTIME" ./embedded/... ./sessionize | tee out/bench.txt
+go test -run "^$" -bench . -benchtime "$BENCHTIME" ./embedded/... ./sessionize ./processor | tee out/bench.txt
 # Benchmark lines: name iterations ns/op then value/unit pairs.
 awk -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" '
 BEGIN { printf "{\"date\":\"%s\",\"results\":[", date; n = 0 }

@@ -1,0 +1,314 @@
+package processor_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/touchstream/touchstream/clickhouse"
+	"github.com/touchstream/touchstream/internal/testenv"
+	"github.com/touchstream/touchstream/kafka"
+	"github.com/touchstream/touchstream/pipeline"
+	"github.com/touchstream/touchstream/processor"
+)
+
+// Sizes of BenchmarkProcessor's topic: benchN events from benchVisitors
+// visitors, one session of about 10 events each, on benchPartitions
+// partitions.
+const (
+	benchN          = 200_000
+	benchVisitors   = 20_000
+	benchPartitions = 8
+)
+
+// BenchmarkProcessor measures DESIGN.md section 7's processor goal: events/s
+// sessionized, staged and written to ClickHouse >= 50% of the rate at which
+// kafka-go alone reads the same topic. It pre-fills a topic on an embedded
+// Kafka with benchN JSON-encoded events (as the collector publishes them),
+// then, in each iteration, times two runs over the whole topic, each in a
+// consumer group of its own starting at the first offset:
+//
+//   - kafka-go: one kafka-go group Reader (the same fetch settings as the
+//     processor's partition readers) fetching all benchN messages and
+//     discarding them; no commits.
+//   - processor: processor.Run with the real clickhouse.Sink on the embedded
+//     ClickHouse (a freshly migrated database per iteration), BatchSize 5000,
+//     FlushInterval 1s (the default), until SELECT count() FROM events
+//     reaches benchN (polled every 250 ms, without FINAL: the input has no
+//     duplicates, and a FINAL scan every poll competed with the inserts;
+//     nothing subtracted, so the group join, the last flush and the poll
+//     interval are all in its time).
+//
+// Both times include joining the group. The order alternates per iteration.
+// It reports kafkago-events/s and processor-events/s over all iterations,
+// ratio = processor/kafka-go (goal >= 0.5), and the bytes the process
+// allocated per event during each run (runtime.MemStats.TotalAlloc; the
+// embedded Kafka and ClickHouse servers run in this process, so their Go
+// allocations are included in both).
+func BenchmarkProcessor(b *testing.B) {
+	ctx := b.Context()
+	addr := testenv.Kafka(b, benchPartitions)
+	events := benchEvents(benchN, benchVisitors)
+	pub := kafka.NewPublisher([]string{addr}, nil)
+	for chunk := range slices.Chunk(events, 5000) {
+		if err := pub.Publish(ctx, chunk); err != nil {
+			b.Fatalf("pre-fill: %v", err)
+		}
+	}
+	if err := pub.Close(); err != nil {
+		b.Fatalf("close publisher: %v", err)
+	}
+	events = nil
+	chBase := testenv.ClickHouse(b)
+	quiet := slog.New(slog.DiscardHandler)
+
+	var kafkaTime, procTime time.Duration
+	var kafkaAlloc, procAlloc uint64
+	var flushCount uint64
+	var flushTime, flushErrors float64
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		database := testenv.Database(b, "procbench")
+		dsn := chBase + "/" + database
+		if err := clickhouse.Migrate(ctx, dsn, quiet); err != nil {
+			b.Fatalf("migrate: %v", err)
+		}
+		conn, err := clickhouse.Open(ctx, dsn)
+		if err != nil {
+			b.Fatalf("open clickhouse: %v", err)
+		}
+		runKafka := func() {
+			runtime.GC()
+			a0 := totalAlloc()
+			b.StartTimer()
+			start := time.Now()
+			readAll(b, addr, fmt.Sprintf("bench-kafkago-%d", i), benchN)
+			kafkaTime += time.Since(start)
+			b.StopTimer()
+			kafkaAlloc += totalAlloc() - a0
+		}
+		runProc := func() {
+			runtime.GC()
+			a0 := totalAlloc()
+			b.StartTimer()
+			start := time.Now()
+			f := process(b, addr, fmt.Sprintf("bench-processor-%d", i), conn, database, benchN)
+			d := time.Since(start)
+			procTime += d
+			flushCount, flushTime, flushErrors = flushCount+f.count, flushTime+f.seconds, flushErrors+f.errors
+			b.StopTimer()
+			procAlloc += totalAlloc() - a0
+		}
+		if i%2 == 0 {
+			runKafka()
+			runProc()
+		} else {
+			runProc()
+			runKafka()
+		}
+		conn.Exec(ctx, "DROP DATABASE IF EXISTS "+database)
+		conn.Close()
+		b.StartTimer()
+	}
+	b.StopTimer()
+	total := float64(b.N * benchN)
+	kafkaRate, procRate := total/kafkaTime.Seconds(), total/procTime.Seconds()
+	b.ReportMetric(kafkaRate, "kafkago-events/s")
+	b.ReportMetric(procRate, "processor-events/s")
+	b.ReportMetric(procRate/kafkaRate, "ratio")
+	b.ReportMetric(float64(kafkaAlloc)/total, "kafkago-alloc-B/event")
+	b.ReportMetric(float64(procAlloc)/total, "processor-alloc-B/event")
+	// Where the processor's time goes: the time its partition goroutines
+	// spent in flushes (summed over the 8, so it may exceed the wall time),
+	// per second of its run; and the failed write attempts.
+	b.ReportMetric(flushTime/procTime.Seconds(), "flush-s/s")
+	b.ReportMetric(float64(flushCount)/float64(b.N), "flushes/op")
+	b.ReportMetric(flushErrors, "flush-errors")
+}
+
+func totalAlloc() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.TotalAlloc
+}
+
+// readAll fetches n messages of the events topic with a kafka-go group
+// Reader of group and discards them.
+func readAll(b *testing.B, addr, group string, n int) {
+	ctx, cancel := context.WithTimeout(b.Context(), 2*time.Minute)
+	defer cancel()
+	r := kafkago.NewReader(kafkago.ReaderConfig{
+		Brokers:     []string{addr},
+		GroupID:     group,
+		Topic:       pipeline.TopicEvents,
+		StartOffset: kafkago.FirstOffset,
+		MinBytes:    1,
+		MaxBytes:    8 << 20,
+		MaxWait:     200 * time.Millisecond,
+	})
+	defer r.Close()
+	for k := range n {
+		if _, err := r.FetchMessage(ctx); err != nil {
+			b.Fatalf("kafka-go: fetch message %d of %d: %v", k, n, err)
+		}
+	}
+}
+
+// process runs a processor in group writing to database until the events
+// table holds n rows, then stops it, and returns its flush
+// figures.
+func process(b *testing.B, addr, group string, conn driver.Conn, database string, n int) flushes {
+	cfg := processor.DefaultConfig()
+	cfg.Brokers = []string{addr}
+	cfg.GroupID = group
+	cfg.BatchSize = 5000
+	cfg.FlushInterval = time.Second
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	reg := prometheus.NewRegistry()
+	p, err := processor.New(cfg, clickhouse.NewSink(conn, clickhouse.SinkOptions{Database: database}), reg)
+	if err != nil {
+		b.Fatalf("processor: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(b.Context(), 2*time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	query := fmt.Sprintf("SELECT count() FROM `%s`.events", database)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var got uint64
+	for got < uint64(n) {
+		select {
+		case err := <-done:
+			b.Fatalf("processor stopped early with %d of %d rows: %v", got, n, err)
+		case <-ctx.Done():
+			b.Fatalf("processor: %d of %d rows after 2 minutes", got, n)
+		case <-tick.C:
+		}
+		if err := conn.QueryRow(ctx, query).Scan(&got); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			b.Fatalf("count events: %v", err)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatalf("processor: %v", err)
+	}
+	return flushStats(b, reg)
+}
+
+// flushStats returns the processor's flush count, total flush time and
+// failed write attempts from its metrics.
+func flushStats(b *testing.B, reg *prometheus.Registry) (s flushes) {
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatalf("gather metrics: %v", err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			switch mf.GetName() {
+			case "touchstream_processor_flush_duration_seconds":
+				s.count += m.GetHistogram().GetSampleCount()
+				s.seconds += m.GetHistogram().GetSampleSum()
+			case "touchstream_processor_flush_errors_total":
+				s.errors += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return s
+}
+
+type flushes struct {
+	count           uint64
+	seconds, errors float64
+}
+
+// benchEvents returns n events of visitors visitors in event-time order,
+// shaped like the collector's output for a web shop: each visitor makes one
+// visit of about n/visitors events 20-40 s apart, starting at a random
+// point within an hour; visits start with a page view, then alternate page
+// views and track events (product views, cart adds, some orders); a quarter
+// of the visitors are identified.
+func benchEvents(n, visitors int) []pipeline.Event {
+	r := rand.New(rand.NewPCG(7, 11))
+	t0 := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Hour)
+	channels := []struct{ source, medium, campaign, referrer string }{
+		{"", "", "", ""},
+		{"google", "cpc", "spring_sale", "https://www.google.com/"},
+		{"newsletter", "email", "weekly_42", ""},
+		{"facebook", "social", "retarget", "https://l.facebook.com/"},
+		{"", "", "", "https://www.bing.com/"},
+	}
+	devices := []struct{ device, browser, os string }{
+		{"desktop", "Chrome", "Windows"}, {"mobile", "Safari", "iOS"},
+		{"mobile", "Chrome", "Android"}, {"desktop", "Firefox", "Mac OS"},
+	}
+	paths := []string{"/", "/products", "/products/shoes", "/products/hats", "/cart", "/checkout", "/blog/how-to-choose"}
+	tracks := []string{"Product Viewed", "Product Added", "Cart Viewed", "Checkout Started"}
+	events := make([]pipeline.Event, 0, n)
+	per := n / visitors
+	for v := range visitors {
+		k := per
+		if v < n%visitors {
+			k++
+		}
+		visitor := fmt.Sprintf("anon-%08x-%04x-%04x-%012x", r.Uint32(), r.Uint32()&0xffff, r.Uint32()&0xffff, r.Uint64()&0xffffffffffff)
+		user := ""
+		if v%4 == 0 {
+			user = fmt.Sprintf("user-%d", v)
+		}
+		ch, dev := channels[r.IntN(len(channels))], devices[r.IntN(len(devices))]
+		at := t0.Add(time.Duration(r.Int64N(int64(time.Hour))))
+		cart := fmt.Sprintf("cart-%d", v)
+		for j := range k {
+			e := pipeline.Event{
+				MessageID:   fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", r.Uint32(), r.Uint32()&0xffff, r.Uint32()&0xfff, r.Uint32()&0xffff, r.Uint64()&0xffffffffffff),
+				EventTime:   at,
+				ReceivedAt:  at.Add(time.Duration(50+r.IntN(200)) * time.Millisecond),
+				Touchpoint:  pipeline.TouchpointWeb,
+				VisitorID:   visitor,
+				UserID:      user,
+				UTMSource:   ch.source,
+				UTMMedium:   ch.medium,
+				UTMCampaign: ch.campaign,
+				Referrer:    ch.referrer,
+				LibraryName: "analytics.js",
+				DeviceType:  dev.device,
+				Browser:     dev.browser,
+				OS:          dev.os,
+				WriteKey:    "wk_bench_web",
+			}
+			path := paths[r.IntN(len(paths))]
+			e.PageURL, e.PagePath = "https://shop.example.com"+path, path
+			switch {
+			case j%2 == 0:
+				e.Type = pipeline.TypePage
+				e.EngagementMS = int64(2000 + r.IntN(30000))
+				e.Properties = json.RawMessage(fmt.Sprintf(`{"path":%q,"title":"Shop","url":%q}`, path, e.PageURL))
+			case j == k-1 && v%10 == 0:
+				e.Type, e.EventName = pipeline.TypeTrack, pipeline.EventOrderCompleted
+				e.Revenue, e.Currency, e.OrderID, e.CartID = float64(20+r.IntN(200)), "USD", fmt.Sprintf("order-%d", v), cart
+				e.Properties = json.RawMessage(fmt.Sprintf(`{"order_id":%q,"revenue":%g,"currency":"USD"}`, e.OrderID, e.Revenue))
+			default:
+				e.Type, e.EventName = pipeline.TypeTrack, tracks[r.IntN(len(tracks))]
+				e.CartID = cart
+				e.Properties = json.RawMessage(fmt.Sprintf(`{"product_id":"sku-%d","price":%d}`, r.IntN(500), 10+r.IntN(90)))
+			}
+			events = append(events, e)
+			at = at.Add(time.Duration(20+r.IntN(21)) * time.Second)
+		}
+	}
+	slices.SortStableFunc(events, func(a, b pipeline.Event) int { return a.EventTime.Compare(b.EventTime) })
+	return events
+}
