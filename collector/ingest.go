@@ -52,16 +52,23 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, rt route) i
 
 	// A key in the request itself is checked before the body is read.
 	key, keyInRequest := requestWriteKey(r)
-	if keyInRequest && !s.keys[key] {
+	if keyInRequest && s.sources[key] == nil {
 		return s.refuseRequest(w, r, rt, &meta, nil, &requestError{http.StatusUnauthorized, reasonUnauthorized, "unknown write key"})
 	}
 	if keyInRequest {
+		if !checkOrigin(w, r, s.sources[key]) {
+			return s.refuseOrigin(w, r, s.sources[key])
+		}
 		meta.writeKey = key
 	}
 
 	body, rerr := s.readBody(w, r)
 	if rerr != nil {
 		return s.refuseRequest(w, r, rt, &meta, nil, rerr)
+	}
+	if tooDeep(body, MaxJSONDepth) {
+		return s.refuseRequest(w, r, rt, &meta, nil, &requestError{http.StatusBadRequest, reasonTooDeep,
+			"body: JSON nested deeper than " + strconv.Itoa(MaxJSONDepth) + " levels"})
 	}
 	if rt.typ != "" && len(body) > s.cfg.MaxEventBytes {
 		return s.refuseRequest(w, r, rt, &meta, nil, &requestError{http.StatusRequestEntityTooLarge, reasonTooLarge,
@@ -76,18 +83,28 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, rt route) i
 		if key == "" {
 			key = req.eventWriteKey()
 		}
-		if !s.keys[key] {
+		if s.sources[key] == nil {
 			msg := "unknown write key"
 			if key == "" {
 				msg = "write key required: Basic auth user, writeKey in the body, or ?writeKey="
 			}
 			return s.refuseRequest(w, r, rt, &meta, nil, &requestError{http.StatusUnauthorized, reasonUnauthorized, msg})
 		}
+		// The body's key is known only now: its source's allow-list applies
+		// from here (see cors.go).
+		if !checkOrigin(w, r, s.sources[key]) {
+			return s.refuseOrigin(w, r, s.sources[key])
+		}
 		meta.writeKey = key
 	}
 	meta.context, meta.sentAt = req.context, req.sentAt
 
 	s.metrics.received.WithLabelValues(rt.label).Add(float64(len(req.events)))
+	if rl := s.limit(receivedAt, map[string]int{key: len(req.events)}); rl != nil {
+		w.Header().Set("Retry-After", rl.retryAfterSeconds())
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "write key over its rate limit; retry later"})
+		return http.StatusTooManyRequests
+	}
 	events := make([]pipeline.Event, 0, len(req.events))
 	answer := batchAnswer{Rejected: []rejection{}}
 	var dead []pipeline.Rejected
@@ -181,6 +198,16 @@ func (s *Server) refuseRequest(w http.ResponseWriter, r *http.Request, rt route,
 	}
 	writeJSON(w, e.status, map[string]string{"error": e.msg})
 	return e.status
+}
+
+// refuseOrigin answers 403 to a browser whose origin the source does not
+// allow. It keeps no dead letter: the events were not the source's.
+func (s *Server) refuseOrigin(w http.ResponseWriter, r *http.Request, src *source) int {
+	origin := r.Header.Get("Origin")
+	s.metrics.rejected.WithLabelValues(reasonOrigin).Inc()
+	s.log.Debug("origin refused", "source", src.name, "origin", origin, "path", r.URL.Path)
+	writeJSON(w, http.StatusForbidden, map[string]string{"error": forbiddenOrigin(origin)})
+	return http.StatusForbidden
 }
 
 // payloadOf keeps an unreadable body for a dead letter: as JSON text when it

@@ -13,6 +13,7 @@ type metrics struct {
 	requests        *prometheus.CounterVec
 	publishDuration prometheus.Histogram
 	publishFailures *prometheus.CounterVec
+	rateLimited     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -38,8 +39,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "touchstream_collector_publish_failures_total",
 			Help: "Failed publishes, by topic: events (the client got 503) or rejected (dead letters lost).",
 		}, []string{"topic"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "touchstream_collector_rate_limited_total",
+			Help: "Events refused (429, or 503 through Accept) because their source was over its rate, by source name.",
+		}, []string{"source"}),
 	}
-	for _, c := range []prometheus.Collector{m.received, m.rejected, m.requests, m.publishDuration, m.publishFailures} {
+	for _, c := range []prometheus.Collector{m.received, m.rejected, m.requests, m.publishDuration, m.publishFailures, m.rateLimited} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

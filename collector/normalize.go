@@ -18,14 +18,16 @@ import (
 // Reasons an event or request is refused: the reason label of
 // touchstream_collector_events_rejected_total.
 const (
-	reasonMalformed    = "malformed"     // not JSON, not an object, a field of the wrong JSON type
-	reasonTooLarge     = "too_large"     // over MaxEventBytes or MaxBatchBytes
-	reasonUnauthorized = "unauthorized"  // unknown or missing write key
-	reasonType         = "invalid_type"  // type missing or not a Segment call
-	reasonMissingID    = "missing_id"    // neither anonymousId nor userId
-	reasonMissingEvent = "missing_event" // a track without its event name
-	reasonTime         = "invalid_time"  // a time that does not parse or is out of range
-	reasonField        = "invalid_field" // another field with a value the collector refuses
+	reasonMalformed    = "malformed"        // not JSON, not an object, a field of the wrong JSON type
+	reasonTooLarge     = "too_large"        // over MaxEventBytes or MaxBatchBytes
+	reasonUnauthorized = "unauthorized"     // unknown or missing write key
+	reasonType         = "invalid_type"     // type missing or not a Segment call
+	reasonMissingID    = "missing_id"       // neither anonymousId nor userId
+	reasonMissingEvent = "missing_event"    // a track without its event name
+	reasonTime         = "invalid_time"     // a time that does not parse or is out of range
+	reasonField        = "invalid_field"    // another field with a value the collector refuses
+	reasonTooDeep      = "too_deep"         // JSON nested deeper than MaxJSONDepth
+	reasonOrigin       = "forbidden_origin" // a browser origin the write key's source does not allow
 )
 
 // eventError is why one event was refused.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,7 +24,7 @@ type Server struct {
 	pub     Publisher
 	log     *slog.Logger
 	metrics *metrics
-	keys    map[string]bool
+	sources map[string]*source // by write key
 	mux     *http.ServeMux
 	handler http.Handler
 	now     func() time.Time // the clock; tests replace it
@@ -81,11 +82,16 @@ func New(cfg Config, pub Publisher, reg prometheus.Registerer, log *slog.Logger)
 		pub:     pub,
 		log:     log.With("component", "collector"),
 		metrics: m,
-		keys:    make(map[string]bool, len(cfg.WriteKeys)),
+		sources: make(map[string]*source, len(cfg.WriteKeys)+len(cfg.Sources)),
 		now:     time.Now,
 	}
-	for _, k := range cfg.WriteKeys {
-		s.keys[k] = true
+	for i, k := range cfg.WriteKeys {
+		if _, dup := s.sources[k]; !dup {
+			s.sources[k] = newSource(Source{Name: fmt.Sprintf("write_keys[%d]", i), WriteKey: k}, cfg)
+		}
+	}
+	for _, src := range cfg.Sources {
+		s.sources[src.WriteKey] = newSource(src, cfg)
 	}
 
 	mux := http.NewServeMux()
@@ -100,24 +106,41 @@ func New(cfg Config, pub Publisher, reg prometheus.Registerer, log *slog.Logger)
 		mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}))
 	}
 	s.mux = mux
-	s.handler = cors(mux)
+	s.handler = s.cors(mux)
 	return s, nil
 }
 
 // Handle adds a route for another protocol (pixel, redirect, webhook,
 // Snowplow, ...), whose handler hands its events to Accept. Call it before
-// serving.
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+// serving. A browser request to it whose write key is in the request
+// (Basic auth or ?writeKey=) and whose Origin that key's source does not
+// allow is refused with 403 before h sees it.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, s.originGuard(h)) }
 
-// KnownWriteKey reports whether key is one of the configured write keys.
-func (s *Server) KnownWriteKey(key string) bool { return s.keys[key] }
+// KnownWriteKey reports whether key is one of the configured write keys
+// (Config.WriteKeys or Config.Sources).
+func (s *Server) KnownWriteKey(key string) bool { return s.sources[key] != nil }
 
 // Accept publishes events decoded by another protocol's handler, and dead
 // letters for what it refused, and returns once Kafka acknowledged the
 // events (an error means they were not accepted: answer 503). endpoint
 // labels the metrics, e.g. "/pixel/v1/track". Safe for concurrent use.
+//
+// The events count against the rate limit of their write key's source
+// (Event.WriteKey); when one is over it, nothing is published and the error
+// is a *RateLimitedError saying when to retry. The pixel, webhook and
+// Snowplow handlers answer any Accept error with 503 and Retry-After.
 func (s *Server) Accept(ctx context.Context, endpoint string, events []pipeline.Event, dead []pipeline.Rejected) error {
 	s.metrics.received.WithLabelValues(endpoint).Add(float64(len(events) + len(dead)))
+	if len(events) > 0 {
+		perKey := make(map[string]int, 1)
+		for i := range events {
+			perKey[events[i].WriteKey]++
+		}
+		if rl := s.limit(s.now(), perKey); rl != nil {
+			return rl
+		}
+	}
 	s.metrics.rejected.WithLabelValues(reasonField).Add(float64(len(dead)))
 	return s.publish(ctx, events, dead)
 }
@@ -149,7 +172,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	s.log.Info("collector listening", "addr", ln.Addr().String(), "write_keys", len(s.keys))
+	s.log.Info("collector listening", "addr", ln.Addr().String(), "sources", s.sourceNames())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -187,15 +210,15 @@ func (s *Server) dropMetrics(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, struct{}{})
 }
 
-// cors lets browsers on any origin post events and read the answer (an
-// SDK that cannot read it would retry). No cookies are involved.
-func cors(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Origin") != "" {
-			w.Header().Set("Access-Control-Allow-Origin", "*")
-		}
-		next.ServeHTTP(w, r)
-	})
+// sourceNames are the names of the configured sources, sorted: what logs
+// say instead of write keys.
+func (s *Server) sourceNames() []string {
+	names := make([]string, 0, len(s.sources))
+	for _, src := range s.sources {
+		names = append(names, src.name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 func preflight(w http.ResponseWriter, _ *http.Request) {

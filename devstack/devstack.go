@@ -165,6 +165,9 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 		ccfg := collector.DefaultConfig()
 		ccfg.Listen = cfg.CollectorListen
 		ccfg.WriteKeys = cfg.WriteKeys
+		// Local development and the demo replay traffic as fast as they
+		// can: no per-key rate limit (the collector binary keeps its default).
+		ccfg.RatePerSecond = 0
 		col, err := collector.New(ccfg, pub, prometheus.NewRegistry(), log)
 		if err != nil {
 			pub.Close()

@@ -38,6 +38,8 @@ func run(args []string) error {
 	brokers := []string{"127.0.0.1:9092"}
 	logLevel := "info"
 	webhooksDir := ""
+	sourcesFile := ""
+	var writeKeys []string // default ["dev"] unless a sources file is given
 
 	fs := cliflag.New("collector")
 	fs.Usage = func() {
@@ -49,7 +51,8 @@ func run(args []string) error {
 	}
 	fs.String(&cfg.Listen, "listen", "TOUCHSTREAM_COLLECTOR_LISTEN", "host:port to serve HTTP on")
 	fs.List(&brokers, "kafka-brokers", "TOUCHSTREAM_KAFKA_BROKERS", "Kafka bootstrap brokers")
-	fs.List(&cfg.WriteKeys, "write-key", "TOUCHSTREAM_WRITE_KEYS", "accepted write keys")
+	fs.List(&writeKeys, "write-key", "TOUCHSTREAM_WRITE_KEYS", "accepted write keys (any origin, default rate); dev when neither this nor --sources-file is given")
+	fs.String(&sourcesFile, "sources-file", "TOUCHSTREAM_COLLECTOR_SOURCES_FILE", "JSON file of sources: write keys with names, allowed origins and rate limits")
 	fs.String(&webhooksDir, "webhooks-dir", "TOUCHSTREAM_WEBHOOKS_DIR", "directory of webhook mapping files (*.json); default: the shipped ones, built in")
 	fs.String(&logLevel, "log-level", "TOUCHSTREAM_LOG_LEVEL", "debug, info, warn or error")
 	fs.Duration(&cfg.PublishTimeout, "publish-timeout", "TOUCHSTREAM_COLLECTOR_PUBLISH_TIMEOUT", "longest wait for Kafka's acknowledgement before answering 503")
@@ -61,6 +64,16 @@ func run(args []string) error {
 	}
 	if len(brokers) == 0 {
 		return errors.New("kafka brokers: at least one is required")
+	}
+	cfg.WriteKeys = writeKeys
+	if sourcesFile != "" {
+		sources, err := collector.LoadSources(sourcesFile)
+		if err != nil {
+			return err
+		}
+		cfg.Sources = sources
+	} else if len(cfg.WriteKeys) == 0 {
+		cfg.WriteKeys = []string{"dev"}
 	}
 
 	var level slog.Level
@@ -84,6 +97,6 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log.Info("collector starting", "listen", cfg.Listen, "kafka_brokers", brokers)
+	log.Info("collector starting", "listen", cfg.Listen, "kafka_brokers", brokers, "sources", len(cfg.Sources), "write_keys", len(cfg.WriteKeys))
 	return srv.Run(ctx)
 }
