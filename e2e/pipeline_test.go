@@ -195,6 +195,25 @@ func checkReports(t *testing.T, dsn string, world *generate.World, want generate
 		!near(ts.DurationSeconds.Median, wt.DurationSeconds.Median) || !near(ts.DurationSeconds.P90, wt.DurationSeconds.P90) ||
 		!near(ts.BounceRate, wt.BounceRate) || !near(ts.EngagementRate, wt.EngagementRate) {
 		t.Errorf("time on site: got %+v, want %+v", *ts, wt)
+
+		st, err := report.Stages(t.Context(), conn, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, w := range want.Stages.KPIs() {
+			got, ok := 0.0, false
+			for _, s := range st.Stages {
+				if v, found := s.KPIs.Get(name); found {
+					got, ok = v, true
+				}
+			}
+			if !ok || !near(got, w) {
+				t.Errorf("stages: %s = %v (reported %v), want %v", name, got, ok, w)
+			}
+		}
+		if ws := want.Stages; ws.AdClicks == 0 || ws.Leads == 0 || ws.CSATResponses == 0 || ws.NPSResponses == 0 || ws.Referrals == 0 || ws.SocialShares == 0 {
+			t.Errorf("the generated world lacks an omnichannel kind: %+v", ws)
+		}
 	}
 }
 

@@ -2,8 +2,10 @@ package generate
 
 import (
 	"cmp"
+	"encoding/json"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +41,120 @@ type Expected struct {
 	Funnel       Funnel         `json:"funnel"`
 	Abandonment  Abandonment    `json:"abandonment"`
 	TimeOnSite   TimeOnSite     `json:"time_on_site"`
+	Stages       Stages         `json:"stages"`
+}
+
+// Stages are the KPIs of `report stages` that need no stage rules: counts
+// of track events by name, and the CSAT and NPS scores, defined as in
+// sql/queries/stages.sql. A page or screen whose name is X is not "an event
+// named X". A score is properties.score, a number or a numeric string; an
+// answer counts only when its score is a whole number on the question's
+// scale. Every ratio is 0 when its denominator is.
+type Stages struct {
+	AdImpressions int     `json:"ad_impressions"` // events named 'Ad Impression' or 'Ad Viewed'
+	AdClicks      int     `json:"ad_clicks"`      // events named 'Ad Clicked'
+	CTR           float64 `json:"ctr"`            // ad_clicks / ad_impressions
+	// Leads are events named 'Lead Submitted', 'Demo Requested', 'Trial
+	// Started' or 'Signed Up'.
+	Leads int `json:"leads"`
+	// CSAT is answers of 4 or 5 / answers x 100, over the answers on 1-5 of
+	// the events named 'CSAT Rated' or 'CSAT Submitted' (CSATResponses).
+	CSAT          float64 `json:"csat"`
+	CSATResponses int     `json:"csat_responses"`
+	// NPS is 100 x (promoters (9-10) - detractors (0-6)) / answers, over the
+	// answers on 0-10 of the events named 'NPS Rated', 'NPS Submitted' or
+	// 'Survey Answered' (NPSResponses).
+	NPS          float64 `json:"nps"`
+	NPSResponses int     `json:"nps_responses"`
+	Referrals    int     `json:"referrals"`     // events named 'Referral Sent'
+	SocialShares int     `json:"social_shares"` // events named 'Social Share', 'Product Shared' or 'Content Shared'
+}
+
+// KPIs are the stages' values by the names of the KPIs of `report stages`
+// (sql/queries/stages.sql), counts as float64 as that report gives them.
+func (s Stages) KPIs() map[string]float64 {
+	return map[string]float64{
+		"ad_impressions": float64(s.AdImpressions), "ad_clicks": float64(s.AdClicks), "ctr": s.CTR,
+		"leads": float64(s.Leads),
+		"csat":  s.CSAT, "csat_responses": float64(s.CSATResponses),
+		"nps": s.NPS, "nps_responses": float64(s.NPSResponses),
+		"referrals": float64(s.Referrals), "social_shares": float64(s.SocialShares),
+	}
+}
+
+// score is the event's properties.score as a number, if it is one or a
+// numeric string.
+func (e *Event) score() (float64, bool) {
+	switch v := e.Properties["score"].(type) {
+	case float64:
+		return v, true
+	case float32:
+		return float64(v), true
+	case int:
+		return float64(v), true
+	case int64:
+		return float64(v), true
+	case json.Number:
+		f, err := v.Float64()
+		return f, err == nil
+	case string:
+		f, err := strconv.ParseFloat(v, 64)
+		return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+	}
+	return 0, false
+}
+
+// wholeIn reports whether the event has a whole-number score in [lo, hi].
+func (e *Event) wholeIn(lo, hi float64) (float64, bool) {
+	f, ok := e.score()
+	return f, ok && f == math.Floor(f) && f >= lo && f <= hi
+}
+
+func stages(events []Event) Stages {
+	var st Stages
+	var csatSatisfied, promoters, detractors int
+	for i := range events {
+		e := &events[i]
+		if e.Type != pipeline.TypeTrack {
+			continue
+		}
+		switch e.Name {
+		case "Ad Impression", "Ad Viewed":
+			st.AdImpressions++
+		case "Ad Clicked":
+			st.AdClicks++
+		case "Lead Submitted", "Demo Requested", "Trial Started", "Signed Up":
+			st.Leads++
+		case "CSAT Rated", "CSAT Submitted":
+			if f, ok := e.wholeIn(1, 5); ok {
+				st.CSATResponses++
+				if f >= 4 {
+					csatSatisfied++
+				}
+			}
+		case "NPS Rated", "NPS Submitted", "Survey Answered":
+			if f, ok := e.wholeIn(0, 10); ok {
+				st.NPSResponses++
+				if f >= 9 {
+					promoters++
+				} else if f <= 6 {
+					detractors++
+				}
+			}
+		case "Referral Sent":
+			st.Referrals++
+		case "Social Share", "Product Shared", "Content Shared":
+			st.SocialShares++
+		}
+	}
+	st.CTR = ratio(st.AdClicks, st.AdImpressions)
+	if st.CSATResponses > 0 {
+		st.CSAT = float64(100*csatSatisfied) / float64(st.CSATResponses)
+	}
+	if st.NPSResponses > 0 {
+		st.NPS = float64(100*(promoters-detractors)) / float64(st.NPSResponses)
+	}
+	return st
 }
 
 // Funnel is `report funnel` in mode ordered, counted by visitor.
@@ -162,6 +278,7 @@ func (w *World) Expected(steps []string, window, within time.Duration) Expected 
 	x.Funnel = funnel(visitors, byVisitor, steps, window)
 	x.Abandonment = abandonment(visitors, byVisitor, within)
 	x.TimeOnSite = timeOnSite(sessions)
+	x.Stages = stages(w.events)
 	return x
 }
 

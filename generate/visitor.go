@@ -46,6 +46,48 @@ var campaigns = []struct {
 
 var recoveryCampaign = Campaign{"newsletter", "email", "cart_recovery"}
 
+// The omnichannel part of the world: ads, leads and what customers do after
+// their first order. It draws on its own random source (visitorSim.omni), so
+// the browsing and buying drawn from the visitor's main source stay the same.
+const (
+	pAd           = 0.70 // a paid (cpc, paid social, display) session starts with an ad impression and click
+	pAdSeenBefore = 0.40 // ... after an earlier impression of the same ad
+	pDisplay      = 0.35 // a cpc session comes from the display network instead
+	pLead         = 0.10 // a visitor submits a lead form or requests a demo in the first session
+	pFollowUp     = 0.80 // a customer opens the post-purchase email in a later session
+	pNPS          = 0.55 // ... and answers the NPS question in it
+	pShare        = 0.35 // ... and refers a friend or shares a product
+	pSupport      = 0.30 // a customer chats with support in a later session
+	pCSAT         = 0.85 // ... and rates the chat
+)
+
+var displayCampaign = Campaign{"google", "display", "spring_banners"}
+
+const displayReferrer = "https://googleads.g.doubleclick.net/"
+
+var followUpCampaign = Campaign{"newsletter", "email", "order_followup"}
+
+// npsScores and csatScores are the weights of the scores 0-10 and 1-5.
+var (
+	npsScores  = []float64{2, 1, 1, 1, 2, 3, 5, 12, 18, 25, 30}
+	csatScores = []float64{0, 6, 7, 12, 30, 45}
+)
+
+func pickWeighted(r *rand.Rand, weights []float64) int {
+	var sum float64
+	for _, w := range weights {
+		sum += w
+	}
+	u := r.Float64() * sum
+	for i, w := range weights {
+		if u < w {
+			return i
+		}
+		u -= w
+	}
+	return len(weights) - 1
+}
+
 var userAgents = []string{
 	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
 	"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
@@ -109,8 +151,13 @@ type visitorSim struct {
 	ua       string
 	logsIn   bool // identifies in a session of two or more events
 	noOrders bool // an abandoned cart will never be ordered: order nothing more
-	events   []Event
-	sessions []Session
+	// omni draws the omnichannel events (ads, leads, follow-ups), so that
+	// adding them leaves the draws of rng as they were.
+	omni       *rand.Rand
+	lead       string // "Lead Submitted", "Demo Requested" or "" (none)
+	followedUp bool   // the follow-ups of the first order are generated
+	events     []Event
+	sessions   []Session
 }
 
 func newVisitorSim(cfg Config, cat *catalog, n int) *visitorSim {
@@ -118,7 +165,22 @@ func newVisitorSim(cfg Config, cat *catalog, n int) *visitorSim {
 	s := &visitorSim{cfg: cfg, cat: cat, rng: rng, n: n, anon: fmt.Sprintf("v-%d", n)}
 	s.ua = userAgents[rng.IntN(len(userAgents))]
 	s.logsIn = rng.Float64() < pIdentify
+	s.omni = rand.New(rand.NewPCG(uint64(cfg.Seed)^0x6f6d6e6963680000, uint64(n)))
+	if s.omni.Float64() < pLead {
+		s.lead = "Lead Submitted"
+		if s.omni.Float64() < 0.4 {
+			s.lead = "Demo Requested"
+		}
+	}
 	return s
+}
+
+// uniformOmni is uniform drawing on omni.
+func (s *visitorSim) uniformOmni(lo, hi time.Duration) time.Duration {
+	if hi <= lo {
+		return lo
+	}
+	return (lo + time.Duration(s.omni.Int64N(int64(hi-lo)))).Truncate(time.Millisecond)
 }
 
 func (s *visitorSim) uniform(lo, hi time.Duration) time.Duration {
@@ -174,12 +236,19 @@ func (s *visitorSim) run() {
 			recover = nil
 		} else {
 			abandoned = b.browse()
+			if i == 0 && s.lead != "" {
+				b.leadForm(s.lead)
+			}
 		}
 		if !b.events[len(b.events)-1].Time.Before(s.cfg.End()) {
 			break
 		}
 		s.finish(b)
 		prevEnd = b.events[len(b.events)-1].Time
+		if !s.followedUp && slices.ContainsFunc(b.events, func(e Event) bool { return e.IsTrack(pipeline.EventOrderCompleted) }) {
+			s.followedUp = true
+			prevEnd = s.followUps(b, prevEnd)
+		}
 		if abandoned != nil {
 			if !s.noOrders && s.rng.Float64() < pRecover && (i+1 < k || k < 4) {
 				if i+1 == k {
@@ -205,7 +274,10 @@ func (s *visitorSim) finish(b *sessionBuilder) {
 		if i := slices.IndexFunc(evs, func(e Event) bool { return e.IsTrack(pipeline.EventCheckoutStarted) }); i > 0 && s.rng.Float64() < pIdentifyOrder {
 			at = i
 		} else if s.logsIn {
-			at = 1
+			// After the first page view (an ad's events come before it).
+			if v := slices.IndexFunc(evs, func(e Event) bool { return e.IsView() }); v >= 0 && v+1 < len(evs) {
+				at = v + 1
+			}
 		}
 		if at > 0 {
 			// Half-way between two events, so it changes neither the
@@ -276,7 +348,7 @@ func (b *sessionBuilder) waitShort() { b.t = b.t.Add(b.s.uniform(minGap, 9*time.
 
 func (b *sessionBuilder) view(name, path, title string) {
 	p := Page{Path: path, Title: title + " | Shop Example"}
-	if len(b.events) == 0 {
+	if b.page.URL == "" { // the landing page
 		p.Referrer = b.referrer
 		if c := b.campaign; c != nil {
 			p.Search = fmt.Sprintf("?utm_source=%s&utm_medium=%s&utm_campaign=%s", c.Source, c.Medium, c.Name)
@@ -352,6 +424,12 @@ func (b *sessionBuilder) browse() *openCart {
 	if s.rng.Float64() < pCampaign {
 		c := campaigns[s.rng.IntN(len(campaigns))]
 		b.campaign, b.referrer = &c.Campaign, c.referrer
+		if c.Medium == "cpc" && s.omni.Float64() < pDisplay {
+			b.campaign, b.referrer = &displayCampaign, displayReferrer
+		}
+		if b.campaign.Medium != "email" && b.campaign.Medium != "social" && s.omni.Float64() < pAd {
+			b.ad()
+		}
 	} else if s.rng.Float64() < 0.4 {
 		b.referrer = "https://www.google.com/"
 	}
@@ -429,4 +507,132 @@ func (b *sessionBuilder) recovery(c *openCart) {
 	b.checkout(c)
 	b.wait()
 	b.order(c)
+}
+
+// waitOmni advances the clock by lo-hi drawn on omni.
+func (b *sessionBuilder) waitOmni(lo, hi time.Duration) { b.t = b.t.Add(b.s.uniformOmni(lo, hi)) }
+
+// ad starts a paid session: the ad's impression (after an earlier one,
+// sometimes) and the click that brings the visitor to the landing page.
+func (b *sessionBuilder) ad() {
+	s, c := b.s, b.campaign
+	props := func() map[string]any {
+		return map[string]any{
+			"touchpoint": pipeline.TouchpointWeb, "ad_id": fmt.Sprintf("ad-%s-%d", c.Name, 1+s.n%5),
+			"network": c.Source, "campaign": c.Name, "medium": c.Medium,
+		}
+	}
+	if s.omni.Float64() < pAdSeenBefore {
+		b.track("Ad Impression", props())
+		b.waitOmni(time.Minute, 8*time.Minute)
+	}
+	b.track("Ad Impression", props())
+	b.waitOmni(2*time.Second, 20*time.Second)
+	b.track("Ad Clicked", props())
+	b.waitOmni(time.Second, 4*time.Second)
+}
+
+// leadForm ends a session with a lead form or a demo request.
+func (b *sessionBuilder) leadForm(name string) {
+	b.waitOmni(20*time.Second, 3*time.Minute)
+	props := map[string]any{"touchpoint": pipeline.TouchpointWeb}
+	if name == "Demo Requested" {
+		props["demo"] = "personal styling call"
+	} else {
+		props["form_id"] = "wholesale_inquiry"
+	}
+	b.track(name, props)
+}
+
+// followUps generates, after the session b with the visitor's first order
+// (ending at end), the sessions that follow it: the post-purchase email
+// (with an NPS answer and a referral or share, sometimes) and a support
+// chat with its CSAT answer. Each is more than 2 hours after the session
+// before; one that would end after the range is dropped with the ones after
+// it. It returns the end of the last session kept.
+func (s *visitorSim) followUps(b *sessionBuilder, end time.Time) time.Time {
+	var orderID string
+	var bought product
+	for _, e := range b.events {
+		if e.IsTrack(pipeline.EventOrderCompleted) {
+			orderID, _ = e.Properties["order_id"].(string)
+		}
+		if e.IsTrack(pipeline.EventProductAdded) || e.IsTrack(pipeline.EventCheckoutStarted) {
+			if sku, ok := e.Properties["sku"].(string); ok {
+				bought = s.productBySKU(sku)
+			}
+		}
+	}
+	if bought.SKU == "" {
+		bought = s.cat.products[s.n%len(s.cat.products)]
+	}
+	var plans []func(*sessionBuilder)
+	if s.omni.Float64() < pFollowUp {
+		nps, share := s.omni.Float64() < pNPS, s.omni.Float64() < pShare
+		plans = append(plans, func(f *sessionBuilder) {
+			f.campaign = &followUpCampaign
+			f.track("Email Opened", map[string]any{
+				"touchpoint": pipeline.TouchpointEmail, "email_id": "post-purchase-" + orderID,
+				"subject": "How did we do?", "order_id": orderID,
+			})
+			if nps {
+				f.waitOmni(20*time.Second, 4*time.Minute)
+				f.track("NPS Rated", map[string]any{
+					"touchpoint": pipeline.TouchpointEmail, "survey_id": "nps-post-purchase",
+					"score": pickWeighted(s.omni, npsScores),
+				})
+			}
+			if share {
+				f.waitOmni(30*time.Second, 5*time.Minute)
+				f.campaign = nil
+				props := map[string]any{"touchpoint": pipeline.TouchpointSocial}
+				name := "Referral Sent"
+				switch r := s.omni.Float64(); {
+				case r < 0.4:
+					props["referral_code"] = fmt.Sprintf("ref-%d", s.n)
+					props["channel"] = "whatsapp"
+				case r < 0.75:
+					name = "Product Shared"
+					props["product_id"], props["sku"], props["share_via"] = bought.SKU, bought.SKU, "pinterest"
+				default:
+					name = "Social Share"
+					props["platform"], props["url"] = "instagram", site+"/products/"+bought.SKU
+				}
+				f.track(name, props)
+			}
+		})
+	}
+	if s.omni.Float64() < pSupport {
+		csat := s.omni.Float64() < pCSAT
+		plans = append(plans, func(f *sessionBuilder) {
+			f.track("Chat Started", map[string]any{"touchpoint": pipeline.TouchpointChat, "topic": "delivery", "order_id": orderID})
+			if csat {
+				f.waitOmni(2*time.Minute, 9*time.Minute)
+				f.track("CSAT Rated", map[string]any{
+					"touchpoint": pipeline.TouchpointChat, "survey_id": "csat-support-chat",
+					"score": pickWeighted(s.omni, csatScores),
+				})
+			}
+		})
+	}
+	for _, plan := range plans {
+		start := end.Add(minSessionGap + s.uniformOmni(time.Hour, 40*time.Hour))
+		f := &sessionBuilder{s: s, idx: 0, t: start}
+		plan(f)
+		if !f.events[len(f.events)-1].Time.Before(s.cfg.End()) {
+			break
+		}
+		s.finish(f)
+		end = f.events[len(f.events)-1].Time
+	}
+	return end
+}
+
+func (s *visitorSim) productBySKU(sku string) product {
+	for _, p := range s.cat.products {
+		if p.SKU == sku {
+			return p
+		}
+	}
+	return product{}
 }

@@ -100,11 +100,17 @@ func TestGenerateStructure(t *testing.T) {
 		}
 		byVisitor[e.AnonymousID] = append(byVisitor[e.AnonymousID], e)
 	}
-	perVisitor := map[string]int{}
+	// Sessions with a page view are browsing (1-4 a visitor); the others
+	// are a customer's follow-ups (the post-purchase email, a support chat).
+	perVisitor, followUps := map[string]int{}, map[string]int{}
 	var prev *Session
 	for i := range w.Sessions() {
 		s := &w.Sessions()[i]
-		perVisitor[s.Visitor]++
+		if s.PageViews > 0 {
+			perVisitor[s.Visitor]++
+		} else {
+			followUps[s.Visitor]++
+		}
 		if prev != nil && prev.Visitor == s.Visitor && s.Start.Sub(prev.End) <= 2*time.Hour {
 			t.Fatalf("%s: sessions %v-%v and %v-%v are not 2 h apart", s.Visitor, prev.Start, prev.End, s.Start, s.End)
 		}
@@ -127,6 +133,11 @@ func TestGenerateStructure(t *testing.T) {
 	for v, n := range perVisitor {
 		if n < 1 || n > 4 {
 			t.Fatalf("%s has %d sessions", v, n)
+		}
+	}
+	for v, n := range followUps {
+		if n > 2 {
+			t.Fatalf("%s has %d follow-up sessions", v, n)
 		}
 	}
 	if len(perVisitor) != 500 {
@@ -164,6 +175,7 @@ func TestGenerateStructure(t *testing.T) {
 			t.Errorf("no %s events", k)
 		}
 	}
+	checkOmnichannel(t, w)
 	var campaign, user bool
 	for _, e := range w.Events() {
 		campaign = campaign || e.Campaign != nil

@@ -192,6 +192,18 @@ func matchExpected(results []report.Result, want generate.Expected) error {
 			if int(r.Sessions) != wt.Sessions || !near(r.DurationSeconds.Mean, wt.DurationSeconds.Mean) || !near(r.BounceRate, wt.BounceRate) {
 				return fmt.Errorf("time on site: got %+v, want %+v", *r, wt)
 			}
+		case *report.StagesReport:
+			for name, w := range want.Stages.KPIs() {
+				got, ok := 0.0, false
+				for _, s := range r.Stages {
+					if v, found := s.KPIs.Get(name); found {
+						got, ok = v, true
+					}
+				}
+				if !ok || !near(got, w) {
+					return fmt.Errorf("stages: %s = %v (reported %v), want %v", name, got, ok, w)
+				}
+			}
 		}
 	}
 	return nil
