@@ -25,6 +25,7 @@ import (
 	embeddedkafka "github.com/touchstream/touchstream/embedded/kafka"
 	"github.com/touchstream/touchstream/kafka"
 	"github.com/touchstream/touchstream/processor"
+	"github.com/touchstream/touchstream/spool"
 )
 
 // DevLinkSecret signs click links in the dev stack when
@@ -42,7 +43,7 @@ const (
 
 // Config configures the stack.
 type Config struct {
-	DataDir          string // the embedded ClickHouse keeps its data in DataDir/clickhouse
+	DataDir          string // the embedded ClickHouse keeps its data in DataDir/clickhouse, the collector its spool in DataDir/spool
 	WriteKeys        []string
 	Without          []string // parts to leave out (run them as their own processes)
 	KafkaListen      string
@@ -161,7 +162,14 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 
 	// Collector.
 	if !cfg.without(PartCollector) {
-		pub := kafka.NewPublisher([]string{addrs.Kafka}, log)
+		kpub := kafka.NewPublisher([]string{addrs.Kafka}, log)
+		// The spool keeps the collector answering while Kafka is away (a
+		// separately run broker restarting, say).
+		pub, err := spool.New(filepath.Join(cfg.DataDir, "spool"), kpub, spool.Options{Logger: log})
+		if err != nil {
+			kpub.Close()
+			return err
+		}
 		ccfg := collector.DefaultConfig()
 		ccfg.Listen = cfg.CollectorListen
 		ccfg.WriteKeys = cfg.WriteKeys
@@ -170,7 +178,7 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 		ccfg.RatePerSecond = 0
 		col, err := collector.New(ccfg, pub, prometheus.NewRegistry(), log)
 		if err != nil {
-			pub.Close()
+			kpub.Close()
 			return err
 		}
 		secrets := endpoints.LinkSecretsFromEnv()
@@ -180,15 +188,16 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 			secrets = [][]byte{[]byte(DevLinkSecret)}
 		}
 		if err := endpoints.Register(col, endpoints.Config{LinkSecrets: secrets, Logger: log}); err != nil {
-			pub.Close()
+			kpub.Close()
 			return err
 		}
 		ln, err := net.Listen("tcp", cfg.CollectorListen)
 		if err != nil {
-			pub.Close()
+			kpub.Close()
 			return fmt.Errorf("collector listen: %w", err)
 		}
 		addrs.Collector = "http://" + ln.Addr().String()
+		g.Go(func() error { return pub.Run(ctx) })
 		hs := &http.Server{Handler: col.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		g.Go(func() error {
 			err := hs.Serve(ln)
@@ -202,7 +211,7 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			err := hs.Shutdown(sctx)
-			pub.Close()
+			kpub.Close()
 			return err
 		})
 		log.Info("collector listening", "component", "collector", "addr", addrs.Collector, "write_keys", len(cfg.WriteKeys))

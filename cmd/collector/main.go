@@ -1,7 +1,8 @@
 // Command collector is Touchstream's ingestion service: the
 // Segment/RudderStack HTTP API in front of Kafka (package collector). It only
 // wires: flags (each falling back to an environment variable), logging,
-// metrics, the Kafka publisher, and a graceful stop on SIGINT/SIGTERM.
+// metrics, the Kafka publisher (behind a disk spool when --spool-dir is
+// set), and a graceful stop on SIGINT/SIGTERM.
 package main
 
 import (
@@ -14,6 +15,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -21,6 +24,7 @@ import (
 	"github.com/touchstream/touchstream/collector/endpoints"
 	"github.com/touchstream/touchstream/internal/cliflag"
 	"github.com/touchstream/touchstream/kafka"
+	"github.com/touchstream/touchstream/spool"
 )
 
 func main() {
@@ -40,6 +44,8 @@ func run(args []string) error {
 	webhooksDir := ""
 	sourcesFile := ""
 	var writeKeys []string // default ["dev"] unless a sources file is given
+	spoolDir := ""
+	spoolMaxBytes := 1 << 30
 
 	fs := cliflag.New("collector")
 	fs.Usage = func() {
@@ -56,6 +62,8 @@ func run(args []string) error {
 	fs.String(&webhooksDir, "webhooks-dir", "TOUCHSTREAM_WEBHOOKS_DIR", "directory of webhook mapping files (*.json); default: the shipped ones, built in")
 	fs.String(&logLevel, "log-level", "TOUCHSTREAM_LOG_LEVEL", "debug, info, warn or error")
 	fs.Duration(&cfg.PublishTimeout, "publish-timeout", "TOUCHSTREAM_COLLECTOR_PUBLISH_TIMEOUT", "longest wait for Kafka's acknowledgement before answering 503")
+	fs.String(&spoolDir, "spool-dir", "TOUCHSTREAM_COLLECTOR_SPOOL_DIR", "directory of a disk spool that accepts events while Kafka is unreachable and drains them when it returns; empty: no spool, answer 503 instead")
+	fs.Int(&spoolMaxBytes, "spool-max-bytes", "TOUCHSTREAM_COLLECTOR_SPOOL_MAX_BYTES", "largest size of the disk spool in bytes; past it the collector answers 503")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,6 +72,9 @@ func run(args []string) error {
 	}
 	if len(brokers) == 0 {
 		return errors.New("kafka brokers: at least one is required")
+	}
+	if spoolDir != "" && spoolMaxBytes <= 0 {
+		return fmt.Errorf("spool max bytes: must be positive, got %d", spoolMaxBytes)
 	}
 	cfg.WriteKeys = writeKeys
 	if sourcesFile != "" {
@@ -85,8 +96,18 @@ func run(args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	pub := kafka.NewPublisher(brokers, log)
-	defer pub.Close()
+	kpub := kafka.NewPublisher(brokers, log)
+	defer kpub.Close()
+	var pub collector.Publisher = kpub
+	var sp *spool.Spool
+	if spoolDir != "" {
+		var err error
+		sp, err = spool.New(spoolDir, kpub, spool.Options{MaxBytes: int64(spoolMaxBytes), Logger: log, Registerer: reg})
+		if err != nil {
+			return err
+		}
+		pub = sp
+	}
 	srv, err := collector.New(cfg, pub, reg, log)
 	if err != nil {
 		return err
@@ -97,6 +118,11 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log.Info("collector starting", "listen", cfg.Listen, "kafka_brokers", brokers, "sources", len(cfg.Sources), "write_keys", len(cfg.WriteKeys))
-	return srv.Run(ctx)
+	log.Info("collector starting", "listen", cfg.Listen, "kafka_brokers", brokers, "sources", len(cfg.Sources), "write_keys", len(cfg.WriteKeys), "spool_dir", spoolDir)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Run(ctx) })
+	if sp != nil {
+		g.Go(func() error { return sp.Run(ctx) })
+	}
+	return g.Wait()
 }
