@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"slices"
 	"time"
 
 	"github.com/touchstream/touchstream/pipeline"
@@ -13,7 +14,16 @@ type journey struct {
 	stage     string
 	purchased bool
 	last      time.Time // newest event time, for expiry
+
+	// The offsets of the first and the last message of the visitor since
+	// its state was made (duplicates and late events included). Replaying
+	// the partition from from rebuilds the visitor's state exactly; see
+	// partition.needed.
+	from, to int64
 }
+
+// span is the offsets [from, to] of an expired visitor's messages.
+type span struct{ from, to int64 }
 
 // stage fills the event's journey stage and records a stage transition when
 // the visitor moves to another stage. Stages follow arrival order within the
@@ -23,7 +33,7 @@ type journey struct {
 func (pt *partition) stage(e *pipeline.Event) {
 	j := pt.stages[e.VisitorID]
 	if j == nil {
-		j = &journey{}
+		j = &journey{from: pt.cur, to: pt.cur}
 		pt.stages[e.VisitorID] = j
 	}
 	if e.EventTime.After(j.last) {
@@ -43,12 +53,47 @@ func (pt *partition) stage(e *pipeline.Event) {
 }
 
 // expireJourneys drops visitors idle for longer than the allowance before
-// the partition's watermark, as the sessionizer does.
+// the partition's watermark, as the sessionizer does. A visitor's journey
+// is made with its sessionizer state (stage runs after every event the
+// sessionizer takes) and its newest event time is never older than the
+// sessionizer's, so at a flush a visitor has a journey whenever it has
+// sessionizer or identity state: the journeys are the partition's visitors.
+// The offsets of an expired visitor that a replay from the committed
+// offset could reach are kept in gone (see needed).
 func (pt *partition) expireJourneys() {
 	cutoff := pt.newest.Add(-pt.allowance())
 	for id, j := range pt.stages {
 		if j.last.Before(cutoff) {
 			delete(pt.stages, id)
+			if j.to >= pt.committed {
+				pt.gone = append(pt.gone, span{j.from, j.to})
+			}
 		}
 	}
+}
+
+// needed returns the offset to commit: the oldest offset from which a
+// replay rebuilds the partition's state exactly. That is the next offset
+// when no visitor is held, else the first offset of the oldest visitor
+// held; and it must not fall inside the offsets of an expired visitor (a
+// replay from there would see the visitor's later messages without its
+// earlier ones), so it moves back to such a visitor's first offset. It
+// never goes below the committed offset.
+func (pt *partition) needed() int64 {
+	r := pt.next
+	for _, j := range pt.stages {
+		r = min(r, j.from)
+	}
+	for moved := true; moved; {
+		moved = false
+		for _, g := range pt.gone {
+			if g.from < r && r <= g.to {
+				r, moved = g.from, true
+			}
+		}
+	}
+	r = max(r, pt.committed)
+	// Expired visitors wholly before r can no longer be reached.
+	pt.gone = slices.DeleteFunc(pt.gone, func(g span) bool { return g.to < r })
+	return r
 }

@@ -131,7 +131,7 @@ func (p *Processor) Run(ctx context.Context) error {
 		assigned := gen.Assignments[p.cfg.Topic]
 		p.log.Info("partitions assigned", "generation", gen.ID, "count", len(assigned))
 		for _, a := range assigned {
-			part := &partition{p: p, gen: gen, id: a.ID, offset: a.Offset, sz: sessionize.New(p.cfg.Session), stages: make(map[string]*journey)}
+			part := &partition{p: p, gen: gen, id: a.ID, offset: a.Offset, written: a.Offset, committed: a.Offset, run0: time.Now().UnixNano(), sz: sessionize.New(p.cfg.Session), stages: make(map[string]*journey)}
 			gen.Start(func(gctx context.Context) { part.run(ctx, gctx) })
 		}
 	}
@@ -152,13 +152,19 @@ type partition struct {
 	identities  []pipeline.Identity // identity links to write with the batch
 	links       map[string]*links   // per visitor; made on first use
 	first       int64               // offset of the first message in the batch
-	next        int64               // offset to commit after the batch
+	next        int64               // offset of the message after the last one read
+	cur         int64               // offset of the message being added
+	run0        int64               // when the partition was assigned (Unix ns): names this run in tokens
+	written     int64               // next as of the last successful flush
+	committed   int64               // offset committed last (or assigned at the start)
+	gone        []span              // expired visitors a replay from committed could reach
 	newest      time.Time           // newest event time seen: the partition's watermark
 }
 
 // run reads the partition until the generation or the process ends.
 func (pt *partition) run(ctx, gctx context.Context) {
 	log := pt.p.log.With("partition", pt.id)
+	log.Info("partition run started", "offset", pt.offset, "generation", pt.gen.ID)
 	// Stop reading when either the generation or the process ends.
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -243,11 +249,15 @@ func (pt *partition) add(m kafkago.Message) {
 		pt.first = m.Offset
 	}
 	pt.next = m.Offset + 1
+	pt.cur = m.Offset
 	var e pipeline.Event
 	if err := json.Unmarshal(m.Value, &e); err != nil || e.MessageID == "" || e.VisitorID == "" || e.EventTime.IsZero() {
 		pt.p.m.events.WithLabelValues("invalid").Inc()
 		pt.p.log.Warn("undecodable event skipped", "partition", pt.id, "offset", m.Offset, "err", err)
 		return
+	}
+	if j := pt.stages[e.VisitorID]; j != nil {
+		j.to = m.Offset // duplicates and late events too: see needed
 	}
 	if e.Channel == "" {
 		e.Channel = channel.Classify(&e)
@@ -296,11 +306,15 @@ func (pt *partition) allowance() time.Duration {
 // flush writes the batch, then commits its offsets. Transient write errors
 // are retried with backoff until ctx ends.
 func (pt *partition) flush(ctx context.Context) error {
-	if pt.next == 0 || (len(pt.events) == 0 && len(pt.sessions) == 0 && len(pt.transitions) == 0 && len(pt.identities) == 0 && pt.next <= pt.offset) {
+	if pt.next == 0 || (len(pt.events) == 0 && len(pt.sessions) == 0 && len(pt.transitions) == 0 && len(pt.identities) == 0 && pt.next <= pt.written) {
 		return nil
 	}
 	start := time.Now()
-	token := fmt.Sprintf("%s-%d-%d-%d", pt.p.cfg.Topic, pt.id, pt.first, pt.next)
+	// The token makes a retried write land once. It names this run of the
+	// partition too: a replay after a crash may cut its batches at the same
+	// offsets as before while an earlier replay batch has since written
+	// newer versions of the same sessions, and that write must land.
+	token := fmt.Sprintf("%s-%d-%d-%d-%d", pt.p.cfg.Topic, pt.id, pt.first, pt.next, pt.run0)
 	// Session ids are final for this batch only now: an out-of-order event
 	// may have moved earlier events of its visitor to another session.
 	for i := range pt.events {
@@ -345,12 +359,8 @@ func (pt *partition) flush(ctx context.Context) error {
 	if err := backoff.Retry(write, bo); err != nil {
 		return fmt.Errorf("write batch %s: %w", token, err)
 	}
-	if err := pt.gen.CommitOffsets(map[string]map[int]int64{pt.p.cfg.Topic: {pt.id: pt.next}}); err != nil {
-		return fmt.Errorf("commit offset %d: %w", pt.next, err)
-	}
-	pt.offset = pt.next
+	pt.written = pt.next
 	pt.p.m.sessions.Add(float64(len(sessions)))
-	pt.p.m.flush.Observe(time.Since(start).Seconds())
 	pt.events = pt.events[:0]
 	pt.transitions = pt.transitions[:0]
 	pt.identities = pt.identities[:0]
@@ -360,6 +370,19 @@ func (pt *partition) flush(ctx context.Context) error {
 	// Visitors idle for longer than the allowance before the watermark
 	// can no longer change; drop their state.
 	pt.sz.Expire(pt.newest)
+	// Commit only what a replay need not see again: the oldest offset that
+	// still went into the state held (issue 5). After a crash or a
+	// rebalance the next owner replays from there, rebuilds the same state
+	// and rewrites rows that land as the same rows (events, transitions and
+	// identities replace on their keys, sessions get newer versions of the
+	// same content).
+	if c := pt.needed(); c > pt.committed {
+		if err := pt.gen.CommitOffsets(map[string]map[int]int64{pt.p.cfg.Topic: {pt.id: c}}); err != nil {
+			return fmt.Errorf("commit offset %d: %w", c, err)
+		}
+		pt.committed = c
+	}
+	pt.p.m.flush.Observe(time.Since(start).Seconds())
 	pt.p.m.visitors.Set(float64(pt.sz.Stats().Visitors))
 	return nil
 }
