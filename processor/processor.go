@@ -212,12 +212,7 @@ func (pt *partition) run(ctx, gctx context.Context) {
 		select {
 		case m, ok := <-msgs:
 			if !ok {
-				// Reader ended: the generation or the process is over. Write
-				// what is held; committing may fail if the generation is gone,
-				// and the next owner then rewrites the same rows, which land once.
-				if err := pt.flush(context.WithoutCancel(ctx)); err != nil {
-					log.Warn("final flush", "err", err)
-				}
+				pt.finalFlush(ctx, log)
 				select {
 				case err := <-readErr:
 					if !errors.Is(err, context.Canceled) && !errors.Is(err, kafkago.ErrGenerationEnded) {
@@ -229,17 +224,41 @@ func (pt *partition) run(ctx, gctx context.Context) {
 			}
 			pt.add(m)
 			if len(pt.events) >= pt.p.cfg.BatchSize {
-				if err := pt.flush(rctx); err != nil {
-					log.Error("flush", "err", err)
+				if !pt.flushOrStop(ctx, rctx, log) {
 					return
 				}
 			}
 		case <-tick.C:
-			if err := pt.flush(rctx); err != nil {
-				log.Error("flush", "err", err)
+			if !pt.flushOrStop(ctx, rctx, log) {
 				return
 			}
 		}
+	}
+}
+
+// flushOrStop writes the batch and reports whether to go on. A write cut
+// short because the partition was revoked (or the process is stopping) is
+// not a failure: what is held gets its final flush.
+func (pt *partition) flushOrStop(ctx, rctx context.Context, log *slog.Logger) bool {
+	err := pt.flush(rctx)
+	switch {
+	case err == nil:
+		return true
+	case rctx.Err() != nil:
+		pt.finalFlush(ctx, log)
+	default:
+		log.Error("flush", "err", err)
+	}
+	return false
+}
+
+// finalFlush writes what the partition holds when its reader ends (the
+// generation or the process is over). Committing may fail if the generation
+// is gone; the next owner then replays and rewrites the same rows, which
+// land once.
+func (pt *partition) finalFlush(ctx context.Context, log *slog.Logger) {
+	if err := pt.flush(context.WithoutCancel(ctx)); err != nil {
+		log.Warn("final flush", "err", err)
 	}
 }
 
@@ -389,6 +408,9 @@ func (pt *partition) flush(ctx context.Context) error {
 
 // retryable counts a failed write and decides whether to try again.
 func (pt *partition) retryable(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return backoff.Permanent(err) // revoked or stopping: not a write failure
+	}
 	pt.p.m.flushErrors.Inc()
 	var perm interface{ Permanent() bool }
 	if errors.As(err, &perm) && perm.Permanent() {
