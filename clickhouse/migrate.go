@@ -76,6 +76,16 @@ func Migrate(ctx context.Context, dsn string, log *slog.Logger) error {
 		}
 		log.InfoContext(ctx, "migrations up to date", "database", database, "version", version)
 	}
+	// The report views are not versioned: they are recreated from the
+	// embedded query files on every run, so they never lag behind them.
+	if err := createViews(ctx, db); err != nil {
+		return fmt.Errorf("migrate %s: %w", database, err)
+	}
+	views := make([]string, len(ReportViews))
+	for i, v := range ReportViews {
+		views[i] = v.View
+	}
+	log.InfoContext(ctx, "report views created", "database", database, "views", views)
 	return nil
 }
 

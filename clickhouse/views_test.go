@@ -1,0 +1,142 @@
+package clickhouse
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+)
+
+func TestReportViewsExist(t *testing.T) {
+	t.Parallel()
+	dsn, database, conn := migratedDB(t)
+	// A second Migrate replaces the views and leaves them working.
+	if err := Migrate(t.Context(), dsn, nil); err != nil {
+		t.Fatalf("migrate again: %v", err)
+	}
+	for _, v := range ReportViews {
+		ctx := ch.Context(t.Context(), ch.WithParameters(ch.Parameters{"db": database, "name": v.View}))
+		var engine, query string
+		err := conn.QueryRow(ctx,
+			`SELECT engine, create_table_query FROM system.tables WHERE database = {db:String} AND name = {name:String}`).
+			Scan(&engine, &query)
+		if err != nil {
+			t.Fatalf("view %s: %v", v.View, err)
+		}
+		if engine != "View" {
+			t.Errorf("%s: engine %q, want View", v.View, engine)
+		}
+		// The view is the query file's SQL: a distinctive piece of each.
+		want := map[string]string{"report_abandonment": "ordered_later", "report_time_on_site": "engaged_sessions"}[v.View]
+		if !strings.Contains(query, want) {
+			t.Errorf("%s: definition lacks %q:\n%s", v.View, want, query)
+		}
+	}
+}
+
+func TestViewSQLIsTheQueryFile(t *testing.T) {
+	t.Parallel()
+	stmt, err := ViewSQL("report_time_on_site", "time_on_site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(stmt, "CREATE OR REPLACE VIEW `report_time_on_site` AS\n-- time_on_site:") {
+		t.Errorf("statement starts %q", stmt[:80])
+	}
+	if _, err := ViewSQL("report_x", "no_such_query"); err == nil {
+		t.Error("ViewSQL of a missing query file: no error")
+	}
+}
+
+func TestReportViewsCompute(t *testing.T) {
+	t.Parallel()
+	_, _, conn := migratedDB(t)
+	exec := func(q string) {
+		t.Helper()
+		if err := conn.Exec(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`INSERT INTO sessions (session_id, visitor_id, start_time, end_time, page_views, engaged_msec, conversions, version, is_deleted) VALUES
+		('s1', 'a', '2026-11-02 10:00:00.000', '2026-11-02 10:00:00.000', 1, 0, 0, 1, 0),
+		('s2', 'b', '2026-11-02 10:00:00.000', '2026-11-02 10:00:30.000', 1, 20000, 0, 1, 0),
+		('s3', 'c', '2026-11-02 10:00:00.000', '2026-11-02 10:02:00.000', 3, 60000, 0, 1, 0),
+		('s4', 'd', '2026-10-31 23:59:59.000', '2026-11-01 00:10:00.000', 5, 0, 0, 1, 0)`)
+	exec(`INSERT INTO events (message_id, event_time, event_name, visitor_id, cart_id, session_id, write_key, type) VALUES
+		('m1', '2026-11-03 10:00:00.000', 'Product Added', 'a', 'c1', 's1', 'w', 'track'),
+		('m2', '2026-11-03 11:00:00.000', 'Order Completed', 'a', 'c1', 's1', 'w', 'track'),
+		('m3', '2026-11-03 10:00:00.000', 'Product Added', 'b', 'c2', 's2', 'w', 'track'),
+		('m4', '2026-11-05 10:00:00.000', 'Order Completed', 'b', 'c2', 's2', 'w', 'track'),
+		('m5', '2026-11-03 10:00:00.000', 'Product Added', 'c', 'c3', 's3', 'w', 'track'),
+		('m6', '2026-11-03 10:00:00.000', 'Checkout Started', 'c', 'c3', 's3', 'w', 'track')`)
+
+	var (
+		sessions, engaged                                 uint64
+		dMean, dMed, dP90, eMean, eMed, eP90, bounce, eng float64
+	)
+	err := conn.QueryRow(t.Context(),
+		`SELECT * FROM report_time_on_site(from = '2026-11-01 00:00:00.000', to = '2026-12-01 00:00:00.000', site = '')`).
+		Scan(&sessions, &dMean, &dMed, &dP90, &eMean, &eMed, &eP90, &engaged, &bounce, &eng)
+	if err != nil {
+		t.Fatalf("report_time_on_site: %v", err)
+	}
+	// s1 s2 s3 (s4 starts before from): durations 0 30 120, engaged 0 20
+	// 60; engaged sessions s2 (30 s) and s3 (3 pages).
+	got := []float64{float64(sessions), dMean, dMed, dP90, eMean, eMed, eP90, float64(engaged), bounce, eng}
+	want := []float64{3, 50, 30, 120, 80.0 / 3, 20, 60, 2, 1.0 / 3, 2.0 / 3}
+	checkFloats(t, "report_time_on_site", got, want)
+
+	// A bare date, and query parameters (a BI tool's variables), work too.
+	ctx := ch.Context(t.Context(), ch.WithParameters(ch.Parameters{"f": "2026-11-01", "t": "2026-12-01"}))
+	var n uint64
+	err = conn.QueryRow(ctx,
+		`SELECT sessions FROM report_time_on_site(from = {f:DateTime64(3)}, to = {t:DateTime64(3)}, site = '')`).Scan(&n)
+	if err != nil || n != 3 {
+		t.Errorf("report_time_on_site with query parameters: %d sessions, %v; want 3", n, err)
+	}
+	err = conn.QueryRow(t.Context(),
+		`SELECT sessions FROM report_time_on_site(from = '2026-11-01', to = '2026-12-01', site = '')`).Scan(&n)
+	if err != nil || n != 3 {
+		t.Errorf("report_time_on_site with bare dates: %d sessions, %v; want 3", n, err)
+	}
+
+	rows, err := conn.Query(t.Context(),
+		`SELECT * FROM report_abandonment(from = '2026-11-01 00:00:00.000', to = '2026-12-01 00:00:00.000', site = 'w', within_seconds = 86400)`)
+	if err != nil {
+		t.Fatalf("report_abandonment: %v", err)
+	}
+	defer rows.Close()
+	var gotRows []string
+	for rows.Next() {
+		var (
+			kind                      string
+			carts, abandoned, recover uint64
+			rate                      float64
+		)
+		if err := rows.Scan(&kind, &carts, &abandoned, &recover, &rate); err != nil {
+			t.Fatal(err)
+		}
+		gotRows = append(gotRows, fmt.Sprintf("%s %d %d %d %.4f", kind, carts, abandoned, recover, rate))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Carts c1 (ordered within 1 h), c2 (ordered after 2 days: abandoned,
+	// recovered), c3 (never ordered); one checkout c3, abandoned.
+	wantRows := []string{"cart 3 2 1 0.6667", "checkout 1 1 0 1.0000"}
+	if strings.Join(gotRows, "\n") != strings.Join(wantRows, "\n") {
+		t.Errorf("report_abandonment =\n%s\nwant\n%s", strings.Join(gotRows, "\n"), strings.Join(wantRows, "\n"))
+	}
+}
+
+func checkFloats(t *testing.T, what string, got, want []float64) {
+	t.Helper()
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-9 {
+			t.Errorf("%s = %v\nwant %v", what, got, want)
+			return
+		}
+	}
+}

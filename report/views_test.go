@@ -1,0 +1,160 @@
+package report
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// The parameterized views report_time_on_site and report_abandonment
+// (clickhouse.Migrate makes them from the same query files) give the
+// numbers TimeOnSite and Abandonment give, for every combination of the
+// options below.
+
+// viewFixtures inserts sessions and events on two sites, w1 and w2.
+func viewFixtures(t *testing.T, conn driver.Conn) {
+	t.Helper()
+	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	const (
+		added   = "Product Added"
+		started = "Checkout Started"
+		ordered = "Order Completed"
+	)
+	insertSessions(t, conn,
+		sess{id: "s1", visitor: "a", start: t0, pageViews: 1, version: 1},
+		sess{id: "s2", visitor: "b", start: t0, duration: 30 * time.Second, pageViews: 1, engagedMS: 20000, version: 1},
+		sess{id: "s3", visitor: "c", start: t0, duration: 2 * time.Minute, pageViews: 3, engagedMS: 60000, version: 1},
+		sess{id: "s4", visitor: "d", start: t0, duration: 9 * time.Second, pageViews: 1, engagedMS: 1000, conversions: 1, version: 1},
+		sess{id: "s5", visitor: "e", start: t0, duration: time.Hour, pageViews: 9, version: 1},
+		sess{id: "s6", visitor: "f", start: date(2026, 10, 31), duration: time.Hour, pageViews: 9, version: 1},
+	)
+	insertSessions(t, conn,
+		sess{id: "s5", visitor: "e", start: t0, duration: time.Hour, pageViews: 9, version: 2, deleted: true},
+	)
+	insertEvents(t, conn,
+		ev{id: "1", visitor: "a", name: added, cart: "k1", session: "s1", site: "w1", at: t0},
+		ev{id: "2", visitor: "a", name: ordered, session: "s1", site: "w1", at: t0.Add(2 * time.Hour)},
+		ev{id: "3", visitor: "b", name: added, cart: "k2", session: "s2", site: "w1", at: t0},
+		ev{id: "4", visitor: "b", name: started, cart: "k2", session: "s2", site: "w1", at: t0.Add(time.Minute)},
+		ev{id: "5", visitor: "b", name: ordered, session: "s2", site: "w2", at: t0.Add(30 * time.Hour)},
+		ev{id: "6", visitor: "c", name: added, session: "s3", site: "w2", at: t0},
+		ev{id: "7", visitor: "c", name: started, session: "s3", site: "w2", at: t0.Add(time.Minute)},
+		ev{id: "8", visitor: "d", name: added, cart: "k4", session: "s4", site: "w2", at: t0},
+		ev{id: "9", visitor: "d", name: ordered, session: "s4", site: "w2", at: t0.Add(20 * time.Minute)},
+		ev{id: "10", visitor: "e", name: added, cart: "k5", session: "s5", site: "w1", at: date(2026, 10, 30)},
+	)
+}
+
+// viewCases are the options the views are checked with.
+func viewCases() []Options {
+	var cases []Options
+	for _, r := range [][2]time.Time{
+		{date(2026, 11, 1), date(2026, 12, 1)},
+		{date(2026, 10, 1), date(2026, 12, 1)},
+		{date(2027, 1, 1), date(2027, 2, 1)},
+	} {
+		for _, site := range []string{"", "w1", "w2", "none"} {
+			for _, within := range []time.Duration{DefaultWithin, time.Hour, 48 * time.Hour} {
+				cases = append(cases, Options{From: r[0], To: r[1], Site: site, Within: within})
+			}
+		}
+	}
+	return cases
+}
+
+func TestTimeOnSiteView(t *testing.T) {
+	conn := migratedConn(t)
+	viewFixtures(t, conn)
+	for _, o := range viewCases() {
+		if o.Within != DefaultWithin {
+			continue // time on site takes no within
+		}
+		name := fmt.Sprintf("%s..%s site=%q", o.From.Format(time.DateOnly), o.To.Format(time.DateOnly), o.Site)
+		t.Run(name, func(t *testing.T) {
+			want, err := TimeOnSite(t.Context(), conn, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var (
+				got     TimeOnSiteReport
+				engaged uint64
+			)
+			err = conn.QueryRow(t.Context(), fmt.Sprintf(
+				`SELECT * FROM report_time_on_site(from = %s, to = %s, site = %s)`,
+				sqlTime(o.From), sqlTime(o.To), sqlString(o.Site))).Scan(&got.Sessions,
+				&got.DurationSeconds.Mean, &got.DurationSeconds.Median, &got.DurationSeconds.P90,
+				&got.EngagedSeconds.Mean, &got.EngagedSeconds.Median, &got.EngagedSeconds.P90,
+				&engaged, &got.BounceRate, &got.EngagementRate)
+			if err != nil {
+				t.Fatalf("report_time_on_site: %v", err)
+			}
+			checkTimeOnSite(t, &got, *want)
+		})
+	}
+
+	// The fixtures are not degenerate: the view sees the sessions.
+	got, err := TimeOnSite(t.Context(), conn, Options{From: date(2026, 11, 1), To: date(2026, 12, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Sessions != 4 {
+		t.Errorf("fixtures: %d sessions in November, want 4", got.Sessions)
+	}
+}
+
+func TestAbandonmentView(t *testing.T) {
+	conn := migratedConn(t)
+	viewFixtures(t, conn)
+	for _, o := range viewCases() {
+		name := fmt.Sprintf("%s..%s site=%q within=%s", o.From.Format(time.DateOnly), o.To.Format(time.DateOnly), o.Site, o.Within)
+		t.Run(name, func(t *testing.T) {
+			want, err := Abandonment(t.Context(), conn, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := conn.Query(t.Context(), fmt.Sprintf(
+				`SELECT * FROM report_abandonment(from = %s, to = %s, site = %s, within_seconds = %d)`,
+				sqlTime(o.From), sqlTime(o.To), sqlString(o.Site), seconds(o.Within)))
+			if err != nil {
+				t.Fatalf("report_abandonment: %v", err)
+			}
+			defer rows.Close()
+			var kinds []string
+			got := AbandonmentReport{}
+			for rows.Next() {
+				var (
+					kind string
+					c    CartAbandonment
+				)
+				if err := rows.Scan(&kind, &c.Carts, &c.Abandoned, &c.Recovered, &c.AbandonmentRate); err != nil {
+					t.Fatal(err)
+				}
+				kinds = append(kinds, kind)
+				switch kind {
+				case "cart":
+					got.Cart = c
+				case "checkout":
+					got.Checkout = CheckoutAbandonment{Checkouts: c.Carts, Abandoned: c.Abandoned,
+						Recovered: c.Recovered, AbandonmentRate: c.AbandonmentRate}
+				}
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(kinds) != "[cart checkout]" {
+				t.Errorf("report_abandonment kinds %v, want [cart checkout]", kinds)
+			}
+			checkAbandonment(t, &got, *want)
+		})
+	}
+
+	got, err := Abandonment(t.Context(), conn, Options{From: date(2026, 11, 1), To: date(2026, 12, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Cart.Carts != 4 || got.Cart.Recovered != 1 || got.Checkout.Checkouts != 2 {
+		t.Errorf("fixtures: November %+v, want 4 carts, 1 recovered, 2 checkouts", *got)
+	}
+}
