@@ -24,6 +24,7 @@ import (
 	embeddedch "github.com/touchstream/touchstream/embedded/clickhouse"
 	embeddedkafka "github.com/touchstream/touchstream/embedded/kafka"
 	"github.com/touchstream/touchstream/kafka"
+	"github.com/touchstream/touchstream/pipeline"
 	"github.com/touchstream/touchstream/processor"
 	"github.com/touchstream/touchstream/spool"
 )
@@ -226,13 +227,20 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 		pcfg := cfg.Processor
 		pcfg.Brokers = []string{addrs.Kafka}
 		pcfg.Logger = log
+		// Journey triggers for email and SMS tools, on journey.triggers.
+		trig := processor.NewKafkaTriggers(pcfg.Brokers, pipeline.TopicTriggers)
+		if pcfg.Triggers == nil {
+			pcfg.Triggers = trig
+		}
 		proc, err := processor.New(pcfg, clickhouse.NewSink(conn, clickhouse.SinkOptions{Database: cfg.Database}), prometheus.NewRegistry())
 		if err != nil {
+			trig.Close()
 			conn.Close()
 			return err
 		}
 		g.Go(func() error {
 			defer conn.Close()
+			defer trig.Close()
 			return proc.Run(ctx)
 		})
 	}

@@ -39,6 +39,8 @@ type Config struct {
 	Session       sessionize.Config
 	Stages        *stage.Rules // journey stage rules; nil means stage.Default()
 	Logger        *slog.Logger
+	Triggers      TriggerSink   // journey triggers (triggers.go); nil: none
+	TriggerWindow time.Duration // T of cart abandonment; 0: triggers.DefaultWindow
 }
 
 // DefaultConfig returns the defaults of the processor command.
@@ -70,7 +72,7 @@ func (c Config) Validate() error {
 	if err := c.Session.Validate(); err != nil {
 		return fmt.Errorf("session: %w", err)
 	}
-	return nil
+	return c.validateTriggers()
 }
 
 // Processor consumes clickstream.events as a member of a consumer group.
@@ -159,6 +161,7 @@ type partition struct {
 	committed   int64               // offset committed last (or assigned at the start)
 	gone        []span              // expired visitors a replay from committed could reach
 	newest      time.Time           // newest event time seen: the partition's watermark
+	trig        *partTriggers       // journey triggers; nil until the first event when configured
 }
 
 // run reads the partition until the generation or the process ends.
@@ -311,6 +314,7 @@ func (pt *partition) add(m kafkago.Message) {
 	if e.EventTime.After(pt.newest) {
 		pt.newest = e.EventTime
 	}
+	pt.trigger(&e)
 	pt.events = append(pt.events, e)
 	pt.p.m.lag.WithLabelValues(strconv.Itoa(pt.id)).Set(time.Since(e.ReceivedAt).Seconds())
 }
@@ -372,6 +376,9 @@ func (pt *partition) flush(ctx context.Context) error {
 				return pt.retryable(err)
 			}
 		}
+		if err := pt.publishTriggers(ctx); err != nil {
+			return pt.retryable(err)
+		}
 		return nil
 	}
 	bo := backoff.WithContext(backoff.NewExponentialBackOff(backoff.WithMaxElapsedTime(0), backoff.WithMaxInterval(10*time.Second)), ctx)
@@ -385,6 +392,7 @@ func (pt *partition) flush(ctx context.Context) error {
 	pt.identities = pt.identities[:0]
 	clear(pt.sessions)
 	pt.expireJourneys()
+	pt.flushedTriggers()
 	pt.expireIdentities()
 	// Visitors idle for longer than the allowance before the watermark
 	// can no longer change; drop their state.

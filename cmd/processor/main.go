@@ -25,6 +25,7 @@ import (
 
 	"github.com/touchstream/touchstream/clickhouse"
 	"github.com/touchstream/touchstream/internal/cliflag"
+	"github.com/touchstream/touchstream/pipeline"
 	"github.com/touchstream/touchstream/processor"
 )
 
@@ -39,6 +40,7 @@ func run(args []string) error {
 	cfg := processor.DefaultConfig()
 	dsn := clickhouse.DefaultDSN
 	metricsAddr := "127.0.0.1:9101"
+	triggersTopic := pipeline.TopicTriggers
 	fs := cliflag.New("processor")
 	fs.List(&cfg.Brokers, "kafka-brokers", "TOUCHSTREAM_KAFKA_BROKERS", "Kafka bootstrap brokers")
 	fs.String(&dsn, "clickhouse-dsn", "TOUCHSTREAM_CLICKHOUSE_DSN", "ClickHouse: http://host:8123/db (HTTP) or clickhouse://host:9000/db (native)")
@@ -46,6 +48,8 @@ func run(args []string) error {
 	fs.Int(&cfg.BatchSize, "batch-size", "TOUCHSTREAM_PROCESSOR_BATCH_SIZE", "events per ClickHouse write, at most")
 	fs.Duration(&cfg.FlushInterval, "flush-interval", "TOUCHSTREAM_PROCESSOR_FLUSH_INTERVAL", "a pending batch is written at least this often")
 	fs.Duration(&cfg.Session.Gap, "session-gap", "TOUCHSTREAM_SESSION_GAP", "inactivity that ends a session")
+	fs.String(&triggersTopic, "triggers-topic", "TOUCHSTREAM_TRIGGERS_TOPIC", "Kafka topic of journey triggers (empty: none)")
+	fs.Duration(&cfg.TriggerWindow, "trigger-window", "TOUCHSTREAM_TRIGGER_WINDOW", "cart abandonment window T (0: 24h)")
 	fs.String(&metricsAddr, "metrics-listen", "TOUCHSTREAM_PROCESSOR_METRICS_LISTEN", "address of /metrics and /healthz (empty: none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -63,6 +67,11 @@ func run(args []string) error {
 		return err
 	}
 	defer conn.Close()
+	if triggersTopic != "" {
+		trig := processor.NewKafkaTriggers(cfg.Brokers, triggersTopic)
+		defer trig.Close()
+		cfg.Triggers = trig
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	proc, err := processor.New(cfg, clickhouse.NewSink(conn, clickhouse.SinkOptions{}), reg)

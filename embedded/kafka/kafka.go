@@ -59,7 +59,7 @@ func Start(cfg Config) (*Broker, error) {
 	}
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
-		kfake.SeedTopics(int32(cfg.Partitions), pipeline.TopicEvents, pipeline.TopicRejected),
+		kfake.SeedTopics(int32(cfg.Partitions), pipeline.TopicEvents, pipeline.TopicRejected, pipeline.TopicTriggers),
 		kfake.DefaultNumPartitions(cfg.Partitions),
 		// kfake listens on 127.0.0.1; honour the configured host instead.
 		kfake.ListenFn(func(network, address string) (net.Listener, error) {
