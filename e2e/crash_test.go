@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -131,55 +130,9 @@ func (l *lines) add(s string) { l.mu.Lock(); l.l = append(l.l, s); l.mu.Unlock()
 // The fault-free processor runs in this process, in its own consumer group,
 // into its own database, over the same topic (so in the same order).
 func TestProcessorCrashes(t *testing.T) {
-	cfg := devstack.DefaultConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.KafkaListen = "127.0.0.1:0"
-	cfg.ClickHouseListen = "127.0.0.1:0"
-	cfg.CollectorListen = "127.0.0.1:0"
-	cfg.Partitions = 4
-	cfg.WriteKeys = []string{"e2e"}
-	cfg.Without = []string{devstack.PartProcessor}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cfg.Logger = log
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan devstack.Addrs, 1)
-	done := make(chan error, 1)
-	go func() { done <- devstack.Run(ctx, cfg, func(a devstack.Addrs) { ready <- a }) }()
-	var addrs devstack.Addrs
-	select {
-	case addrs = <-ready:
-	case err := <-done:
-		t.Fatalf("stack failed to start: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("stack did not start within 60s")
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("stack did not stop within 30s")
-		}
-	})
-
-	// The fault-free run.
-	refDSN := addrs.ClickHouse + "/faultfree"
-	if err := clickhouse.Migrate(t.Context(), refDSN, log); err != nil {
-		t.Fatal(err)
-	}
-	refConn, err := clickhouse.Open(t.Context(), refDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer refConn.Close()
-	ref, err := processor.New(crashProcessorConfig(addrs.Kafka, "faultfree", log), clickhouse.NewSink(refConn, clickhouse.SinkOptions{Database: "faultfree"}), prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	refCtx, refStop := context.WithCancel(context.Background())
-	refDone := make(chan error, 1)
-	go func() { refDone <- ref.Run(refCtx) }()
-	defer func() { refStop(); <-refDone }()
+	addrs := startStackWithoutProcessor(t, 4, log)
+	refDSN := startFaultFree(t, addrs, log)
 
 	// The crashing run.
 	starts := &lines{}
@@ -248,37 +201,7 @@ func TestProcessorCrashes(t *testing.T) {
 	starts.mu.Unlock()
 	checkReports(t, addrs.ClickHouseDSN, world, want)
 	checkEnrichment(t, addrs.ClickHouseDSN)
-	for _, q := range []string{
-		"SELECT * EXCEPT (inserted_at) FROM %s.events FINAL ORDER BY visitor_id, message_id",
-		"SELECT * EXCEPT (version) FROM %s.sessions FINAL ORDER BY visitor_id, session_id",
-		"SELECT * EXCEPT (inserted_at) FROM %s.stage_transitions FINAL ORDER BY visitor_id, message_id",
-		"SELECT * EXCEPT (inserted_at) FROM %s.identities FINAL ORDER BY visitor_id, user_id",
-	} {
-		got := dump(t, conn, fmt.Sprintf(q, "touchstream"))
-		exp := dump(t, conn, fmt.Sprintf(q, "faultfree"))
-		if len(got) == 0 && !strings.Contains(q, "identities") {
-			t.Errorf("%s: no rows", q)
-		}
-		if !slices.Equal(got, exp) {
-			n := 0
-			for i := 0; i < max(len(got), len(exp)) && n < 10; i++ {
-				var g, e string
-				if i < len(got) {
-					g = got[i]
-				}
-				if i < len(exp) {
-					e = exp[i]
-				}
-				if g != e {
-					t.Logf("row %d:\n crashed:    %s\n fault-free: %s", i, g, e)
-					n++
-				}
-			}
-			t.Errorf("%s: %d rows after the crashes, %d in the fault-free run, or they differ", q, len(got), len(exp))
-		} else {
-			t.Logf("%s: %d rows, equal", strings.Fields(q)[5][3:], len(got))
-		}
-	}
+	compareWithFaultFree(t, addrs.ClickHouseDSN)
 	child.Process.Signal(syscall.SIGTERM)
 	child.Wait()
 }

@@ -29,40 +29,13 @@ import (
 )
 
 // startStackWithoutProcessor runs Kafka (with the given partitions),
-// ClickHouse and the collector, as TestProcessorCrashes does: the processors
-// under test run as child processes. It stops when the test ends.
+// ClickHouse and the collector: the processors under test run as child
+// processes. It stops when the test ends.
 func startStackWithoutProcessor(t *testing.T, partitions int, log *slog.Logger) devstack.Addrs {
 	t.Helper()
-	cfg := devstack.DefaultConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.KafkaListen = "127.0.0.1:0"
-	cfg.ClickHouseListen = "127.0.0.1:0"
-	cfg.CollectorListen = "127.0.0.1:0"
-	cfg.Partitions = partitions
-	cfg.WriteKeys = []string{"e2e"}
+	cfg := stackConfig(t, partitions, log)
 	cfg.Without = []string{devstack.PartProcessor}
-	cfg.Logger = log
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan devstack.Addrs, 1)
-	done := make(chan error, 1)
-	go func() { done <- devstack.Run(ctx, cfg, func(a devstack.Addrs) { ready <- a }) }()
-	var addrs devstack.Addrs
-	select {
-	case addrs = <-ready:
-	case err := <-done:
-		t.Fatalf("stack failed to start: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("stack did not start within 60s")
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("stack did not stop within 30s")
-		}
-	})
-	return addrs
+	return runStack(t, cfg)
 }
 
 // startFaultFree runs a processor in this process, in its own consumer

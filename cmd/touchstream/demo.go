@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -17,6 +17,7 @@ import (
 	"github.com/touchstream/touchstream/clickhouse"
 	"github.com/touchstream/touchstream/devstack"
 	"github.com/touchstream/touchstream/generate"
+	"github.com/touchstream/touchstream/internal/expect"
 	"github.com/touchstream/touchstream/report"
 )
 
@@ -95,8 +96,7 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 
-	// The whole generated range (recoveries may fall after its last day).
-	reportOpts := report.Options{From: world.Config.Start, To: world.Config.End().Add(48 * time.Hour), Steps: generate.DefaultSteps}
+	reportOpts := expect.Options(world)
 	var results []report.Result
 	for _, kind := range report.Kinds {
 		r, err := report.Run(ctx, conn, kind, reportOpts)
@@ -109,8 +109,8 @@ func runDemo(ctx context.Context, args []string) error {
 		}
 		results = append(results, r)
 	}
-	if err := matchExpected(results, want); err != nil {
-		return fmt.Errorf("the reports differ from the generator's answers: %w", err)
+	if diff := expect.Diff(want, results...); len(diff) > 0 {
+		return fmt.Errorf("the reports differ from the generator's answers:\n  %s", strings.Join(diff, "\n  "))
 	}
 	fmt.Printf("\nThe reports equal the generator's own answers (%d visitors, %d events, %d sessions).\n", want.Visitors, want.Events, want.TimeOnSite.Sessions)
 
@@ -168,43 +168,4 @@ func waitProcessed(ctx context.Context, conn driver.Conn, want generate.Expected
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-}
-
-// matchExpected compares the reports with the generator's answers.
-func matchExpected(results []report.Result, want generate.Expected) error {
-	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
-	for _, r := range results {
-		switch r := r.(type) {
-		case *report.FunnelReport:
-			for i, w := range want.Funnel.Steps {
-				if i >= len(r.Steps) || int(r.Steps[i].Count) != w.Count || !near(r.Steps[i].ConversionFromStart, w.ConversionFromStart) {
-					return fmt.Errorf("funnel step %d: want %+v", i+1, w)
-				}
-			}
-		case *report.AbandonmentReport:
-			wc, wk := want.Abandonment.Cart, want.Abandonment.Checkout
-			if int(r.Cart.Carts) != wc.Carts || int(r.Cart.Abandoned) != wc.Abandoned || int(r.Cart.Recovered) != wc.Recovered ||
-				int(r.Checkout.Checkouts) != wk.Checkouts || int(r.Checkout.Abandoned) != wk.Abandoned || int(r.Checkout.Recovered) != wk.Recovered {
-				return fmt.Errorf("abandonment: got %+v %+v, want %+v %+v", r.Cart, r.Checkout, wc, wk)
-			}
-		case *report.TimeOnSiteReport:
-			wt := want.TimeOnSite
-			if int(r.Sessions) != wt.Sessions || !near(r.DurationSeconds.Mean, wt.DurationSeconds.Mean) || !near(r.BounceRate, wt.BounceRate) {
-				return fmt.Errorf("time on site: got %+v, want %+v", *r, wt)
-			}
-		case *report.StagesReport:
-			for name, w := range want.Stages.KPIs() {
-				got, ok := 0.0, false
-				for _, s := range r.Stages {
-					if v, found := s.KPIs.Get(name); found {
-						got, ok = v, true
-					}
-				}
-				if !ok || !near(got, w) {
-					return fmt.Errorf("stages: %s = %v (reported %v), want %v", name, got, ok, w)
-				}
-			}
-		}
-	}
-	return nil
 }
