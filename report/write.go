@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"html/template"
 	"io"
 	"math"
 	"strconv"
@@ -78,33 +77,10 @@ func writeTables(w io.Writer, tables []table) error {
 	return tw.Flush()
 }
 
-var htmlPage = template.Must(template.New("report").Parse(`<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Touchstream {{.Kind}} report</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse;margin-bottom:1.5rem}th,td{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:right}th:first-child,td:first-child{text-align:left}</style>
-</head>
-<body>
-<h1>{{.Kind}}</h1>
-{{range .Tables}}<table>
-<thead><tr>{{range index . 0}}<th>{{.}}</th>{{end}}</tr></thead>
-<tbody>
-{{range slice . 1}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
-{{end}}</tbody>
-</table>
-{{end}}</body>
-</html>
-`))
-
-// writeHTML prints r as a small HTML page (the same tables as FormatTable).
+// writeHTML prints r as a small standalone HTML page: WritePage with one
+// report (the same tables as FormatTable).
 func writeHTML(w io.Writer, r Result) error {
-	err := htmlPage.Execute(w, struct {
-		Kind   string
-		Tables []table
-	}{r.Kind(), r.display()})
-	if err != nil {
-		return fmt.Errorf("write %s report: %w", r.Kind(), err)
-	}
-	return nil
+	return WritePage(w, "Touchstream "+r.Kind()+" report", r)
 }
 
 func formatUint(n uint64) string { return strconv.FormatUint(n, 10) }

@@ -309,7 +309,7 @@ var frontEndSettings = map[string]bool{
 	"network_compression_method": true, "network_zstd_compression_level": true,
 	"send_progress_in_http_headers": true, "http_headers_progress_interval_ms": true,
 	"http_response_buffer_size": true, "add_http_cors_header": true,
-	"http_wait_end_of_query": true, "output_format_parallel_formatting": false,
+	"http_wait_end_of_query": true,
 }
 
 // applySettings sets the request's settings on c and returns a function that
