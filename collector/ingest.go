@@ -101,7 +101,7 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, rt route) i
 
 	s.metrics.received.WithLabelValues(rt.label).Add(float64(len(req.events)))
 	if rl := s.limit(receivedAt, map[string]int{key: len(req.events)}); rl != nil {
-		w.Header().Set("Retry-After", rl.retryAfterSeconds())
+		w.Header().Set("Retry-After", rl.RetryAfterSeconds())
 		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "write key over its rate limit; retry later"})
 		return http.StatusTooManyRequests
 	}

@@ -11,8 +11,8 @@ import (
 
 // RateLimitedError is Accept's answer when a write key is over its rate:
 // none of the events were published; the client should retry after
-// RetryAfter (at least a second). The protocols registered with Handle that
-// treat any Accept error alike answer it with 503 and their own Retry-After.
+// RetryAfter (at least a second). The protocols registered with Handle
+// answer it with 429 through package backpressure.
 type RateLimitedError struct {
 	Source     string        // the source's name
 	RetryAfter time.Duration // when the events would fit the rate
@@ -22,9 +22,9 @@ func (e *RateLimitedError) Error() string {
 	return fmt.Sprintf("source %s: over its rate limit, retry after %s", e.Source, e.RetryAfter)
 }
 
-// retryAfterSeconds is the Retry-After header value: whole seconds, at
+// RetryAfterSeconds is the Retry-After header value: whole seconds, at
 // least 1.
-func (e *RateLimitedError) retryAfterSeconds() string {
+func (e *RateLimitedError) RetryAfterSeconds() string {
 	return strconv.Itoa(max(1, int(math.Ceil(e.RetryAfter.Seconds()))))
 }
 

@@ -133,3 +133,45 @@ func TestRegisterWithoutLinkSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestRateLimitIs429: a write key over its rate gets 429 with Retry-After
+// on the pixel and webhook routes too, as on the Segment API.
+func TestRateLimitIs429(t *testing.T) {
+	ccfg := collector.DefaultConfig()
+	ccfg.WriteKeys = []string{"k"}
+	ccfg.RatePerSecond, ccfg.Burst = 0.001, 1
+	srv, err := collector.New(ccfg, &recorder{}, prometheus.NewRegistry(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Register(srv, Config{}); err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	pixel := ts.URL + "/pixel/v1/track?writeKey=k&anonymousId=a1&touchpoint=email"
+	for i, want := range []int{http.StatusOK, http.StatusTooManyRequests} {
+		res, err := http.Get(pixel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want || (want == http.StatusTooManyRequests && res.Header.Get("Retry-After") == "") {
+			t.Errorf("pixel request %d: %d Retry-After %q, want %d", i+1, res.StatusCode, res.Header.Get("Retry-After"), want)
+		}
+	}
+	body, err := os.ReadFile("../../schemas/webhooks/examples/generic-social/batch.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/v1/webhooks/generic-social", strings.NewReader(string(body)))
+	req.SetBasicAuth("k", "")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("webhook over the rate: %d, want 429", res.StatusCode)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/touchstream/touchstream/collector/backpressure"
 	"github.com/touchstream/touchstream/collector/gif"
 	"github.com/touchstream/touchstream/pipeline"
 )
@@ -31,8 +32,6 @@ const (
 	// maxQueryBytes bounds the query string: the collector's limit for one
 	// event (MaxEventBytes' default).
 	maxQueryBytes = 32 << 10
-	// retryAfter is the Retry-After of a 503, in seconds, as the collector's.
-	retryAfter = "5"
 	// errorHeader says why an event was refused, for whoever debugs a template.
 	errorHeader = "X-Touchstream-Error"
 	// maxErrorHeader bounds errorHeader's value.
@@ -100,8 +99,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.a.Accept(r.Context(), endpoint, []pipeline.Event{ev}, nil); err != nil {
-		w.Header().Set("Retry-After", retryAfter)
-		answer(w, http.StatusServiceUnavailable, "event could not be stored; retry later")
+		status, retry, msg := backpressure.Answer(err)
+		w.Header().Set("Retry-After", retry)
+		answer(w, status, msg)
 		return
 	}
 	answer(w, http.StatusOK, "")

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/touchstream/touchstream/collector/backpressure"
 	"github.com/touchstream/touchstream/collector/gif"
 	"github.com/touchstream/touchstream/pipeline"
 )
@@ -53,8 +54,6 @@ const (
 	// assumes.
 	DefaultPingInterval = 10 * time.Second
 
-	// retryAfter is the Retry-After of a 503, in seconds, as the collector's.
-	retryAfter = "5"
 	// errorHeader says why an event was refused on GET, whose body is a GIF.
 	errorHeader    = "X-Touchstream-Error"
 	maxErrorHeader = 256
@@ -203,8 +202,9 @@ func (h *handler) servePost(w http.ResponseWriter, r *http.Request) {
 		events = append(events, ev)
 	}
 	if err := h.a.Accept(r.Context(), PathPost, events, dead); err != nil {
-		w.Header().Set("Retry-After", retryAfter)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "events could not be stored; retry later"})
+		status, retry, msg := backpressure.Answer(err)
+		w.Header().Set("Retry-After", retry)
+		writeJSON(w, status, map[string]string{"error": msg})
 		return
 	}
 	ans.Accepted = len(events)
@@ -260,8 +260,9 @@ func (h *handler) serveGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.a.Accept(r.Context(), PathGet, []pipeline.Event{ev}, nil); err != nil {
-		w.Header().Set("Retry-After", retryAfter)
-		answerGIF(w, http.StatusServiceUnavailable, "event could not be stored; retry later")
+		status, retry, msg := backpressure.Answer(err)
+		w.Header().Set("Retry-After", retry)
+		answerGIF(w, status, msg)
 		return
 	}
 	answerGIF(w, http.StatusOK, "")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/touchstream/touchstream/collector/backpressure"
 	"github.com/touchstream/touchstream/pipeline"
 )
 
@@ -27,10 +28,6 @@ type Acceptor interface {
 	// Now is the collector's clock, the received_at of events.
 	Now() time.Time
 }
-
-// retryAfter is the Retry-After of a 503, in seconds (the collector's
-// default).
-const retryAfter = "5"
 
 // rejection is one refused item in an answer.
 type rejection struct {
@@ -120,8 +117,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if err := h.a.Accept(r.Context(), m.Endpoint(), events, dead); err != nil {
-		w.Header().Set("Retry-After", retryAfter)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "events could not be stored; retry later"})
+		status, retry, msg := backpressure.Answer(err)
+		w.Header().Set("Retry-After", retry)
+		writeJSON(w, status, map[string]string{"error": msg})
 		return
 	}
 	ans := answer{Accepted: len(events), Rejected: make([]rejection, 0, len(dead))}
