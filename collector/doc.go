@@ -28,8 +28,8 @@
 // whose events do not fit is refused whole, and a batch larger than the
 // burst takes the whole bucket. Accept, which the pixel, webhook and
 // Snowplow handlers use, counts against the same buckets and returns a
-// *RateLimitedError; those handlers answer it, like any Accept error, with
-// 503 and their Retry-After. CORS: a source's AllowedOrigins, when set,
+// *RateLimitedError; those handlers answer it with 429 and its Retry-After
+// (package backpressure), other Accept errors with 503. CORS: a source's AllowedOrigins, when set,
 // are the only origins answered (echoed, with Vary: Origin); other sources
 // answer "*". The key in the body is known only once the body is parsed,
 // so that check happens then (see cors.go).
