@@ -17,7 +17,7 @@ func runClickHouse(ctx context.Context, args []string) error {
 	fs.String(&cfg.Listen, "listen", "address of the HTTP interface; a non-loopback address needs --password")
 	fs.String(&cfg.Path, "path", "data directory of the engine")
 	fs.String(&cfg.User, "user", "user name checked when a password is set")
-	fs.String(&cfg.Password, "password", "password for Basic auth / X-ClickHouse-Key (prefer the env variable)")
+	fs.Secret(&cfg.Password, "password", "password for Basic auth / X-ClickHouse-Key (prefer the env variable)")
 	fs.Int(&cfg.MaxQueries, "max-queries", "statements running at once; more wait")
 	fs.Int(&cfg.MaxSessions, "max-sessions", "open session_id sessions")
 	fs.Duration(&cfg.SessionTimeout, "session-timeout", "default idle timeout of a session")

@@ -34,3 +34,8 @@ func (f *flagSet) Duration(p *time.Duration, name, usage string) {
 }
 
 func (f *flagSet) Bool(p *bool, name, usage string) { f.Set.Bool(p, name, f.envName(name), usage) }
+
+// Secret binds a flag holding a secret: --help never shows its value.
+func (f *flagSet) Secret(p *string, name, usage string) {
+	f.Set.Secret(p, name, f.envName(name), usage)
+}

@@ -40,7 +40,7 @@ func signLink(args []string, out io.Writer, now time.Time) error {
 	fs.Duration(&expires, "expires", "how long the link works, e.g. 720h; 0 never expires")
 	fs.String(&link.WriteKey, "write-key", "write key of the source the click is recorded under")
 	fs.String(&collector, "collector", "collector base URL the link points at")
-	fs.String(&secret, "secret", "the collector's link secret, at least 16 bytes; of a comma-separated list (old secrets kept for verifying) the first signs")
+	fs.Secret(&secret, "secret", "the collector's link secret, at least 16 bytes; of a comma-separated list (old secrets kept for verifying) the first signs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

@@ -1,8 +1,10 @@
 package cliflag
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -13,6 +15,7 @@ import (
 // given on the command line.
 type Set struct {
 	*flag.FlagSet
+	envErrs []error // environment values that did not parse; Parse returns them
 }
 
 // New returns a Set for the command name (used in usage messages).
@@ -20,12 +23,54 @@ func New(name string) *Set {
 	return &Set{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError)}
 }
 
-// String binds a string flag with its environment variable; *p holds the default.
+// Parse parses the command line after reporting any environment variable
+// whose value is not valid for its flag: a bad value is an error, never
+// silently replaced by the default.
+func (s *Set) Parse(args []string) error {
+	if err := errors.Join(s.envErrs...); err != nil {
+		return err
+	}
+	return s.FlagSet.Parse(args)
+}
+
+// envError records that env's value v did not parse.
+func (s *Set) envError(env, v string, err error) {
+	s.envErrs = append(s.envErrs, fmt.Errorf("environment %s=%q: %w", env, v, err))
+}
+
+// String binds a string flag with its environment variable; *p holds the
+// default. A default that is a URL with a password (a DSN) is shown in
+// --help with the password as "xxxxx".
 func (s *Set) String(p *string, name, env, usage string) {
 	if v, ok := os.LookupEnv(env); ok {
 		*p = v
 	}
 	s.StringVar(p, name, *p, describe(usage, env))
+	if u, err := url.Parse(*p); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			s.Lookup(name).DefValue = u.Redacted()
+		}
+	}
+}
+
+// Secret binds a string flag holding a secret (a password, a signing key):
+// --help never shows its value, whether it came from the environment or not.
+func (s *Set) Secret(p *string, name, env, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		*p = v
+	}
+	s.Var(secretValue{p}, name, describe(usage, env))
+}
+
+// secretValue is a string flag.Value whose String is always empty, so that
+// flag's usage output prints no default for it.
+type secretValue struct{ p *string }
+
+func (v secretValue) String() string { return "" }
+
+func (v secretValue) Set(s string) error {
+	*v.p = s
+	return nil
 }
 
 // List binds a comma-separated list flag.
@@ -44,6 +89,8 @@ func (s *Set) Int(p *int, name, env, usage string) {
 	if v, ok := os.LookupEnv(env); ok {
 		if n, err := strconv.Atoi(v); err == nil {
 			*p = n
+		} else {
+			s.envError(env, v, err)
 		}
 	}
 	s.IntVar(p, name, *p, describe(usage, env))
@@ -54,6 +101,8 @@ func (s *Set) Duration(p *time.Duration, name, env, usage string) {
 	if v, ok := os.LookupEnv(env); ok {
 		if d, err := time.ParseDuration(v); err == nil {
 			*p = d
+		} else {
+			s.envError(env, v, err)
 		}
 	}
 	s.DurationVar(p, name, *p, describe(usage, env))
@@ -64,6 +113,8 @@ func (s *Set) Bool(p *bool, name, env, usage string) {
 	if v, ok := os.LookupEnv(env); ok {
 		if b, err := strconv.ParseBool(v); err == nil {
 			*p = b
+		} else {
+			s.envError(env, v, err)
 		}
 	}
 	s.BoolVar(p, name, *p, describe(usage, env))
