@@ -12,6 +12,7 @@ all: build
 # libchdb.so (~566 MB) is cached outside the repo; a second run does nothing.
 install:
 	@./scripts/install-chdb.sh
+	@./scripts/install-chromium.sh
 	@$(GO) mod download
 
 build: install
