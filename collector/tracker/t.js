@@ -53,8 +53,10 @@
   readCampaign();
 
   // Engaged time: counted only while the page is visible and focused.
-  var engaged = 0, since = null;
-  function active() { return d.visibilityState === 'visible' && (!d.hasFocus || d.hasFocus()); }
+  // After leaving (pagehide or hidden) nothing counts until the page is
+  // shown again, so pagehide followed by visibilitychange reports once.
+  var engaged = 0, since = null, left = false;
+  function active() { return !left && d.visibilityState === 'visible' && (!d.hasFocus || d.hasFocus()); }
   function tick() {
     var t = now();
     if (since !== null) engaged += t - since;
@@ -142,9 +144,11 @@
 
   // Listeners.
   tick();
-  ['focus', 'blur', 'pageshow'].forEach(function (e) { w.addEventListener(e, tick); });
-  function leave() { reportEngagement(); flush(true); }
-  d.addEventListener('visibilitychange', function () { if (d.visibilityState === 'hidden') leave(); else tick(); });
+  ['focus', 'blur'].forEach(function (e) { w.addEventListener(e, tick); });
+  function back() { left = false; tick(); }
+  w.addEventListener('pageshow', back);
+  function leave() { reportEngagement(); left = true; since = null; flush(true); }
+  d.addEventListener('visibilitychange', function () { if (d.visibilityState === 'hidden') leave(); else back(); });
   w.addEventListener('pagehide', leave);
   function spa() {
     var u = location.href.split('#')[0];

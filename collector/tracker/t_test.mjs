@@ -277,6 +277,12 @@ async function mainScenario() {
   assert.deepEqual(beacon2.batch.map((e) => e.type + ':' + (e.event || '')), ['track:Late Click', 'track:Page Engagement']);
   assert.equal(beacon2.batch[1].properties.engagement_time_msec, 200);
   assert.equal(beacon2.batch[1].properties.url, LANDING);
+  // A real browser fires visibilitychange (hidden) after pagehide: the time
+  // between the two is not engagement, and nothing more is sent.
+  b.clock = 67250;
+  b.doc.visibilityState = 'hidden';
+  b.fire('document', 'visibilitychange');
+  assert.equal(b.beacons.length, 2, 'pagehide then hidden reports the engagement once');
   requests.splice(0, requests.length, ...dedupe(requests));
   return b;
 }
