@@ -1,0 +1,135 @@
+-- events
+CREATE TABLE touchstream.events
+(
+    `message_id` String COMMENT 'client messageId; the deduplication key',
+    `event_time` DateTime64(3, 'UTC') COMMENT 'when it happened (timestamp, else originalTimestamp corrected for clock skew with sentAt)',
+    `received_at` DateTime64(3, 'UTC') COMMENT 'when the collector accepted it',
+    `type` LowCardinality(String) COMMENT 'track, page, screen, identify, group, alias',
+    `event_name` LowCardinality(String) COMMENT 'the track event name; the page or screen name',
+    `touchpoint` LowCardinality(String) COMMENT 'web, app, social, chat, email, sms, server',
+    `visitor_id` String COMMENT 'anonymousId, else userId',
+    `user_id` String,
+    `session_id` String COMMENT 'the session the processor assigned (sessions.session_id)',
+    `stage` LowCardinality(String) COMMENT 'journey stage: awareness, evaluation, purchase, return, advocacy, or empty',
+    `traffic_channel` LowCardinality(String) COMMENT 'GA4-style default channel group',
+    `utm_source` String,
+    `utm_medium` String,
+    `utm_campaign` String,
+    `page_url` String,
+    `page_path` String,
+    `referrer` String,
+    `library_name` LowCardinality(String),
+    `device_type` LowCardinality(String),
+    `browser` LowCardinality(String),
+    `os` LowCardinality(String),
+    `revenue` Float64,
+    `currency` LowCardinality(String),
+    `order_id` String,
+    `cart_id` String,
+    `engagement_time_msec` UInt32 COMMENT 'engaged time reported by the tracker with this event',
+    `properties` String COMMENT 'the event properties (identify: traits) as JSON text',
+    `write_key` LowCardinality(String) COMMENT 'the source the event came in through',
+    `inserted_at` DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(event_time)
+ORDER BY (visitor_id, message_id)
+SETTINGS non_replicated_deduplication_window = 1000, index_granularity = 8192;
+
+-- goose_db_version
+CREATE TABLE touchstream.goose_db_version
+(
+    `version_id` Int64,
+    `is_applied` UInt8,
+    `date` Date DEFAULT now(),
+    `tstamp` DateTime DEFAULT now()
+)
+ENGINE = MergeTree
+ORDER BY (version_id)
+SETTINGS index_granularity = 8192;
+
+-- identities
+CREATE TABLE touchstream.identities
+(
+    `visitor_id` String COMMENT 'the visitor (events.visitor_id: the anonymousId)',
+    `user_id` String COMMENT 'the user id it is linked to (events.user_id)',
+    `first_seen` DateTime64(3, 'UTC') COMMENT 'event time of the oldest event the processor saw with the link',
+    `last_seen` DateTime64(3, 'UTC') COMMENT 'event time of the newest such event when the row was written; the version',
+    `source` LowCardinality(String) COMMENT 'type of the event at first_seen: identify, alias, or event (any other type)',
+    `message_id` String COMMENT 'the event at first_seen',
+    `inserted_at` DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(last_seen)
+ORDER BY (visitor_id, user_id)
+SETTINGS non_replicated_deduplication_window = 1000, index_granularity = 8192;
+
+-- persons
+CREATE VIEW touchstream.persons
+(
+    `visitor_id` String,
+    `person_id` String,
+    `linked_users` UInt64,
+    `first_linked` DateTime64(3, 'UTC'),
+    `last_linked` DateTime64(3, 'UTC')
+)
+AS SELECT
+    visitor_id,
+    argMax(user_id, (last_seen, user_id)) AS person_id,
+    uniqExact(user_id) AS linked_users,
+    min(first_seen) AS first_linked,
+    max(last_seen) AS last_linked
+FROM touchstream.identities
+FINAL
+GROUP BY visitor_id;
+
+-- sessions
+CREATE TABLE touchstream.sessions
+(
+    `session_id` String COMMENT 'hash of visitor_id and the first event time',
+    `visitor_id` String,
+    `user_id` String,
+    `start_time` DateTime64(3, 'UTC') COMMENT 'first event time; the session belongs to this day',
+    `end_time` DateTime64(3, 'UTC') COMMENT 'last event time',
+    `events` UInt32,
+    `page_views` UInt32 COMMENT 'page and screen views',
+    `engaged_msec` UInt64 COMMENT 'sum of engagement_time_msec, capped per event',
+    `entry_page` String,
+    `exit_page` String,
+    `touchpoint` LowCardinality(String) COMMENT 'of the first event',
+    `traffic_channel` LowCardinality(String) COMMENT 'of the first event',
+    `utm_source` String,
+    `utm_medium` String,
+    `utm_campaign` String,
+    `device_type` LowCardinality(String),
+    `conversions` UInt32 COMMENT 'Order Completed events',
+    `revenue` Float64,
+    `version` UInt64 COMMENT 'the newest version of a session wins',
+    `is_deleted` UInt8 COMMENT '1: a restatement removed this session',
+    `duration_seconds` Float64 ALIAS dateDiff('millisecond', start_time, end_time) / 1000 COMMENT 'last event time - first event time',
+    `engaged_seconds` Float64 ALIAS engaged_msec / 1000,
+    `engaged` UInt8 ALIAS (duration_seconds >= 10) OR (page_views >= 2) OR (conversions > 0) COMMENT 'engaged session (DESIGN.md section 5)'
+)
+ENGINE = ReplacingMergeTree(version, is_deleted)
+PARTITION BY toYYYYMM(start_time)
+ORDER BY (visitor_id, session_id)
+SETTINGS non_replicated_deduplication_window = 1000, index_granularity = 8192;
+
+-- stage_transitions
+CREATE TABLE touchstream.stage_transitions
+(
+    `visitor_id` String,
+    `user_id` String,
+    `from_stage` LowCardinality(String) COMMENT 'the stage before; empty for the first stage reached',
+    `to_stage` LowCardinality(String) COMMENT 'awareness, evaluation, purchase, return or advocacy',
+    `event_time` DateTime64(3, 'UTC') COMMENT 'time of the event that moved the visitor',
+    `message_id` String COMMENT 'that event; with visitor_id the key of the row',
+    `session_id` String,
+    `touchpoint` LowCardinality(String),
+    `traffic_channel` LowCardinality(String),
+    `inserted_at` DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(event_time)
+ORDER BY (visitor_id, message_id)
+SETTINGS non_replicated_deduplication_window = 1000, index_granularity = 8192;
+
