@@ -2,8 +2,14 @@
 // connections from a DSN (http://host:8123/db for the HTTP interface, which
 // the embedded ClickHouse serves; clickhouse://host:9000/db for a server's
 // native protocol), applies the embedded goose migrations of the storage
-// contract (Migrate), and writes events and sessions in idempotent batches
-// (Sink).
+// contract (Migrate, MigrateWith), and writes events and sessions in
+// idempotent batches (Sink).
+//
+// On a cluster (MigrateWith with a cluster name) the same migrations are
+// rewritten statement by statement (cluster.go): each table becomes a
+// Replicated*MergeTree local table t_local and a Distributed table t sharded
+// by visitor_id, all ON CLUSTER, and goose's version table is a replicated
+// table of its own (versions.go). retention.go sets the raw events' TTL.
 //
 // Errors from the Sink are either permanent (a *PermanentError: schema, type
 // or syntax errors, an unknown database or table, a refused request) or
