@@ -20,6 +20,8 @@ import (
 // templates rendered per call.
 var ReportViews = []struct{ View, Query string }{
 	{"report_abandonment", "abandonment"},
+	{"report_attribution", "attribution"},
+	{"report_retention", "retention"},
 	{"report_time_on_site", "time_on_site"},
 }
 

@@ -64,10 +64,11 @@ func FunnelBy(ctx context.Context, conn driver.Conn, opts Options, by string) (*
 	if err != nil {
 		return nil, fmt.Errorf("funnel: %w", err)
 	}
-	switch opts.Mode {
-	case "", ModeOrdered:
-	case "strict", "any":
-		return nil, fmt.Errorf("funnel: mode %s: %w (only %s)", opts.Mode, ErrNotSupported, ModeOrdered)
+	mode := opts.Mode
+	switch mode {
+	case "":
+		mode = ModeOrdered
+	case ModeOrdered, ModeStrict, ModeAny:
 	default:
 		return nil, fmt.Errorf("funnel: mode %q: want ordered, strict or any", opts.Mode)
 	}
@@ -79,17 +80,32 @@ func FunnelBy(ctx context.Context, conn driver.Conn, opts Options, by string) (*
 		return nil, fmt.Errorf("funnel: window %s is negative", window)
 	}
 
-	query, err := funnelSQLBy(len(steps), by)
-	if err != nil {
-		return nil, fmt.Errorf("funnel: %w", err)
-	}
 	labels := make([]string, len(steps))
 	params := append(opts.rangeParams(), chgo.Named("window_seconds", seconds(window)))
+	var query string
+	if mode == ModeOrdered {
+		if query, err = funnelSQLBy(len(steps), by); err != nil {
+			return nil, fmt.Errorf("funnel: %w", err)
+		}
+		for i, s := range steps {
+			params = append(params,
+				chgo.Named("step_"+strconv.Itoa(i), nonNil(s.events)),
+				chgo.Named("page_"+strconv.Itoa(i), nonNil(s.pages)))
+		}
+	} else {
+		// funnel_modes.sql takes the steps as arrays of arrays.
+		if query, err = querySQL("funnel_modes"); err != nil {
+			return nil, fmt.Errorf("funnel: %w", err)
+		}
+		events, pages := make([][]string, len(steps)), make([][]string, len(steps))
+		for i, s := range steps {
+			events[i], pages[i] = nonNil(s.events), nonNil(s.pages)
+		}
+		params = append(params, chgo.Named("step_events", events), chgo.Named("step_pages", pages),
+			chgo.Named("mode", mode), chgo.Named("by", by))
+	}
 	for i, s := range steps {
 		labels[i] = s.label
-		params = append(params,
-			chgo.Named("step_"+strconv.Itoa(i), nonNil(s.events)),
-			chgo.Named("page_"+strconv.Itoa(i), nonNil(s.pages)))
 	}
 	params = append(params, chgo.Named("steps", labels))
 

@@ -201,8 +201,6 @@ func TestFunnelOptions(t *testing.T) {
 		{name: "empty alternative", opts: Options{From: from, To: to, Steps: []string{"A|"}}, wantErr: true},
 		{name: "33 steps", opts: Options{From: from, To: to, Steps: many}, wantErr: true},
 		{name: "page step without a path", opts: Options{From: from, To: to, Steps: []string{"page:pricing"}}, wantErr: true},
-		{name: "strict", opts: Options{From: from, To: to, Steps: []string{"A"}, Mode: "strict"}, notYet: true},
-		{name: "any", opts: Options{From: from, To: to, Steps: []string{"A"}, Mode: "any"}, notYet: true},
 		{name: "bad mode", opts: Options{From: from, To: to, Steps: []string{"A"}, Mode: "loose"}, wantErr: true},
 		{name: "no range", opts: Options{Steps: []string{"A"}}, wantErr: true},
 		{name: "backwards range", opts: Options{From: to, To: from, Steps: []string{"A"}}, wantErr: true},

@@ -16,16 +16,21 @@ const (
 	KindAbandonment = "abandonment"
 	KindTimeOnSite  = "time-on-site"
 	KindStages      = "stages"
+	KindAttribution = "attribution"
+	KindRetention   = "retention"
+	KindSegments    = "segments"
 )
 
 // Kinds lists the report kinds Run knows, in the order the CLI shows them.
-var Kinds = []string{KindFunnel, KindAbandonment, KindTimeOnSite, KindStages}
+var Kinds = []string{KindFunnel, KindAbandonment, KindTimeOnSite, KindStages, KindAttribution, KindRetention, KindSegments}
 
 // Defaults of the options.
 const (
 	DefaultWindow = 7 * 24 * time.Hour // funnel conversion window
 	DefaultWithin = 24 * time.Hour     // abandonment: how soon an order must follow
 	ModeOrdered   = "ordered"          // funnel mode: other events may come between steps
+	ModeStrict    = "strict"           // funnel mode: no other event between steps
+	ModeAny       = "any"              // funnel mode: every step within the window, in any order
 	maxSteps      = 32                 // windowFunnel takes at most 32 conditions
 )
 
@@ -33,7 +38,7 @@ const (
 var ErrUnknownKind = errors.New("unknown report kind")
 
 // ErrNotSupported is returned for an option this version cannot compute yet
-// (funnel modes strict and any, counting by session).
+// (counting funnels by session).
 var ErrNotSupported = errors.New("not supported yet")
 
 // Options are the filters of a report. From and To are required; the fields
@@ -52,12 +57,29 @@ type Options struct {
 	Steps []string
 	// Window is the funnel's conversion window (DefaultWindow when 0).
 	Window time.Duration
-	// Mode is the funnel mode; only "ordered" (the default) for now.
+	// Mode is the funnel mode: ModeOrdered (the default when empty),
+	// ModeStrict or ModeAny.
 	Mode string
 
 	// Within is how soon an order must follow a cart or checkout for it not
 	// to count as abandoned (DefaultWithin when 0).
 	Within time.Duration
+
+	// Model is the attribution model: one of Models, or ModelAll (the
+	// default when empty) for every model side by side.
+	Model string
+	// Lookback is the attribution lookback window (DefaultLookback when 0).
+	Lookback time.Duration
+	// Dimension is what a row of the attribution report is: one of
+	// Dimensions (DimensionChannel when empty).
+	Dimension string
+
+	// Cohort is what puts a visitor in a retention cohort: CohortFirstVisit
+	// (the default when empty) or CohortFirstPurchase.
+	Cohort string
+	// Period is the retention period: PeriodWeek (the default when empty)
+	// or PeriodMonth.
+	Period string
 }
 
 // validateRange checks From and To.
@@ -82,8 +104,9 @@ func (o Options) rangeParams() []any {
 	}
 }
 
-// Result is the answer of one report: *FunnelReport, *AbandonmentReport or
-// *TimeOnSiteReport. Write prints any of them; encoding/json gives the JSON
+// Result is the answer of one report: *FunnelReport, *AbandonmentReport,
+// *TimeOnSiteReport, *StagesReport, *AttributionReport, *RetentionReport or
+// *SegmentsReport. Write prints any of them; encoding/json gives the JSON
 // of DESIGN.md section 3.
 type Result interface {
 	// Kind is the report's kind (KindFunnel, ...).
@@ -106,6 +129,12 @@ func Run(ctx context.Context, conn driver.Conn, kind string, opts Options) (Resu
 		return TimeOnSite(ctx, conn, opts)
 	case KindStages:
 		return Stages(ctx, conn, opts)
+	case KindAttribution:
+		return Attribution(ctx, conn, opts)
+	case KindRetention:
+		return Retention(ctx, conn, opts)
+	case KindSegments:
+		return Segments(ctx, conn, opts)
 	}
 	return nil, fmt.Errorf("%w %q (want one of %v)", ErrUnknownKind, kind, Kinds)
 }

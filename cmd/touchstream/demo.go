@@ -113,6 +113,11 @@ func runDemo(ctx context.Context, args []string) error {
 		return fmt.Errorf("the reports differ from the generator's answers:\n  %s", strings.Join(diff, "\n  "))
 	}
 	fmt.Printf("\nThe reports equal the generator's own answers (%d visitors, %d events, %d sessions).\n", want.Visitors, want.Events, want.TimeOnSite.Sessions)
+	touched, err := checkAttribution(ctx, conn, reportOpts, results)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Every attribution model credits exactly the %d conversions with a touch in the lookback window.\n", touched)
 
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
@@ -168,4 +173,82 @@ func waitProcessed(ctx context.Context, conn driver.Conn, want generate.Expected
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// checkAttribution checks the attribution report's invariant: under every
+// model the credited conversions add up to the conversions with at least
+// one touch (a session of the same visitor that started at most the
+// lookback before the order). That number is counted here in Go from the
+// raw orders and session starts, not by the report's SQL.
+func checkAttribution(ctx context.Context, conn driver.Conn, opts report.Options, results []report.Result) (int, error) {
+	var r *report.AttributionReport
+	for _, res := range results {
+		if a, ok := res.(*report.AttributionReport); ok {
+			r = a
+		}
+	}
+	if r == nil {
+		return 0, errors.New("attribution: no attribution report")
+	}
+	lookback := time.Duration(r.LookbackSeconds) * time.Second
+	starts := map[string][]time.Time{}
+	rows, err := conn.Query(ctx, "SELECT visitor_id, start_time FROM sessions FINAL WHERE is_deleted = 0")
+	if err != nil {
+		return 0, fmt.Errorf("attribution check: sessions: %w", err)
+	}
+	for rows.Next() {
+		var (
+			visitor string
+			start   time.Time
+		)
+		if err := rows.Scan(&visitor, &start); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("attribution check: sessions: %w", err)
+		}
+		starts[visitor] = append(starts[visitor], start)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("attribution check: sessions: %w", err)
+	}
+	rows, err = conn.Query(ctx, "SELECT visitor_id, event_time FROM events FINAL WHERE event_name = 'Order Completed'")
+	if err != nil {
+		return 0, fmt.Errorf("attribution check: orders: %w", err)
+	}
+	defer rows.Close()
+	touched := 0
+	for rows.Next() {
+		var (
+			visitor string
+			at      time.Time
+		)
+		if err := rows.Scan(&visitor, &at); err != nil {
+			return 0, fmt.Errorf("attribution check: orders: %w", err)
+		}
+		if at.Before(opts.From) || !at.Before(opts.To) {
+			continue
+		}
+		for _, s := range starts[visitor] {
+			if !s.After(at) && !s.Before(at.Add(-lookback)) {
+				touched++
+				break
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("attribution check: orders: %w", err)
+	}
+	if touched == 0 {
+		return 0, errors.New("attribution check: no conversion with a touch in the demo data")
+	}
+	for _, m := range r.Models {
+		credited := 0.0
+		for _, row := range r.Rows {
+			credited += row.Credit(m).Conversions
+		}
+		if !expect.Near(credited, float64(touched)) {
+			return 0, fmt.Errorf("attribution %s credits %v conversions, want the %d with a touch", m, credited, touched)
+		}
+	}
+	return touched, nil
 }

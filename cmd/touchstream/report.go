@@ -35,6 +35,11 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 		mode     = report.ModeOrdered
 		within   = "24h"
 		by       = report.ByVisitor
+		model    = report.ModelAll
+		lookback = "30d"
+		dim      = report.DimensionChannel
+		cohort   = report.CohortFirstVisit
+		period   = report.PeriodWeek
 	)
 	fs := newFlagSet("report", "REPORT_")
 	fs.Usage = func() {
@@ -49,9 +54,14 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	fs.String(&format, "format", "output: table, json, csv or html")
 	fs.String(&steps, "steps", `funnel: the steps in order, comma-separated; "A|B" is either; "page:/path/*" is a page view whose path matches`)
 	fs.String(&window, "window", "funnel: conversion window, from the first step to the last (7d, 36h, ...)")
-	fs.String(&mode, "mode", "funnel: ordered (strict and any are not supported yet)")
+	fs.String(&mode, "mode", "funnel: ordered (other events may come between steps), strict (none may) or any (every step within the window, in any order)")
 	fs.String(&by, "by", "funnel: count visitor (each device/browser) or person (visitors linked to one user id count once)")
 	fs.String(&within, "within", "abandonment: how soon an order must follow a cart or checkout (24h, 2d, ...)")
+	fs.String(&model, "model", "attribution: all (every model side by side) or one of "+strings.Join(report.Models, ", "))
+	fs.String(&lookback, "lookback", "attribution: how long before a conversion a session still counts as a touch (30d, ...)")
+	fs.String(&dim, "dimension", "attribution: what a row is: "+strings.Join(report.Dimensions, ", "))
+	fs.String(&cohort, "cohort", "retention: cohorts by first-visit or first-purchase")
+	fs.String(&period, "period", "retention: week (from Monday, UTC) or month")
 
 	// The kind may come before or after the flags.
 	var kind string
@@ -87,6 +97,16 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
+	if opts.Model, err = report.ParseModel(model); err != nil {
+		return fmt.Errorf("--model: %w", err)
+	}
+	if opts.Lookback, err = positiveDuration(lookback); err != nil {
+		return fmt.Errorf("--lookback: %w", err)
+	}
+	if !slices.Contains(report.Dimensions, dim) {
+		return fmt.Errorf("--dimension %q: want one of %s", dim, strings.Join(report.Dimensions, ", "))
+	}
+	opts.Dimension, opts.Cohort, opts.Period = dim, cohort, period
 	f, err := report.ParseFormat(format)
 	if err != nil {
 		return fmt.Errorf("--format: %w", err)

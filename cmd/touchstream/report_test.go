@@ -86,9 +86,9 @@ func TestReportCommand(t *testing.T) {
 
 	// The kind may follow the flags; the DSN comes from the environment.
 	t.Setenv("TOUCHSTREAM_CLICKHOUSE_DSN", dsn)
-	for _, kind := range []string{"abandonment", "time-on-site"} {
+	for _, kind := range []string{"abandonment", "time-on-site", "retention", "segments", "attribution"} {
 		out.Reset()
-		if err := reportTo(t.Context(), &out, []string{"--from", "2026-11-01", "--format", "json", kind}); err != nil {
+		if err := reportTo(t.Context(), &out, []string{"--from", "2026-11-01", "--to", "2026-11-30", "--format", "json", kind}); err != nil {
 			t.Fatalf("%s: %v", kind, err)
 		}
 		if !json.Valid(out.Bytes()) {
@@ -96,12 +96,55 @@ func TestReportCommand(t *testing.T) {
 		}
 	}
 
+	// Attribution: one order by a with two sessions, linear credit.
+	err = conn.Exec(t.Context(), `INSERT INTO sessions (session_id, visitor_id, start_time, end_time, traffic_channel, version) VALUES
+		('s1', 'a', '2026-11-01 10:00:00', '2026-11-01 10:01:00', 'Email', 1), ('s2', 'a', '2026-11-02 09:00:00', '2026-11-02 10:01:00', 'Direct', 1)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = conn.Exec(t.Context(), `INSERT INTO events (message_id, event_time, event_name, visitor_id, write_key, revenue) VALUES
+		('5', '2026-11-02 10:00:00', 'Order Completed', 'a', 'shop', 10)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := reportTo(t.Context(), &out, []string{"attribution", "--from", "2026-11-01", "--to", "2026-11-30", "--model", "linear", "--lookback", "7d", "--format", "json"}); err != nil {
+		t.Fatal(err)
+	}
+	want = `{"dimension":"channel","lookback_seconds":604800,"models":["linear"],"conversions":1,"revenue":10,"attributed_conversions":1,"attributed_revenue":10,` +
+		`"rows":[{"value":"Direct","linear":{"conversions":0.5,"revenue":5}},{"value":"Email","linear":{"conversions":0.5,"revenue":5}}]}` + "\n"
+	if out.String() != want {
+		t.Errorf("attribution json:\n got %s\nwant %s", out.String(), want)
+	}
+
+	// Retention by month of first purchase: a bought on Nov 2.
+	out.Reset()
+	if err := reportTo(t.Context(), &out, []string{"retention", "--from", "2026-11-01", "--to", "2026-11-30", "--cohort", "first-purchase", "--period", "month", "--format", "csv"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "cohort,size,period_offset,active,active_share,purchasers,purchaser_share\n2026-11-01,1,0,1,1,1,1\n"; out.String() != want {
+		t.Errorf("retention csv:\n got %s\nwant %s", out.String(), want)
+	}
+	// Segments: a is the only customer.
+	out.Reset()
+	if err := reportTo(t.Context(), &out, []string{"segments", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "csv"}); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(out.String(), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[1], "a,a,,,1,10,10,") {
+		t.Errorf("segments csv:\n%s", out.String())
+	}
+
 	for _, args := range [][]string{
 		{},
 		{"nps"},
+		{"attribution", "--model", "u-shaped"},
+		{"retention", "--cohort", "first-order"},
+		{"retention", "--period", "day"},
+		{"attribution", "--dimension", "country"},
+		{"attribution", "--lookback", "0d"},
 		{"funnel"}, // no --steps
 		{"funnel", "--steps", "A", "--format", "yaml"},
-		{"funnel", "--steps", "A", "--mode", "strict"},
+		{"funnel", "--steps", "A", "--mode", "loose"},
 		{"time-on-site", "extra"},
 	} {
 		if err := reportTo(t.Context(), &bytes.Buffer{}, args); err == nil {

@@ -1,0 +1,206 @@
+package report_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/touchstream/touchstream/internal/browser"
+	"github.com/touchstream/touchstream/report"
+)
+
+// pageResults are one result of every kind, as `make demo` puts them on
+// out/report.html. The newer kinds are decoded from their JSON (DESIGN.md
+// section 3), so that this test follows their fields as they grow.
+func pageResults(t *testing.T) []report.Result {
+	t.Helper()
+	kpis := func(kv ...any) report.KPIs {
+		var k report.KPIs
+		for i := 0; i < len(kv); i += 2 {
+			k = append(k, report.KPI{Name: kv[i].(string), Value: kv[i+1].(float64)})
+		}
+		return k
+	}
+	results := []report.Result{
+		&report.FunnelReport{Steps: []report.FunnelStep{
+			{Step: "Page Viewed", Count: 2000, ConversionFromStart: 1, ConversionFromPrevious: 1},
+			{Step: "Product Added", Count: 640, ConversionFromStart: 0.32, ConversionFromPrevious: 0.32, MedianSecondsToConvert: 95},
+			{Step: "Checkout Started", Count: 310, ConversionFromStart: 0.155, ConversionFromPrevious: 0.484, MedianSecondsToConvert: 240},
+			{Step: "Order Completed", Count: 180, ConversionFromStart: 0.09, ConversionFromPrevious: 0.58, MedianSecondsToConvert: 3900},
+		}},
+		&report.AbandonmentReport{
+			Cart:     report.CartAbandonment{Carts: 640, Abandoned: 460, Recovered: 41, AbandonmentRate: 0.719},
+			Checkout: report.CheckoutAbandonment{Checkouts: 310, Abandoned: 130, Recovered: 12, AbandonmentRate: 0.419},
+		},
+		&report.TimeOnSiteReport{
+			Sessions:        5100,
+			DurationSeconds: report.Distribution{Mean: 185.25, Median: 61, P90: 600},
+			EngagedSeconds:  report.Distribution{Mean: 40.5, Median: 12.25, P90: 95},
+			BounceRate:      0.375,
+			EngagementRate:  0.625,
+		},
+		&report.StagesReport{Stages: []report.Stage{
+			{Stage: "awareness", Visitors: 2000, Events: 9000, KPIs: kpis("sessions", 5100.0, "ad_impressions", 40000.0, "ad_clicks", 1200.0, "ctr", 0.03)},
+			{Stage: "evaluation", Visitors: 900, Events: 4000, KPIs: kpis("engagement_rate", 0.625, "mean_time_on_site_seconds", 185.25, "leads", 300.0, "lead_conversion_rate", 0.15)},
+			{Stage: "purchase", Visitors: 180, Events: 1100, KPIs: kpis("orders", 180.0, "conversion_rate", 0.09, "aov", 74.5, "cart_abandonment_rate", 0.719)},
+			{Stage: "return", Visitors: 60, Events: 300, KPIs: kpis("retention_rate", 0.2, "repeat_purchase_rate", 0.12, "csat", 86.0)},
+			{Stage: "advocacy", Visitors: 40, Events: 90, KPIs: kpis("referrals", 25.0, "nps", 31.5, "social_shares", 44.0)},
+		}},
+	}
+	for _, j := range []struct {
+		into report.Result
+		json string
+	}{
+		{&report.AttributionReport{}, `{"dimension":"channel","lookback_seconds":2592000,"models":["first_touch","last_non_direct","linear"],
+			"conversions":180,"revenue":13410,"attributed_conversions":170,"attributed_revenue":12800,
+			"rows":[{"value":"Email","first_touch":{"conversions":30,"revenue":2100},"last_non_direct":{"conversions":55,"revenue":4000},"linear":{"conversions":41.5,"revenue":3050}},
+			{"value":"Paid Search","first_touch":{"conversions":90,"revenue":6500},"last_non_direct":{"conversions":70,"revenue":5100},"linear":{"conversions":78.25,"revenue":5700}},
+			{"value":"Organic Social","first_touch":{"conversions":50,"revenue":4200},"last_non_direct":{"conversions":45,"revenue":3700},"linear":{"conversions":50.25,"revenue":4050}}]}`},
+		{&report.RetentionReport{}, `{"cohort":"first_visit","period":"week","cohorts":[
+			{"cohort":"2026-11-02","size":700,"periods":[{"offset":0,"active":700,"active_share":1,"purchasers":50,"purchaser_share":0.071},{"offset":1,"active":140,"active_share":0.2,"purchasers":12,"purchaser_share":0.017}]},
+			{"cohort":"2026-11-09","size":650,"periods":[{"offset":0,"active":650,"active_share":1,"purchasers":44,"purchaser_share":0.068}]}]}`},
+	} {
+		if err := json.Unmarshal([]byte(j.json), j.into); err != nil {
+			t.Fatalf("%s sample: %v", j.into.Kind(), err)
+		}
+		results = append(results, j.into)
+	}
+	return results
+}
+
+// section is what the browser shows of one report of the page.
+type section struct {
+	Heading string `json:"heading"`
+	Tables  int    `json:"tables"`
+	Rows    int    `json:"rows"`  // body rows of its tables
+	Cells   int    `json:"cells"` // non-empty cells of those rows
+	Charts  int    `json:"charts"`
+	Drawn   int    `json:"drawn"` // charts with a non-empty box
+}
+
+// sectionsJS walks the page as rendered: each h2 starts a report's
+// section, which runs to the next h2. Charts are svg and canvas elements
+// and elements of class "bar" (the page's CSS bars).
+const sectionsJS = `(() => {
+  const out = [];
+  let cur = null;
+  for (const el of document.body.querySelectorAll('*')) {
+    if (el.tagName === 'H2') { cur = {heading: el.textContent.trim(), tables: 0, rows: 0, cells: 0, charts: 0, drawn: 0}; out.push(cur); continue; }
+    if (!cur) continue;
+    if (el.tagName === 'TABLE') {
+      cur.tables++;
+      for (const tr of el.querySelectorAll('tbody tr')) { cur.rows++; for (const td of tr.cells) if (td.textContent.trim() !== '') cur.cells++; }
+    }
+    if (el.tagName === 'svg' || el.tagName === 'CANVAS' || el.classList.contains('bar')) {
+      cur.charts++;
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0) cur.drawn++;
+    }
+  }
+  return out;
+})()`
+
+// TestPageInBrowser writes the report page as `make demo` does, opens it
+// from file:// in headless Chromium and checks what a reader sees: the
+// title, a section with a filled table for every report, no console error,
+// no request beyond the file itself, and the charts there are. It saves a
+// screenshot to out/report.png at the repository's root.
+func TestPageInBrowser(t *testing.T) {
+	results := pageResults(t)
+	const title = "Touchstream demo"
+	file := filepath.Join(t.TempDir(), "report.html")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := report.WritePage(f, title, results...); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	pageURL := (&url.URL{Scheme: "file", Path: file}).String()
+
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	b := browser.New(t)
+	p := browser.NewPage(t, b)
+	var (
+		gotTitle, h1 string
+		sections     []section
+		png          []byte
+	)
+	if err := p.Run(ctx,
+		chromedp.Navigate(pageURL),
+		chromedp.WaitReady("body", chromedp.ByQuery),
+		chromedp.Sleep(300*time.Millisecond), // let scripts, if any, draw
+		chromedp.Title(&gotTitle),
+		chromedp.Text("h1", &h1, chromedp.ByQuery),
+		chromedp.Evaluate(sectionsJS, &sections),
+		chromedp.FullScreenshot(&png, 100),
+	); err != nil {
+		t.Fatal(err)
+	}
+
+	if gotTitle != title || strings.TrimSpace(h1) != title {
+		t.Errorf("title %q, h1 %q; want %q", gotTitle, h1, title)
+	}
+	if len(sections) != len(results) {
+		t.Errorf("%d sections (h2), want %d: %+v", len(sections), len(results), sections)
+	}
+	var noChart []string
+	for i, r := range results {
+		if i >= len(sections) {
+			break
+		}
+		s := sections[i]
+		if h := strings.ToLower(s.Heading); !strings.Contains(h, r.Kind()) && !strings.Contains(h, strings.ReplaceAll(r.Kind(), "-", " ")) {
+			t.Errorf("section %d: heading %q, want the %s report", i, s.Heading, r.Kind())
+		}
+		if s.Tables == 0 || s.Rows == 0 || s.Cells < s.Rows {
+			t.Errorf("section %q: %d tables, %d rows, %d non-empty cells; want a filled table", s.Heading, s.Tables, s.Rows, s.Cells)
+		}
+		if s.Drawn < s.Charts {
+			t.Errorf("section %q: %d of its %d charts have an empty box", s.Heading, s.Charts-s.Drawn, s.Charts)
+		}
+		if s.Charts == 0 {
+			noChart = append(noChart, s.Heading)
+		}
+		t.Logf("section %q: %d tables, %d rows, %d charts", s.Heading, s.Tables, s.Rows, s.Charts)
+	}
+	if len(noChart) > 0 {
+		// The page is another package's to design; say what it lacks
+		// rather than fail.
+		t.Logf("sections without a chart (svg, canvas or .bar): %s", strings.Join(noChart, ", "))
+	}
+
+	if errs := p.Errors(); len(errs) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
+	}
+	for _, r := range p.Requests() {
+		if r != "GET "+pageURL && !strings.HasPrefix(r, "GET data:") {
+			t.Errorf("request beyond the page itself: %s (the page must be self-contained)", r)
+		}
+	}
+
+	if len(png) < 8 || string(png[1:4]) != "PNG" {
+		t.Fatalf("screenshot: %d bytes, not a PNG", len(png))
+	}
+	out := filepath.Join("..", "out")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(out, "report.png")
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(shot)
+	t.Logf("screenshot: %s (%d bytes)", abs, len(png))
+}

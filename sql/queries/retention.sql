@@ -1,0 +1,104 @@
+-- retention: cohorts of visitors by when they first came (or first
+-- bought), and how many of each cohort were active in each later period
+-- (DESIGN.md section 5, "return" stage: retention and repeat purchase rate;
+-- `touchstream report retention`).
+--
+-- Parameters:
+--   {from:DateTime64(3)}, {to:DateTime64(3)}  visitors whose first time
+--                            (see cohort) is in [from, to); activity is
+--                            counted up to `to`, exclusive
+--   {site:String}            keep events whose write_key is this ('' keeps all)
+--   {cohort:String}          'first-visit': a visitor's first time is its
+--                            first event of any kind; 'first-purchase': its
+--                            first 'Order Completed' (visitors who never
+--                            ordered belong to no cohort)
+--   {period:String}          'week' (weeks start on Monday, UTC) or 'month'
+--
+-- Definitions (events FINAL; visitors are visitor_ids, not persons):
+--
+--   first time    the visitor's earliest event (first-visit) or earliest
+--                 'Order Completed' (first-purchase), looked for over all
+--                 time before `to`, so a visitor first seen before `from`
+--                 is in no cohort.
+--   cohort        the period (Monday of the week, or first of the month)
+--                 that contains the first time.
+--   size          the visitors of the cohort.
+--   period_offset k = 0, 1, ... up to the period that contains `to` minus
+--                 1 ms: the k-th period after the cohort's (0 is the
+--                 cohort's own period). Every offset is listed, also those
+--                 with nobody active.
+--   active        cohort visitors with at least one event (any type) in the
+--                 period. At offset 0 it is the whole cohort.
+--   purchasers    cohort visitors with an 'Order Completed' in the period
+--                 (for first-purchase cohorts: 100% at offset 0, repeat
+--                 buyers after).
+--   active_share, purchaser_share  active / size, purchasers / size.
+--
+-- One row per cohort and offset, ordered by cohort, period_offset: cohort
+-- (Date), size (UInt64), period_offset (UInt64), active (UInt64),
+-- active_share (Float64), purchasers (UInt64), purchaser_share (Float64).
+WITH
+    firsts AS
+    (
+        SELECT
+            visitor_id,
+            if({cohort:String} = 'first-purchase',
+               minIf(event_time, event_name = 'Order Completed'),
+               min(event_time)) AS first_time
+        FROM events FINAL
+        WHERE event_time < {to:DateTime64(3)}
+          AND ({site:String} = '' OR write_key = {site:String})
+        GROUP BY visitor_id
+        HAVING ({cohort:String} != 'first-purchase' OR countIf(event_name = 'Order Completed') > 0)
+           AND first_time >= {from:DateTime64(3)}
+    ),
+    members AS
+    (
+        SELECT
+            visitor_id,
+            if({period:String} = 'week', toStartOfWeek(first_time, 1), toStartOfMonth(first_time)) AS cohort
+        FROM firsts
+    ),
+    activity AS
+    (
+        SELECT
+            m.cohort AS cohort,
+            if({period:String} = 'week', toStartOfWeek(e.event_time, 1), toStartOfMonth(e.event_time)) AS period_start,
+            toUInt64(if({period:String} = 'week',
+                        intDiv(dateDiff('day', m.cohort, period_start), 7),
+                        dateDiff('month', m.cohort, period_start))) AS period_offset,
+            toUInt64(uniqExact(e.visitor_id)) AS active,
+            toUInt64(uniqExactIf(e.visitor_id, e.event_name = 'Order Completed')) AS purchasers
+        FROM events AS e FINAL
+        INNER JOIN members AS m ON m.visitor_id = e.visitor_id
+        WHERE e.event_time < {to:DateTime64(3)}
+          AND ({site:String} = '' OR e.write_key = {site:String})
+          AND period_start >= m.cohort
+        GROUP BY cohort, period_start
+    ),
+    grid AS
+    (
+        SELECT
+            cohort,
+            size,
+            arrayJoin(range(toUInt64(if({period:String} = 'week',
+                                        intDiv(dateDiff('day', cohort, toStartOfWeek({to:DateTime64(3)} - toIntervalMillisecond(1), 1)), 7),
+                                        dateDiff('month', cohort, toStartOfMonth({to:DateTime64(3)} - toIntervalMillisecond(1)))) + 1))) AS period_offset
+        FROM
+        (
+            SELECT cohort, toUInt64(count()) AS size
+            FROM members
+            GROUP BY cohort
+        )
+    )
+SELECT
+    grid.cohort AS cohort,
+    grid.size AS size,
+    grid.period_offset AS period_offset,
+    toUInt64(coalesce(activity.active, 0)) AS active,
+    toFloat64(active / size) AS active_share,
+    toUInt64(coalesce(activity.purchasers, 0)) AS purchasers,
+    toFloat64(purchasers / size) AS purchaser_share
+FROM grid
+LEFT JOIN activity ON activity.cohort = grid.cohort AND activity.period_offset = grid.period_offset
+ORDER BY cohort, period_offset

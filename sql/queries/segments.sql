@@ -1,0 +1,123 @@
+-- segments: customers with their orders, LTV, AOV, top category and RFM
+-- scores and segment, the inputs of email and SMS targeting (DESIGN.md
+-- section 5, "Customers are also segmented by AOV, LTV, purchase count and
+-- purchase category (and RFM)"; `touchstream report segments`).
+--
+-- Parameters:
+--   {from:DateTime64(3)}, {to:DateTime64(3)}  orders with event_time in
+--                            [from, to); `to` is also the "now" of recency
+--   {site:String}            keep events whose write_key is this ('' keeps all)
+--
+-- Definitions (events FINAL):
+--
+--   customer      a person with at least one order in the range: the
+--                 person_id of the event's visitor_id in the view persons
+--                 (the user id it is linked to), else the visitor_id. So a
+--                 customer who signed in on two devices is one customer.
+--   order         an 'Order Completed' event in the range.
+--   orders        the customer's orders; revenue (LTV in the range) their
+--                 revenue; aov revenue / orders; last_order the time of
+--                 the newest one; recency_days (to - last_order) in days.
+--   visitor_ids   the customer's visitor_ids with an event before `to`,
+--                 sorted.
+--   user_id       the person_id if linked, else the user_id of the newest
+--                 event with one ('' if none).
+--   email         the 'email' property (identify: trait) of the newest
+--                 event of the customer that has a non-empty one, else ''.
+--   top_category  the 'category' property most often seen on the
+--                 customer's 'Order Completed' and 'Product Added' events
+--                 in the range (ties: the first by name); '' if none.
+--   r, f, m       RFM scores 1-5, quintiles over the customers of the
+--                 result: score = 1 + floor(5 * (rank - 1) / customers),
+--                 rank being rank() over last_order (R), orders (F),
+--                 revenue (M) ascending, so equal values score the same
+--                 and the newest, most frequent, biggest spenders get 5.
+--   segment       from R and F, the first that matches:
+--                   Champions    R >= 4 and F >= 4
+--                   Loyal        R >= 3 and F >= 3
+--                   New          R >= 4 and F = 1
+--                   Promising    R >= 3
+--                   At risk      F >= 3 (and R <= 2)
+--                   Hibernating  everything else (R <= 2 and F <= 2)
+--
+-- One row per customer, ordered by revenue descending, then customer_id:
+-- customer_id, visitor_ids (Array(String)), user_id, email, orders (UInt64),
+-- revenue, aov (Float64), last_order (DateTime64(3, 'UTC')), recency_days
+-- (Float64), top_category, r, f, m (UInt8), segment.
+WITH
+    customer_events AS
+    (
+        SELECT
+            coalesce(nullIf(p.person_id, ''), e.visitor_id) AS customer_id,
+            p.person_id != '' AS linked,
+            e.visitor_id AS visitor_id,
+            e.user_id AS uid,
+            e.event_name AS event_name,
+            e.event_time AS event_time,
+            e.revenue AS amount,
+            e.properties AS properties,
+            e.event_name = 'Order Completed' AND e.event_time >= {from:DateTime64(3)} AS is_order
+        FROM events AS e FINAL
+        LEFT JOIN (SELECT visitor_id, person_id FROM persons) AS p ON p.visitor_id = e.visitor_id
+        WHERE e.event_time < {to:DateTime64(3)}
+          AND ({site:String} = '' OR e.write_key = {site:String})
+    ),
+    customers AS
+    (
+        SELECT
+            customer_id,
+            arraySort(groupUniqArray(visitor_id)) AS visitor_ids,
+            if(max(linked), customer_id, argMaxIf(uid, event_time, uid != '')) AS user_id,
+            argMaxIf(JSONExtractString(properties, 'email'), event_time, JSONExtractString(properties, 'email') != '') AS email,
+            toUInt64(countIf(is_order)) AS orders,
+            toFloat64(sumIf(amount, is_order)) AS revenue,
+            toFloat64(revenue / orders) AS aov,
+            maxIf(event_time, is_order) AS last_order
+        FROM customer_events
+        GROUP BY customer_id
+        HAVING orders > 0
+    ),
+    categories AS
+    (
+        SELECT customer_id, arraySort(x -> (-x.2, x.1), groupArray((category, n)))[1].1 AS top_category
+        FROM
+        (
+            SELECT customer_id, JSONExtractString(properties, 'category') AS category, toInt64(count()) AS n
+            FROM customer_events
+            WHERE event_name IN ('Order Completed', 'Product Added')
+              AND event_time >= {from:DateTime64(3)}
+              AND category != ''
+            GROUP BY customer_id, category
+        )
+        GROUP BY customer_id
+    ),
+    scored AS
+    (
+        SELECT
+            c.customer_id AS customer_id,
+            c.visitor_ids AS visitor_ids,
+            c.user_id AS user_id,
+            c.email AS email,
+            c.orders AS orders,
+            c.revenue AS revenue,
+            c.aov AS aov,
+            c.last_order AS last_order,
+            toFloat64(dateDiff('millisecond', c.last_order, {to:DateTime64(3)}) / 86400000) AS recency_days,
+            coalesce(k.top_category, '') AS top_category,
+            toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY c.last_order) - 1), count() OVER ())) AS r,
+            toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY c.orders) - 1), count() OVER ())) AS f,
+            toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY c.revenue) - 1), count() OVER ())) AS m
+        FROM customers AS c
+        LEFT JOIN categories AS k ON k.customer_id = c.customer_id
+    )
+SELECT
+    customer_id, visitor_ids, user_id, email, orders, revenue, aov, last_order,
+    recency_days, top_category, r, f, m,
+    multiIf(r >= 4 AND f >= 4, 'Champions',
+            r >= 3 AND f >= 3, 'Loyal',
+            r >= 4 AND f = 1, 'New',
+            r >= 3, 'Promising',
+            f >= 3, 'At risk',
+            'Hibernating') AS segment
+FROM scored
+ORDER BY revenue DESC, customer_id
