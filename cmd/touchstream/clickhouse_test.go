@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/touchstream/touchstream/report"
 )
 
 // TestMain lets the test binary stand in for the touchstream binary: with
@@ -188,7 +190,11 @@ func TestDemoCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, combined)
 	}
-	for _, want := range []string{"== funnel ==", "== abandonment ==", "== time-on-site ==", "equal the generator's own answers"} {
+	wantOut := []string{"equal the generator's own answers", "Every attribution model credits exactly"}
+	for _, kind := range report.Kinds {
+		wantOut = append(wantOut, "== "+kind+" ==")
+	}
+	for _, want := range wantOut {
 		if !strings.Contains(string(combined), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, combined)
 		}
@@ -197,7 +203,9 @@ func TestDemoCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(page), "<h2>funnel</h2>") || !strings.Contains(string(page), "<h2>time-on-site</h2>") {
-		t.Errorf("report.html lacks the reports:\n%s", page)
+	for _, kind := range report.Kinds {
+		if !strings.Contains(string(page), "<h2>"+kind+"</h2>") {
+			t.Errorf("report.html lacks the %s report", kind)
+		}
 	}
 }
