@@ -71,6 +71,10 @@ type Addrs struct {
 	ClickHouse    string // http://host:port
 	ClickHouseDSN string // http://host:port/database
 	Collector     string // http://host:port
+	// LinkSecret is the secret the collector's click links are signed with
+	// (the first of TOUCHSTREAM_LINK_SECRET, else DevLinkSecret), for
+	// generate.SendOptions.LinkSecret; nil without a collector.
+	LinkSecret []byte
 }
 
 func (c Config) without(part string) bool {
@@ -183,6 +187,7 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 			// `touchstream sign-link` works against `touchstream dev` at once.
 			secrets = [][]byte{[]byte(DevLinkSecret)}
 		}
+		addrs.LinkSecret = secrets[0]
 		if err := endpoints.Register(col, endpoints.Config{LinkSecrets: secrets, Logger: log}); err != nil {
 			kpub.Close()
 			return err

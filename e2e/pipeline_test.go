@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	chgo "github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/touchstream/touchstream/clickhouse"
 	"github.com/touchstream/touchstream/devstack"
 	"github.com/touchstream/touchstream/generate"
@@ -107,6 +109,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	opts.Duplicate = 0.1
 	opts.Shuffle = true
 	opts.Progress = io.Discard
+	opts.LinkSecret = addrs.LinkSecret // email/SMS clicks through GET /r/{token}
 	stats, err := generate.Send(t.Context(), world, addrs.Collector, opts)
 	if err != nil {
 		t.Fatalf("send: %v", err)
@@ -114,9 +117,32 @@ func TestPipelineEndToEnd(t *testing.T) {
 	if stats.Duplicates == 0 {
 		t.Fatal("no batch was sent twice; the duplicate path is untested")
 	}
+	if stats.Pixels == 0 || stats.Clicks == 0 || stats.SegmentClicks != 0 {
+		t.Fatalf("email/SMS traffic: %d pixel opens, %d redirect clicks, %d clicks through the Segment API; want opens and clicks through their own endpoints", stats.Pixels, stats.Clicks, stats.SegmentClicks)
+	}
 	waitFor(t, addrs.ClickHouseDSN, want.Events, want.TimeOnSite.Sessions)
 	checkReports(t, addrs.ClickHouseDSN, world, want)
 	checkEnrichment(t, addrs.ClickHouseDSN)
+	checkLibraries(t, addrs.ClickHouseDSN, map[string]int{"touchstream-redirect": stats.Clicks})
+}
+
+// checkLibraries checks how many events each endpoint library stored.
+func checkLibraries(t *testing.T, dsn string, want map[string]int) {
+	t.Helper()
+	conn, err := clickhouse.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for lib, n := range want {
+		var got uint64
+		if err := conn.QueryRow(t.Context(), "SELECT count() FROM events FINAL WHERE library_name = {lib:String}", chgo.Named("lib", lib)).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != uint64(n) {
+			t.Errorf("events with library_name %q: %d, want %d", lib, got, n)
+		}
+	}
 }
 
 // checkEnrichment checks the processor's channel and stage columns: every

@@ -35,7 +35,7 @@ type Expected struct {
 	Events int `json:"events"` // events of every type, identify included
 	// EventsByType counts the events by type (page, track, identify).
 	EventsByType map[string]int `json:"events_by_type"`
-	Visitors     int            `json:"visitors"` // distinct anonymous ids
+	Visitors     int            `json:"visitors"` // distinct visitors (Event.Visitor)
 	Orders       int            `json:"orders"`   // Order Completed events
 	Revenue      float64        `json:"revenue"`  // sum of their properties.revenue, rounded to cents
 	Funnel       Funnel         `json:"funnel"`

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"golang.org/x/time/rate"
+
+	"github.com/touchstream/touchstream/collector/redirect"
 )
 
 // maxBatchBytes keeps a request under the collector's 500 KB batch limit;
@@ -26,6 +29,18 @@ const maxBatchBytes = 450 << 10
 type SendOptions struct {
 	BatchSize   int // events per /v1/batch request; default 100
 	Concurrency int // requests in flight; default 4
+	// Rate is the most events sent a second; 0 sends as fast as the
+	// collector answers. With a rate, a batch holds at most a tenth of it
+	// (at least one event), so that events flow evenly instead of a batch
+	// at a time.
+	Rate float64
+	// LinkSecret signs the links of email and SMS clicks (Event.Via
+	// ViaRedirect) as `touchstream sign-link` does; it must be one the
+	// collector verifies with (TOUCHSTREAM_LINK_SECRET; `touchstream dev`
+	// uses devstack.DevLinkSecret when that is not set), at least 16
+	// bytes. Without one, the clicks go through the Segment API with the
+	// rest. Email opens (ViaPixel) always go through the pixel.
+	LinkSecret []byte
 	// Duplicate is the fraction of batches sent a second time right after
 	// they were accepted, as a client retrying after a lost answer would.
 	// The collector deduplicates on messageId, so the answers stay the same.
@@ -54,6 +69,9 @@ func (o SendOptions) withDefaults(w *World) SendOptions {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 100
 	}
+	if o.Rate > 0 {
+		o.BatchSize = min(o.BatchSize, max(1, int(o.Rate/10)))
+	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
 	}
@@ -74,12 +92,17 @@ func (o SendOptions) withDefaults(w *World) SendOptions {
 
 // SendStats says what Send did.
 type SendStats struct {
-	Events     int // events accepted (each counted once)
-	Batches    int // batches accepted (each counted once)
-	Duplicates int // batches sent a second time on purpose
-	Requests   int // HTTP requests, duplicates and retries included
-	Retries    int // requests repeated after a 429/502/503/504 or transport error
-	Elapsed    time.Duration
+	Events  int // events accepted (each counted once), by every endpoint
+	Batches int // batches accepted (each counted once)
+	Pixels  int // events sent through the pixel (email opens)
+	Clicks  int // clicks sent through the signed redirect
+	// SegmentClicks are the clicks sent through the Segment API instead,
+	// for want of a LinkSecret.
+	SegmentClicks int
+	Duplicates    int // batches sent a second time on purpose
+	Requests      int // HTTP requests, duplicates and retries included
+	Retries       int // requests repeated after a 429/502/503/504 or transport error
+	Elapsed       time.Duration
 }
 
 // StatusError is a collector answer other than 200.
@@ -106,33 +129,40 @@ func (e *StatusError) Retryable() bool {
 // in part: its answer listed rejected events or accepted fewer than sent.
 var ErrRejected = errors.New("collector rejected events")
 
-// Send posts the world's events to collectorURL's /v1/batch (the Segment
-// HTTP API) with the write key as the Basic auth user. Each answer must be
-// 200 with every event accepted; 429, 502, 503, 504 and transport errors are
-// retried with exponential backoff (at least the Retry-After). It stops at
-// the first batch that fails for good and returns the error.
+// Send sends the world's events to the collector at collectorURL, each
+// through the endpoint its Via names: batches to /v1/batch (the Segment
+// HTTP API) with the write key as the Basic auth user, email opens to the
+// pixel, and clicks to the signed redirect when opts has a LinkSecret (else
+// through the Segment API). Clicks go last, after every other event: the
+// collector records a click at the time it receives it, which would make
+// the history sent after it late. Each answer must be 200 with every event
+// accepted (a pixel: 200 without an error header; a click: 302); 429, 502,
+// 503, 504 and transport errors are retried with exponential backoff (at
+// least the Retry-After). It stops at the first request that fails for
+// good and returns the error.
 func Send(ctx context.Context, w *World, collectorURL string, opts SendOptions) (SendStats, error) {
 	opts = opts.withDefaults(w)
+	base := strings.TrimRight(collectorURL, "/")
 	s := &sender{
 		w:        w,
 		opts:     opts,
-		endpoint: strings.TrimRight(collectorURL, "/") + "/v1/batch",
+		base:     base,
+		endpoint: base + "/v1/batch",
+		noFollow: noFollow(opts.Client),
 	}
-	batches := w.batchIndexes(opts.BatchSize, opts.Shuffle)
-	dupRNG := rand.New(rand.NewPCG(uint64(w.Config.Seed), 0xd0b1e))
-	type job struct {
-		idx []int
-		dup bool
+	if len(opts.LinkSecret) > 0 && len(opts.LinkSecret) < redirect.MinSecretBytes {
+		return SendStats{}, fmt.Errorf("link secret: %w", redirect.ErrWeakSecret)
 	}
-	jobs := make([]job, len(batches))
-	for i, b := range batches {
-		jobs[i] = job{idx: b, dup: opts.Duplicate > 0 && dupRNG.Float64() < opts.Duplicate}
-	}
+	jobs := s.plan()
 
 	start := time.Now()
 	var bar *progressBar
 	if opts.Progress != nil {
-		bar = startProgress(opts.Progress, len(w.events), start)
+		bar = startProgress(opts.Progress, len(w.events), start, opts.Rate)
+	}
+	var limiter *rate.Limiter
+	if opts.Rate > 0 {
+		limiter = rate.NewLimiter(rate.Limit(opts.Rate), opts.BatchSize)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -141,7 +171,7 @@ func Send(ctx context.Context, w *World, collectorURL string, opts SendOptions) 
 	for range opts.Concurrency {
 		wg.Go(func() {
 			for j := range queue {
-				if err := s.sendBatch(ctx, j.idx, j.dup); err != nil {
+				if err := s.send(ctx, j); err != nil {
 					cancel(err)
 					return
 				}
@@ -153,6 +183,16 @@ func Send(ctx context.Context, w *World, collectorURL string, opts SendOptions) 
 	}
 feed:
 	for _, j := range jobs {
+		if limiter != nil {
+			// n <= BatchSize, the burst: an error means ctx is done
+			// (or its deadline comes before the wait ends).
+			if err := limiter.WaitN(ctx, len(j.idx)); err != nil {
+				if ctx.Err() == nil {
+					cancel(err)
+				}
+				break feed
+			}
+		}
 		select {
 		case queue <- j:
 		case <-ctx.Done():
@@ -165,12 +205,15 @@ feed:
 		bar.stop()
 	}
 	stats := SendStats{
-		Events:     int(s.events.Load()),
-		Batches:    int(s.batches.Load()),
-		Duplicates: int(s.duplicates.Load()),
-		Requests:   int(s.requests.Load()),
-		Retries:    int(s.retries.Load()),
-		Elapsed:    time.Since(start),
+		Events:        int(s.events.Load()),
+		Batches:       int(s.batches.Load()),
+		Pixels:        int(s.pixels.Load()),
+		Clicks:        int(s.clicks.Load()),
+		SegmentClicks: int(s.segmentClicks.Load()),
+		Duplicates:    int(s.duplicates.Load()),
+		Requests:      int(s.requests.Load()),
+		Retries:       int(s.retries.Load()),
+		Elapsed:       time.Since(start),
 	}
 	if err := context.Cause(ctx); err != nil {
 		return stats, err
@@ -181,9 +224,75 @@ feed:
 type sender struct {
 	w        *World
 	opts     SendOptions
-	endpoint string
+	base     string       // the collector's base URL
+	endpoint string       // its /v1/batch
+	noFollow *http.Client // opts.Client, not following redirects
 
-	events, batches, duplicates, requests, retries atomic.Int64
+	events, batches, pixels, clicks, segmentClicks, duplicates, requests, retries atomic.Int64
+}
+
+// job is one request's events: a batch of indexes of w.events for the
+// Segment API, or one event for the pixel or the redirect.
+type job struct {
+	idx []int
+	via string
+	dup bool
+}
+
+// via is the endpoint e goes to: its Via, except a click without a link
+// secret, which goes through the Segment API.
+func (s *sender) via(e *Event) string {
+	if e.Via == ViaRedirect && len(s.opts.LinkSecret) == 0 {
+		return ViaSegment
+	}
+	return e.Via
+}
+
+// plan cuts the events, in time order or shuffled, into jobs: batches of
+// at most BatchSize for the Segment API (some marked to be sent twice),
+// each pixel event on its own where it comes, and the clicks through the
+// redirect, one each, at the end.
+func (s *sender) plan() []job {
+	w, o := s.w, s.opts
+	dupRNG := rand.New(rand.NewPCG(uint64(w.Config.Seed), 0xd0b1e))
+	var jobs, clicks []job
+	var batch []int
+	flush := func() {
+		jobs = append(jobs, job{idx: batch, dup: o.Duplicate > 0 && dupRNG.Float64() < o.Duplicate})
+		batch = nil
+	}
+	for _, i := range w.order(o.Shuffle) {
+		e := &w.events[i]
+		switch via := s.via(e); via {
+		case ViaSegment:
+			if e.Via == ViaRedirect {
+				s.segmentClicks.Add(1)
+			}
+			batch = append(batch, i)
+			if len(batch) == o.BatchSize {
+				flush()
+			}
+		case ViaRedirect:
+			clicks = append(clicks, job{idx: []int{i}, via: via})
+		default:
+			jobs = append(jobs, job{idx: []int{i}, via: via})
+		}
+	}
+	if len(batch) > 0 {
+		flush()
+	}
+	return append(jobs, clicks...)
+}
+
+// send sends one job through its endpoint.
+func (s *sender) send(ctx context.Context, j job) error {
+	switch j.via {
+	case ViaPixel:
+		return s.sendPixel(ctx, &s.w.events[j.idx[0]])
+	case ViaRedirect:
+		return s.sendClick(ctx, &s.w.events[j.idx[0]])
+	}
+	return s.sendBatch(ctx, j.idx, j.dup)
 }
 
 // sendBatch posts the events w.events[idx...], split if too large, and
@@ -236,11 +345,7 @@ type answer struct {
 // error, when an earlier attempt may have landed and the events are now
 // duplicates.
 func (s *sender) post(ctx context.Context, batch []byte, n int, strict bool) error {
-	bo := &retryAfterBackOff{BackOff: backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(s.opts.RetryWait),
-		backoff.WithMaxInterval(5*time.Second),
-		backoff.WithMaxElapsedTime(s.opts.MaxRetryTime),
-	)}
+	bo := s.backOff()
 	op := func() error {
 		s.requests.Add(1)
 		var body bytes.Buffer
@@ -297,6 +402,15 @@ func (s *sender) post(ctx context.Context, batch []byte, n int, strict bool) err
 	return nil
 }
 
+// backOff is the retry schedule of one request.
+func (s *sender) backOff() *retryAfterBackOff {
+	return &retryAfterBackOff{BackOff: backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(s.opts.RetryWait),
+		backoff.WithMaxInterval(5*time.Second),
+		backoff.WithMaxElapsedTime(s.opts.MaxRetryTime),
+	)}
+}
+
 // retryAfterBackOff waits at least the collector's Retry-After (at most a
 // minute) before the next attempt.
 type retryAfterBackOff struct {
@@ -327,18 +441,20 @@ func retryAfter(h string) time.Duration {
 	return 0
 }
 
-// progressBar draws "[=====>    ] 12000/30000 events 3400/s" in place.
+// progressBar draws "[=====>    ] 12000/30000 events 3400/s" in place,
+// followed by " (limit 5000/s)" when the rate is limited.
 type progressBar struct {
 	w     io.Writer
 	total int
 	start time.Time
+	limit float64 // events a second, or 0
 	done  atomic.Int64
 	quit  chan struct{}
 	exit  chan struct{}
 }
 
-func startProgress(w io.Writer, total int, start time.Time) *progressBar {
-	p := &progressBar{w: w, total: total, start: start, quit: make(chan struct{}), exit: make(chan struct{})}
+func startProgress(w io.Writer, total int, start time.Time, limit float64) *progressBar {
+	p := &progressBar{w: w, total: total, start: start, limit: limit, quit: make(chan struct{}), exit: make(chan struct{})}
 	go func() {
 		defer close(p.exit)
 		t := time.NewTicker(100 * time.Millisecond)
@@ -381,5 +497,9 @@ func (p *progressBar) draw() {
 	if el := time.Since(p.start).Seconds(); el > 0 {
 		rate = float64(n) / el
 	}
-	fmt.Fprintf(p.w, "\r[%s] %d/%d events %.0f/s   ", bar, n, p.total, rate)
+	limit := ""
+	if p.limit > 0 {
+		limit = fmt.Sprintf(" (limit %g/s)", p.limit)
+	}
+	fmt.Fprintf(p.w, "\r[%s] %d/%d events %.0f/s%s   ", bar, n, p.total, rate, limit)
 }

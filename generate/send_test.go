@@ -13,14 +13,24 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/touchstream/touchstream/collector/redirect"
 )
 
 // recorder is a fake collector: it records every /v1/batch request and
-// answers with answer (default: 200, all accepted).
+// answers with answer (default: 200, all accepted); it records the message
+// ids of pixel requests in pixels, answering 200 (or pixelError in the
+// error header), and the recipients of clicks whose token secret signed
+// in clicks, answering 302 (403 for another secret).
 type recorder struct {
-	mu       sync.Mutex
-	requests []recorded
-	answer   func(n int, r recorded) (status int, body string)
+	mu         sync.Mutex
+	requests   []recorded
+	answer     func(n int, r recorded) (status int, body string)
+	pixels     []string
+	pixelError string
+	secret     []byte
+	clicks     []redirect.Link
+	kinds      []string // "batch", "pixel" or "click", in the order received
 }
 
 type recorded struct {
@@ -30,6 +40,30 @@ type recorded struct {
 }
 
 func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/pixel/v1/") {
+		rec.mu.Lock()
+		rec.pixels = append(rec.pixels, r.URL.Query().Get("messageId"))
+		rec.kinds = append(rec.kinds, "pixel")
+		rec.mu.Unlock()
+		if rec.pixelError != "" {
+			w.Header().Set("X-Touchstream-Error", rec.pixelError)
+		}
+		w.Header().Set("Content-Type", "image/gif")
+		return
+	}
+	if token, ok := strings.CutPrefix(r.URL.Path, "/r/"); ok && r.Method == http.MethodGet && len(rec.secret) > 0 {
+		l, err := redirect.Verify(rec.secret, token, time.Now())
+		if err != nil {
+			http.Error(w, "invalid link signature", http.StatusForbidden)
+			return
+		}
+		rec.mu.Lock()
+		rec.clicks = append(rec.clicks, l)
+		rec.kinds = append(rec.kinds, "click")
+		rec.mu.Unlock()
+		http.Redirect(w, r, l.URL, http.StatusFound)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/v1/batch" {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
@@ -50,6 +84,7 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec.mu.Lock()
 	rec.requests = append(rec.requests, rr)
+	rec.kinds = append(rec.kinds, "batch")
 	n := len(rec.requests)
 	rec.mu.Unlock()
 	status, answer := http.StatusOK, fmt.Sprintf(`{"accepted":%d,"rejected":[]}`, len(rr.ids))
@@ -69,6 +104,50 @@ func (rec *recorder) all() []recorded {
 	return append([]recorded(nil), rec.requests...)
 }
 
+// received counts the events received by message id (a click by
+// "click:" and its recipient) over every endpoint.
+func (rec *recorder) received() map[string]int {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	seen := map[string]int{}
+	for _, r := range rec.requests {
+		for _, id := range r.ids {
+			seen[id]++
+		}
+	}
+	for _, id := range rec.pixels {
+		seen[id]++
+	}
+	for _, l := range rec.clicks {
+		seen["click:"+l.Recipient]++
+	}
+	return seen
+}
+
+// receivedAs is the key received gives e when clicks go to the redirect.
+func receivedAs(e *Event, redirected bool) string {
+	if redirected && e.Via == ViaRedirect {
+		return "click:" + e.UserID
+	}
+	return e.MessageID
+}
+
+// countVia counts the world's events by the endpoint they go to, with a
+// link secret or not.
+func countVia(w *World, secret bool) (segment, pixels, clicks int) {
+	for _, e := range w.Events() {
+		switch {
+		case e.Via == ViaPixel:
+			pixels++
+		case e.Via == ViaRedirect && secret:
+			clicks++
+		default:
+			segment++
+		}
+	}
+	return segment, pixels, clicks
+}
+
 func startCollector(t *testing.T, rec *recorder) string {
 	t.Helper()
 	srv := httptest.NewServer(rec)
@@ -86,12 +165,13 @@ func TestSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := len(w.Events())
-	wantBatches := (n + 49) / 50
-	if stats.Events != n || stats.Batches != wantBatches || stats.Requests != wantBatches || stats.Retries != 0 || stats.Duplicates != 0 {
-		t.Fatalf("stats %+v; %d events", stats, n)
+	segment, pixels, _ := countVia(w, false)
+	wantBatches := (segment + 49) / 50
+	if pixels == 0 || stats.Events != n || stats.Batches != wantBatches || stats.Pixels != pixels || stats.Clicks != 0 ||
+		stats.SegmentClicks == 0 || stats.Requests != wantBatches+pixels || stats.Retries != 0 || stats.Duplicates != 0 {
+		t.Fatalf("stats %+v; %d events, %d by pixel", stats, n, pixels)
 	}
 	wantAuth := "Basic " + base64.StdEncoding.EncodeToString([]byte("key1:"))
-	seen := map[string]int{}
 	for _, r := range rec.all() {
 		if r.auth != wantAuth || r.contentType != "application/json" {
 			t.Fatalf("auth %q, content type %q", r.auth, r.contentType)
@@ -102,10 +182,8 @@ func TestSend(t *testing.T) {
 		if len(r.ids) == 0 || len(r.ids) > 50 {
 			t.Fatalf("batch of %d", len(r.ids))
 		}
-		for _, id := range r.ids {
-			seen[id]++
-		}
 	}
+	seen := rec.received()
 	for _, e := range w.Events() {
 		if seen[e.MessageID] != 1 {
 			t.Fatalf("event %s received %d times", e.MessageID, seen[e.MessageID])
@@ -128,7 +206,7 @@ func TestSendDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := rec.all()
-	if stats.Duplicates == 0 || stats.Duplicates == stats.Batches || len(reqs) != stats.Batches+stats.Duplicates || stats.Requests != len(reqs) {
+	if stats.Duplicates == 0 || stats.Duplicates == stats.Batches || len(reqs) != stats.Batches+stats.Duplicates || stats.Requests != len(reqs)+stats.Pixels {
 		t.Fatalf("stats %+v, %d requests", stats, len(reqs))
 	}
 	// With one connection, a duplicate follows its original.
@@ -166,7 +244,9 @@ func TestSendShuffle(t *testing.T) {
 	}
 	var want []string
 	for _, e := range w.Events() {
-		want = append(want, e.MessageID)
+		if e.Via != ViaPixel {
+			want = append(want, e.MessageID)
+		}
 	}
 	if len(got) != len(want) || strings.Join(got, ",") == strings.Join(want, ",") {
 		t.Fatalf("shuffled send: %d events, in time order %v", len(got), strings.Join(got, ",") == strings.Join(want, ","))
@@ -189,7 +269,7 @@ func TestSendRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := rec.all()
-	if stats.Retries != 2 || stats.Requests != 3 || len(reqs) != 3 || stats.Events != len(w.Events()) || stats.Batches != 1 {
+	if stats.Retries != 2 || stats.Requests != 3+stats.Pixels || len(reqs) != 3 || stats.Events != len(w.Events()) || stats.Batches != 1 {
 		t.Fatalf("stats %+v, %d requests", stats, len(reqs))
 	}
 	for _, r := range reqs {
@@ -252,7 +332,7 @@ func TestSendFailures(t *testing.T) {
 			if err == nil || !tc.check(err) {
 				t.Fatalf("error %v", err)
 			}
-			if stats.Events != 0 {
+			if stats.Batches != 0 {
 				t.Fatalf("stats %+v", stats)
 			}
 		})

@@ -156,8 +156,12 @@ type visitorSim struct {
 	omni       *rand.Rand
 	lead       string // "Lead Submitted", "Demo Requested" or "" (none)
 	followedUp bool   // the follow-ups of the first order are generated
-	events     []Event
-	sessions   []Session
+	// touch draws the email and SMS clicks (flows.go), so that adding them
+	// leaves the draws of rng and omni as they were.
+	touch    *rand.Rand
+	clicked  bool // the visitor's one click on an email or SMS link is generated
+	events   []Event
+	sessions []Session
 }
 
 func newVisitorSim(cfg Config, cat *catalog, n int) *visitorSim {
@@ -166,6 +170,7 @@ func newVisitorSim(cfg Config, cat *catalog, n int) *visitorSim {
 	s.ua = userAgents[rng.IntN(len(userAgents))]
 	s.logsIn = rng.Float64() < pIdentify
 	s.omni = rand.New(rand.NewPCG(uint64(cfg.Seed)^0x6f6d6e6963680000, uint64(n)))
+	s.touch = rand.New(rand.NewPCG(uint64(cfg.Seed)^0x746f756368000000, uint64(n)))
 	if s.omni.Float64() < pLead {
 		s.lead = "Lead Submitted"
 		if s.omni.Float64() < 0.4 {
@@ -318,6 +323,7 @@ func (s *visitorSim) finish(b *sessionBuilder) {
 		s.events = append(s.events, *e)
 	}
 	s.sessions = append(s.sessions, sess)
+	s.keepClicks(b.clicks)
 }
 
 func (s *visitorSim) pickProduct() product {
@@ -334,6 +340,7 @@ type sessionBuilder struct {
 	referrer string // of the landing page
 	page     Page
 	events   []Event
+	clicks   []Event // email and SMS link clicks that brought the session (flows.go)
 }
 
 // wait advances the clock by a navigation gap: 5 s plus an exponential
@@ -501,7 +508,7 @@ func (b *sessionBuilder) browse() *openCart {
 // recovery generates the session in which an abandoned cart is ordered: the
 // visitor follows a cart-recovery email to the cart and checks out.
 func (b *sessionBuilder) recovery(c *openCart) {
-	b.campaign = &recoveryCampaign
+	b.remind()
 	b.view("Cart", "/cart", "Your cart")
 	b.wait()
 	b.checkout(c)
@@ -542,97 +549,4 @@ func (b *sessionBuilder) leadForm(name string) {
 		props["form_id"] = "wholesale_inquiry"
 	}
 	b.track(name, props)
-}
-
-// followUps generates, after the session b with the visitor's first order
-// (ending at end), the sessions that follow it: the post-purchase email
-// (with an NPS answer and a referral or share, sometimes) and a support
-// chat with its CSAT answer. Each is more than 2 hours after the session
-// before; one that would end after the range is dropped with the ones after
-// it. It returns the end of the last session kept.
-func (s *visitorSim) followUps(b *sessionBuilder, end time.Time) time.Time {
-	var orderID string
-	var bought product
-	for _, e := range b.events {
-		if e.IsTrack(pipeline.EventOrderCompleted) {
-			orderID, _ = e.Properties["order_id"].(string)
-		}
-		if e.IsTrack(pipeline.EventProductAdded) || e.IsTrack(pipeline.EventCheckoutStarted) {
-			if sku, ok := e.Properties["sku"].(string); ok {
-				bought = s.productBySKU(sku)
-			}
-		}
-	}
-	if bought.SKU == "" {
-		bought = s.cat.products[s.n%len(s.cat.products)]
-	}
-	var plans []func(*sessionBuilder)
-	if s.omni.Float64() < pFollowUp {
-		nps, share := s.omni.Float64() < pNPS, s.omni.Float64() < pShare
-		plans = append(plans, func(f *sessionBuilder) {
-			f.campaign = &followUpCampaign
-			f.track("Email Opened", map[string]any{
-				"touchpoint": pipeline.TouchpointEmail, "email_id": "post-purchase-" + orderID,
-				"subject": "How did we do?", "order_id": orderID,
-			})
-			if nps {
-				f.waitOmni(20*time.Second, 4*time.Minute)
-				f.track("NPS Rated", map[string]any{
-					"touchpoint": pipeline.TouchpointEmail, "survey_id": "nps-post-purchase",
-					"score": pickWeighted(s.omni, npsScores),
-				})
-			}
-			if share {
-				f.waitOmni(30*time.Second, 5*time.Minute)
-				f.campaign = nil
-				props := map[string]any{"touchpoint": pipeline.TouchpointSocial}
-				name := "Referral Sent"
-				switch r := s.omni.Float64(); {
-				case r < 0.4:
-					props["referral_code"] = fmt.Sprintf("ref-%d", s.n)
-					props["channel"] = "whatsapp"
-				case r < 0.75:
-					name = "Product Shared"
-					props["product_id"], props["sku"], props["share_via"] = bought.SKU, bought.SKU, "pinterest"
-				default:
-					name = "Social Share"
-					props["platform"], props["url"] = "instagram", site+"/products/"+bought.SKU
-				}
-				f.track(name, props)
-			}
-		})
-	}
-	if s.omni.Float64() < pSupport {
-		csat := s.omni.Float64() < pCSAT
-		plans = append(plans, func(f *sessionBuilder) {
-			f.track("Chat Started", map[string]any{"touchpoint": pipeline.TouchpointChat, "topic": "delivery", "order_id": orderID})
-			if csat {
-				f.waitOmni(2*time.Minute, 9*time.Minute)
-				f.track("CSAT Rated", map[string]any{
-					"touchpoint": pipeline.TouchpointChat, "survey_id": "csat-support-chat",
-					"score": pickWeighted(s.omni, csatScores),
-				})
-			}
-		})
-	}
-	for _, plan := range plans {
-		start := end.Add(minSessionGap + s.uniformOmni(time.Hour, 40*time.Hour))
-		f := &sessionBuilder{s: s, idx: 0, t: start}
-		plan(f)
-		if !f.events[len(f.events)-1].Time.Before(s.cfg.End()) {
-			break
-		}
-		s.finish(f)
-		end = f.events[len(f.events)-1].Time
-	}
-	return end
-}
-
-func (s *visitorSim) productBySKU(sku string) product {
-	for _, p := range s.cat.products {
-		if p.SKU == sku {
-			return p
-		}
-	}
-	return product{}
 }

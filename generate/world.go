@@ -92,7 +92,32 @@ type Event struct {
 	// Properties are the event's properties (traits for identify), without
 	// the page fields, which Payload adds to a page event's properties.
 	Properties map[string]any
+	// Via is the collector endpoint a real email or SMS tool would send the
+	// event to: "" (ViaSegment) for everything a website or app tracks,
+	// ViaPixel for an email open, ViaRedirect for a click on a signed email
+	// or SMS link. Send uses it; Payload renders every event for the
+	// Segment API whatever its Via, which is Send's fallback.
+	Via string
 }
+
+// The endpoints of Event.Via.
+const (
+	// ViaSegment is the Segment HTTP API, POST /v1/batch.
+	ViaSegment = ""
+	// ViaPixel is the tracking pixel, GET /pixel/v1/track: the event's
+	// message id, time, ids, campaign and properties go in the query
+	// string, so the stored event is the one generated.
+	ViaPixel = "pixel"
+	// ViaRedirect is the signed click redirect, GET /r/{token}. The token
+	// carries the target (Page.URL), the recipient (UserID: a click's
+	// visitor is its user id, and the event has no anonymous id), the
+	// touchpoint, utm_source and utm_campaign (Campaign); the collector
+	// records the click at the time it receives it, with a message id of
+	// its own. Every click has a visitor of its own (its recipient, who
+	// clicks nothing else), so no answer of Expected depends on the click's
+	// time, only on the range the report covers including it.
+	ViaRedirect = "redirect"
+)
 
 // Visitor is the id reports count by: the anonymous id, else the user id.
 func (e *Event) Visitor() string {
@@ -231,7 +256,7 @@ func (w *World) Sessions() []Session { return w.sessions }
 
 // Batches cuts the events into batches of at most size Segment API events,
 // in time order, or in a random (but seed-determined) order when shuffle is
-// set.
+// set. Every event is in them, whatever its Via.
 func (w *World) Batches(size int, shuffle bool) [][]map[string]any {
 	var out [][]map[string]any
 	for _, idx := range w.batchIndexes(size, shuffle) {
@@ -244,11 +269,8 @@ func (w *World) Batches(size int, shuffle bool) [][]map[string]any {
 	return out
 }
 
-// batchIndexes cuts the event indexes into batches of at most size.
-func (w *World) batchIndexes(size int, shuffle bool) [][]int {
-	if size < 1 {
-		size = 1
-	}
+// order is the event indexes in time order, or shuffled (seed-determined).
+func (w *World) order(shuffle bool) []int {
 	order := make([]int, len(w.events))
 	for i := range order {
 		order[i] = i
@@ -257,6 +279,15 @@ func (w *World) batchIndexes(size int, shuffle bool) [][]int {
 		r := rand.New(rand.NewPCG(uint64(w.Config.Seed), 0x5375ff1e))
 		r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 	}
+	return order
+}
+
+// batchIndexes cuts the event indexes into batches of at most size.
+func (w *World) batchIndexes(size int, shuffle bool) [][]int {
+	if size < 1 {
+		size = 1
+	}
+	order := w.order(shuffle)
 	var out [][]int
 	for len(order) > 0 {
 		n := min(size, len(order))

@@ -98,10 +98,12 @@ func TestGenerateStructure(t *testing.T) {
 		if !e.Time.Equal(e.Time.Truncate(time.Millisecond)) {
 			t.Fatalf("event time %v has sub-millisecond precision", e.Time)
 		}
-		byVisitor[e.AnonymousID] = append(byVisitor[e.AnonymousID], e)
+		byVisitor[e.Visitor()] = append(byVisitor[e.Visitor()], e)
 	}
 	// Sessions with a page view are browsing (1-4 a visitor); the others
-	// are a customer's follow-ups (the post-purchase email, a support chat).
+	// are a customer's follow-ups (the post-purchase email, a support chat)
+	// and clicks on email and SMS links (a session of the click's own
+	// visitor; see flows_test.go).
 	perVisitor, followUps := map[string]int{}, map[string]int{}
 	var prev *Session
 	for i := range w.Sessions() {

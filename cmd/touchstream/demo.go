@@ -82,6 +82,7 @@ func runDemo(ctx context.Context, args []string) error {
 	opts := generate.DefaultSendOptions()
 	opts.WriteKey = gen.WriteKey
 	opts.Progress = os.Stderr
+	opts.LinkSecret = addrs.LinkSecret // email/SMS clicks through GET /r/{token}
 	if _, err := generate.Send(ctx, world, addrs.Collector, opts); err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
