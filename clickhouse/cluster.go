@@ -28,9 +28,26 @@ import (
 //   - ALTER TABLE t ... runs ON CLUSTER on t_local; when it starts with a
 //     column command (ADD, DROP, MODIFY, RENAME, COMMENT or CLEAR COLUMN) it
 //     runs on the Distributed table t too.
-//   - Anything else (INSERT, materialized views, ...) has no cluster form:
-//     rewriting fails with ErrNoClusterForm, so a new kind of migration
-//     cannot be applied to a cluster until this file learns it.
+//   - A rollup table (engine AggregatingMergeTree) needs no visitor_id: its
+//     local table is filled on each shard by a materialized view, and its
+//     Distributed table has no sharding key, so an INSERT through it fails
+//     on a cluster of several shards instead of scattering rows. Reads are
+//     exact wherever a row lives: they merge aggregate states.
+//   - CREATE MATERIALIZED VIEW mv TO t AS SELECT ... FROM src (one source
+//     table, no JOIN) becomes mv ON CLUSTER, TO t_local, FROM src_local:
+//     every node's view sees the inserts into its own src_local and writes
+//     its own t_local (a replicated insert, so replicas that receive the
+//     source rows by replication do not count them again).
+//   - INSERT INTO t [(columns)] SELECT ... FROM src (one source table, no
+//     JOIN; a backfill) runs once, through the node migrate talks to, with
+//     parallel_distributed_insert_select = 2: ClickHouse runs it on one
+//     replica of every shard as INSERT INTO t_local SELECT ... FROM
+//     src_local. It is the one statement without ON CLUSTER (INSERT has
+//     none).
+//   - Anything else (INSERT ... VALUES, a materialized view without TO, ...)
+//     has no cluster form: rewriting fails with ErrNoClusterForm, so a new
+//     kind of migration cannot be applied to a cluster until this file
+//     learns it.
 
 // LocalSuffix is appended to a table's name to name its replicated local
 // table in cluster mode: events_local holds a shard's rows of events.
@@ -93,6 +110,10 @@ var (
 	dropRE        = regexp.MustCompile(`(?is)^DROP\s+(TABLE|VIEW)\s+(IF\s+EXISTS\s+)?` + namePattern + `\s*(SYNC)?$`)
 	alterRE       = regexp.MustCompile(`(?is)^ALTER\s+TABLE\s+` + namePattern + `\s+(.*)$`)
 	columnCmdRE   = regexp.MustCompile(`(?i)^(ADD|DROP|MODIFY|RENAME|COMMENT|CLEAR)\s+COLUMN\b`)
+	createMVRE    = regexp.MustCompile(`(?is)^CREATE\s+MATERIALIZED\s+VIEW\s+(IF\s+NOT\s+EXISTS\s+)?` + namePattern + `\s+TO\s+` + namePattern + `\s+AS\s+(SELECT\b.*)$`)
+	insertRE      = regexp.MustCompile(`(?is)^INSERT\s+INTO\s+(?:TABLE\s+)?` + namePattern + `\s*(\([^()]*\))?\s*(SELECT\b.*)$`)
+	fromRE        = regexp.MustCompile(`(?i)\bFROM\s+` + namePattern + `(\s+FINAL\b)?`)
+	keywordRE     = regexp.MustCompile(`(?i)\b(FROM|JOIN|UNION|SETTINGS)\b`)
 	visitorColRE  = regexp.MustCompile("(?m)^[\\s(,]*`?visitor_id`?\\s")
 	dedupWindowRE = regexp.MustCompile(`\bnon_replicated_deduplication_window\b`)
 )
@@ -112,6 +133,12 @@ func (r clusterRewriter) Statement(stmt string) ([]string, error) {
 	stmt = strings.TrimSpace(stmt)
 	if m := createTableRE.FindStringSubmatchIndex(stmt); m != nil {
 		return r.createTable(stmt, m)
+	}
+	if m := createMVRE.FindStringSubmatch(stmt); m != nil {
+		return r.materializedView(m)
+	}
+	if m := insertRE.FindStringSubmatch(stmt); m != nil {
+		return r.insertSelect(m)
 	}
 	if m := createViewRE.FindStringSubmatch(stmt); m != nil {
 		return []string{m[1] + r.qualified(unquote(m[2])) + r.onCluster() + m[3]}, nil
@@ -153,9 +180,6 @@ func (r clusterRewriter) createTable(stmt string, m []int) ([]string, error) {
 		return nil, fmt.Errorf("table %s: %w", name, err)
 	}
 	columns := stmt[open : end+1]
-	if !visitorColRE.MatchString(columns[1:]) {
-		return nil, fmt.Errorf("%w: table %s has no visitor_id column to shard by", ErrNoClusterForm, name)
-	}
 	rest := stmt[end+1:]
 	em := engineRE.FindStringSubmatchIndex(rest)
 	if em == nil {
@@ -164,6 +188,13 @@ func (r clusterRewriter) createTable(stmt string, m []int) ([]string, error) {
 	engine := rest[em[2]:em[3]]
 	if !strings.HasSuffix(engine, "MergeTree") || strings.HasPrefix(engine, "Replicated") {
 		return nil, fmt.Errorf("%w: table %s: engine %s is not a single-node MergeTree", ErrNoClusterForm, name, engine)
+	}
+	shardingKey := ", " + ShardingKey
+	if !visitorColRE.MatchString(columns[1:]) {
+		if engine != rollupEngine {
+			return nil, fmt.Errorf("%w: table %s has no visitor_id column to shard by", ErrNoClusterForm, name)
+		}
+		shardingKey = "" // a rollup: written on each shard by its materialized view
 	}
 	rest = rest[em[1]:]
 	args := ""
@@ -189,8 +220,71 @@ func (r clusterRewriter) createTable(stmt string, m []int) ([]string, error) {
 	distributed := "CREATE TABLE " + ifNotExists + r.qualified(name) + r.onCluster() +
 		"\nAS " + r.qualified(local) +
 		"\nENGINE = Distributed(" + literal(r.cluster) + ", " + literal(r.database) + ", " +
-		literal(local) + ", " + ShardingKey + ")"
+		literal(local) + shardingKey + ")"
 	return []string{create, distributed}, nil
+}
+
+// rollupEngine is the engine of a rollup table: its rows are aggregate
+// states, filled by a materialized view (see materializedView).
+const rollupEngine = "AggregatingMergeTree"
+
+// singleSource returns the one table a SELECT reads (a plain name after its
+// only FROM) and the index pair of that name in sel; ok is false for a
+// SELECT with a JOIN, a UNION, a subquery, a SETTINGS clause, FINAL or a
+// second FROM, which the rules below do not handle.
+func singleSource(sel string) (name string, at []int, ok bool) {
+	keywords := keywordRE.FindAllString(sel, -1)
+	if len(keywords) != 1 || !strings.EqualFold(keywords[0], "FROM") {
+		return "", nil, false
+	}
+	m := fromRE.FindStringSubmatchIndex(sel)
+	if m == nil || m[4] >= 0 {
+		return "", nil, false
+	}
+	return unquote(sel[m[2]:m[3]]), m[2:4], true
+}
+
+// materializedView rewrites CREATE MATERIALIZED VIEW mv TO t AS SELECT ...
+// FROM src; m is createMVRE's match. The view runs on every node: it reads
+// src_local, the rows inserted on that node, and writes t_local there.
+func (r clusterRewriter) materializedView(m []string) ([]string, error) {
+	view, target, sel := unquote(m[2]), unquote(m[3]), m[4]
+	src, at, ok := singleSource(sel)
+	if !ok {
+		return nil, fmt.Errorf("%w: materialized view %s: its SELECT must read one table with one FROM, no JOIN, UNION, subquery, FINAL or SETTINGS", ErrNoClusterForm, view)
+	}
+	ifNotExists := ""
+	if m[1] != "" {
+		ifNotExists = "IF NOT EXISTS "
+	}
+	sel = sel[:at[0]] + r.qualified(src+LocalSuffix) + sel[at[1]:]
+	return []string{"CREATE MATERIALIZED VIEW " + ifNotExists + r.qualified(view) + r.onCluster() +
+		" TO " + r.qualified(target+LocalSuffix) + " AS\n" + sel}, nil
+}
+
+// parallelInsertSetting makes an INSERT INTO a Distributed table SELECT
+// FROM another Distributed table of the same cluster run on every shard,
+// local table to local table (ClickHouse's parallel_distributed_insert_select).
+const parallelInsertSetting = "parallel_distributed_insert_select = 2"
+
+// insertSelect rewrites INSERT INTO t [(columns)] SELECT ... FROM src, a
+// backfill; m is insertRE's match. It runs once, on the node migrate talks
+// to, and ClickHouse runs it on one replica of each shard as INSERT INTO
+// t_local SELECT ... FROM src_local, so every shard backfills its own rows
+// (t and src must be Distributed tables of the same cluster, as the CREATE
+// TABLE rule makes them). INSERT has no ON CLUSTER clause.
+func (r clusterRewriter) insertSelect(m []string) ([]string, error) {
+	table, columns, sel := unquote(m[1]), m[2], m[3]
+	src, at, ok := singleSource(sel)
+	if !ok {
+		return nil, fmt.Errorf("%w: INSERT INTO %s: its SELECT must read one table with one FROM, no JOIN, UNION, subquery, FINAL or SETTINGS", ErrNoClusterForm, table)
+	}
+	sel = sel[:at[0]] + r.qualified(src) + sel[at[1]:]
+	stmt := "INSERT INTO " + r.qualified(table)
+	if columns != "" {
+		stmt += " " + columns
+	}
+	return []string{stmt + "\nSETTINGS " + parallelInsertSetting + "\n" + sel}, nil
 }
 
 // closingParen returns the index of the parenthesis closing the one at

@@ -82,8 +82,11 @@ func TestClusterMigrationsGolden(t *testing.T) {
 
 // TestClusterPlanShape checks the cluster plan table by table: every table
 // of the single-node plan is a replicated local table and a Distributed
-// table sharded by visitor, every view (report views included) is created
-// ON CLUSTER, and no statement runs without ON CLUSTER.
+// table sharded by visitor (a rollup table: not sharded), every view
+// (report views included) is created ON CLUSTER, every materialized view
+// ON CLUSTER from and to local tables, every backfill INSERT runs on the
+// shards through parallel_distributed_insert_select, and no other statement
+// runs without ON CLUSTER.
 func TestClusterPlanShape(t *testing.T) {
 	t.Parallel()
 	single, err := MigrationPlan(goldenDatabase, MigrateConfig{})
@@ -95,25 +98,53 @@ func TestClusterPlanShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := ""
+	backfill := regexp.MustCompile(`^INSERT INTO touchstream\.(\w+) (?:\([^()]*\)\s*)?SETTINGS parallel_distributed_insert_select = 2\nSELECT\b[^;]*\sFROM touchstream\.(\w+)\s`)
+	var backfills int
 	for _, p := range plan {
-		if !strings.Contains(p.SQL, " ON CLUSTER "+goldenCluster) {
+		if m := backfill.FindStringSubmatch(p.SQL); m != nil {
+			backfills++
+			// Both sides must be Distributed tables of the cluster: that
+			// is what makes ClickHouse run it shard by shard.
+			for _, table := range m[1:] {
+				if !strings.Contains(all, "CREATE TABLE IF NOT EXISTS touchstream."+table+" ON CLUSTER "+goldenCluster+
+					"\nAS touchstream."+table+"_local\nENGINE = Distributed('"+goldenCluster+"', ") {
+					t.Errorf("backfill %s from %s: %s is not a Distributed table created before it", m[1], m[2], table)
+				}
+			}
+		} else if !strings.Contains(p.SQL, " ON CLUSTER "+goldenCluster) {
 			t.Errorf("statement without ON CLUSTER: %.80s", p.SQL)
 		}
 		all += p.SQL + ";\n"
 	}
 	createTable := regexp.MustCompile(`(?m)^CREATE TABLE IF NOT EXISTS (\w+)\s*\(`)
 	createView := regexp.MustCompile("(?m)^CREATE (?:OR REPLACE )?VIEW (?:IF NOT EXISTS )?`?(\\w+)`?")
-	var tables, views int
+	createMV := regexp.MustCompile(`^CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+) TO (\w+) AS\s[^;]*\sFROM (\w+)\s`)
+	var tables, views, mvs, inserts int
 	for _, p := range single {
 		if m := createTable.FindStringSubmatch(p.SQL); m != nil {
 			tables++
+			sharding := ", cityHash64(visitor_id)"
+			if strings.Contains(p.SQL, "\nENGINE = AggregatingMergeTree\n") {
+				sharding = "" // a rollup, written by its materialized view on each shard
+			}
 			local := "CREATE TABLE IF NOT EXISTS touchstream." + m[1] + "_local ON CLUSTER " + goldenCluster + "\n"
 			dist := "CREATE TABLE IF NOT EXISTS touchstream." + m[1] + " ON CLUSTER " + goldenCluster +
 				"\nAS touchstream." + m[1] + "_local\nENGINE = Distributed('" + goldenCluster + "', 'touchstream', '" +
-				m[1] + "_local', cityHash64(visitor_id));"
+				m[1] + "_local'" + sharding + ");"
 			if !strings.Contains(all, local) || !strings.Contains(all, dist) {
 				t.Errorf("table %s: no replicated local table and Distributed table in the cluster plan", m[1])
 			}
+		}
+		if m := createMV.FindStringSubmatch(p.SQL); m != nil {
+			mvs++
+			want := regexp.MustCompile(`(?m)^CREATE MATERIALIZED VIEW IF NOT EXISTS touchstream\.` + m[1] + ` ON CLUSTER ` +
+				goldenCluster + ` TO touchstream\.` + m[2] + `_local AS\s[^;]*\sFROM touchstream\.` + m[3] + `_local\s`)
+			if !want.MatchString(all) {
+				t.Errorf("materialized view %s: not created ON CLUSTER from %s_local to %s_local", m[1], m[3], m[2])
+			}
+		}
+		if strings.HasPrefix(p.SQL, "INSERT") {
+			inserts++
 		}
 		if m := createView.FindStringSubmatch(p.SQL); m != nil {
 			views++
@@ -122,8 +153,12 @@ func TestClusterPlanShape(t *testing.T) {
 			}
 		}
 	}
-	if tables < 4 || views < 1+len(ReportViews) {
-		t.Errorf("single-node plan has %d tables and %d views; want at least 4 and %d", tables, views, 1+len(ReportViews))
+	if tables < 5 || views < 1+len(ReportViews) || mvs < 1 {
+		t.Errorf("single-node plan has %d tables, %d views and %d materialized views; want at least 5, %d and 1",
+			tables, views, mvs, 1+len(ReportViews))
+	}
+	if backfills != inserts || inserts < 1 {
+		t.Errorf("single-node plan has %d INSERTs, the cluster plan %d backfills run on the shards; want as many, at least 1", inserts, backfills)
 	}
 	for _, engine := range regexp.MustCompile(`ENGINE = (\w+)`).FindAllStringSubmatch(all, -1) {
 		if !strings.HasPrefix(engine[1], "Replicated") && engine[1] != "Distributed" {
@@ -186,7 +221,9 @@ func TestClusterPlanParses(t *testing.T) {
 			t.Errorf("%s: does not parse: %.300v\n%.300s", p.Comment, err, p.SQL)
 			continue
 		}
-		if !strings.Contains(formatted, "ON CLUSTER `main cluster`") {
+		isBackfill := strings.HasPrefix(formatted, "INSERT INTO touchstream.") &&
+			strings.Contains(formatted, "\nSETTINGS parallel_distributed_insert_select = 2\n")
+		if !strings.Contains(formatted, "ON CLUSTER `main cluster`") && !isBackfill {
 			t.Errorf("%s: formatted without ON CLUSTER: %s", p.Comment, formatted)
 		}
 	}
@@ -217,7 +254,28 @@ func TestClusterRewriteRules(t *testing.T) {
 		{"CREATE TABLE t (user_id String) ENGINE = MergeTree ORDER BY user_id", nil},
 		{"CREATE TABLE t (visitor_id String) ENGINE = ReplicatedMergeTree ORDER BY visitor_id", nil},
 		{"CREATE TABLE t (visitor_id String) ENGINE = Memory", nil},
-		{"CREATE MATERIALIZED VIEW mv TO t AS SELECT visitor_id FROM events", nil},
+		{"CREATE TABLE r (day Date, n AggregateFunction(uniqExact, String)) ENGINE = AggregatingMergeTree ORDER BY day", []string{
+			"CREATE TABLE db.r_local ON CLUSTER c\n(day Date, n AggregateFunction(uniqExact, String))\n" +
+				"ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')\nORDER BY day",
+			"CREATE TABLE db.r ON CLUSTER c\nAS db.r_local\nENGINE = Distributed('c', 'db', 'r_local')"}},
+		{"CREATE TABLE s (day Date, n UInt64) ENGINE = SummingMergeTree ORDER BY day", nil},
+		{"CREATE MATERIALIZED VIEW IF NOT EXISTS mv TO t AS SELECT toDate(event_time) AS day, uniqExactState(visitor_id) AS n FROM events GROUP BY day", []string{
+			"CREATE MATERIALIZED VIEW IF NOT EXISTS db.mv ON CLUSTER c TO db.t_local AS\n" +
+				"SELECT toDate(event_time) AS day, uniqExactState(visitor_id) AS n FROM db.events_local GROUP BY day"}},
+		{"create materialized view `m v` to `t` as select visitor_id from `events`\nwhere 1", []string{
+			"CREATE MATERIALIZED VIEW db.`m v` ON CLUSTER c TO db.t_local AS\nselect visitor_id from db.events_local\nwhere 1"}},
+		{"CREATE MATERIALIZED VIEW mv ENGINE = AggregatingMergeTree ORDER BY day AS SELECT visitor_id FROM events", nil},
+		{"CREATE MATERIALIZED VIEW mv TO t AS SELECT visitor_id FROM events FINAL", nil},
+		{"CREATE MATERIALIZED VIEW mv TO t AS SELECT e.visitor_id FROM events AS e JOIN sessions AS s USING visitor_id", nil},
+		{"CREATE MATERIALIZED VIEW mv TO t AS SELECT visitor_id FROM (SELECT visitor_id FROM events)", nil},
+		{"CREATE MATERIALIZED VIEW mv TO t AS SELECT visitor_id FROM events WHERE visitor_id IN (SELECT visitor_id FROM sessions)", nil},
+		{"CREATE MATERIALIZED VIEW mv TO t POPULATE AS SELECT visitor_id FROM events", nil},
+		{"INSERT INTO t (day, n) SELECT toDate(event_time) AS day, uniqExactState(visitor_id) FROM events GROUP BY day", []string{
+			"INSERT INTO db.t (day, n)\nSETTINGS parallel_distributed_insert_select = 2\n" +
+				"SELECT toDate(event_time) AS day, uniqExactState(visitor_id) FROM db.events GROUP BY day"}},
+		{"INSERT INTO t SELECT visitor_id FROM events UNION ALL SELECT visitor_id FROM sessions", nil},
+		{"INSERT INTO t SELECT visitor_id FROM events SETTINGS max_threads = 1", nil},
+		{"INSERT INTO t SELECT visitor_id FROM events FINAL", nil},
 		{"INSERT INTO events (visitor_id) VALUES ('a')", nil},
 		{"CREATE TABLE other.t (visitor_id String) ENGINE = MergeTree ORDER BY visitor_id", nil},
 	} {

@@ -133,3 +133,63 @@ PARTITION BY toYYYYMM(event_time)
 ORDER BY (visitor_id, message_id)
 SETTINGS non_replicated_deduplication_window = 1000, index_granularity = 8192;
 
+-- traffic_daily
+CREATE TABLE touchstream.traffic_daily
+(
+    `day` Date COMMENT 'UTC day of events.event_time' CODEC(Delta(2), ZSTD(1)),
+    `write_key` LowCardinality(String) COMMENT 'the site (events.write_key)' CODEC(ZSTD(1)),
+    `traffic_channel` LowCardinality(String) COMMENT 'events.traffic_channel' CODEC(ZSTD(1)),
+    `touchpoint` LowCardinality(String) COMMENT 'events.touchpoint' CODEC(ZSTD(1)),
+    `utm_source` LowCardinality(String) COMMENT 'events.utm_source' CODEC(ZSTD(1)),
+    `utm_campaign` LowCardinality(String) COMMENT 'events.utm_campaign' CODEC(ZSTD(1)),
+    `visitors` AggregateFunction(uniqExact, String) COMMENT 'visitor_id: uniqExactMerge gives visitors',
+    `sessions` AggregateFunction(uniqExact, String) COMMENT 'session_id other than empty: uniqExactMerge gives sessions',
+    `events` AggregateFunction(uniqExact, String, String) COMMENT '(visitor_id, message_id), the key of events: uniqExactMerge gives events',
+    `customers` AggregateFunction(uniqExact, String) COMMENT 'visitor_id of orders: uniqExactMerge gives visitors who ordered',
+    `orders` AggregateFunction(groupUniqArray, Tuple(
+        FixedString(16),
+        Float64)) COMMENT 'per order (an Order Completed track event): (sipHash128(visitor_id, message_id), revenue)'
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (day, write_key, traffic_channel, touchpoint, utm_source, utm_campaign)
+SETTINGS index_granularity = 8192;
+
+-- traffic_daily_mv
+CREATE MATERIALIZED VIEW touchstream.traffic_daily_mv TO touchstream.traffic_daily
+(
+    `day` Date,
+    `write_key` LowCardinality(String),
+    `traffic_channel` LowCardinality(String),
+    `touchpoint` LowCardinality(String),
+    `utm_source` String,
+    `utm_campaign` String,
+    `visitors` AggregateFunction(uniqExact, String),
+    `sessions` AggregateFunction(uniqExact, String),
+    `events` AggregateFunction(uniqExact, String, String),
+    `customers` AggregateFunction(uniqExact, String),
+    `orders` AggregateFunction(groupUniqArray, Tuple(
+        FixedString(16),
+        Float64))
+)
+AS SELECT
+    toDate(event_time) AS day,
+    write_key,
+    traffic_channel,
+    touchpoint,
+    utm_source,
+    utm_campaign,
+    uniqExactState(visitor_id) AS visitors,
+    uniqExactStateIf(session_id, session_id != '') AS sessions,
+    uniqExactState(visitor_id, message_id) AS events,
+    uniqExactStateIf(visitor_id, (type = 'track') AND (event_name = 'Order Completed')) AS customers,
+    groupUniqArrayStateIf((sipHash128(visitor_id, message_id), revenue), (type = 'track') AND (event_name = 'Order Completed')) AS orders
+FROM touchstream.events
+GROUP BY
+    day,
+    write_key,
+    traffic_channel,
+    touchpoint,
+    utm_source,
+    utm_campaign;
+
