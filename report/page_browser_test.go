@@ -35,16 +35,27 @@ func pageResults(t *testing.T) []report.Result {
 			{Step: "Checkout Started", Count: 310, ConversionFromStart: 0.155, ConversionFromPrevious: 0.484, MedianSecondsToConvert: 240},
 			{Step: "Order Completed", Count: 180, ConversionFromStart: 0.09, ConversionFromPrevious: 0.58, MedianSecondsToConvert: 3900},
 		}},
-		&report.AbandonmentReport{
-			Cart:     report.CartAbandonment{Carts: 640, Abandoned: 460, Recovered: 41, AbandonmentRate: 0.719},
-			Checkout: report.CheckoutAbandonment{Checkouts: 310, Abandoned: 130, Recovered: 12, AbandonmentRate: 0.419},
-		},
+		sampleAbandonment(),
 		&report.TimeOnSiteReport{
 			Sessions:        5100,
 			DurationSeconds: report.Distribution{Mean: 185.25, Median: 61, P90: 600},
 			EngagedSeconds:  report.Distribution{Mean: 40.5, Median: 12.25, P90: 95},
 			BounceRate:      0.375,
 			EngagementRate:  0.625,
+			Histogram: []report.HistogramBucket{
+				{Label: "0-10 s", LowerSeconds: 0, UpperSeconds: 10, DurationSessions: 1900, EngagedSessions: 2600},
+				{Label: "10-30 s", LowerSeconds: 10, UpperSeconds: 30, DurationSessions: 600, EngagedSessions: 1100},
+				{Label: "30-60 s", LowerSeconds: 30, UpperSeconds: 60, DurationSessions: 700, EngagedSessions: 700},
+				{Label: "1-3 min", LowerSeconds: 60, UpperSeconds: 180, DurationSessions: 900, EngagedSessions: 500},
+				{Label: "3-10 min", LowerSeconds: 180, UpperSeconds: 600, DurationSessions: 600, EngagedSessions: 180},
+				{Label: "10-30 min", LowerSeconds: 600, UpperSeconds: 1800, DurationSessions: 300, EngagedSessions: 20},
+				{Label: "30+ min", LowerSeconds: 1800, DurationSessions: 100},
+			},
+			Breakdowns: []report.TimeOnSiteGroup{
+				{Dimension: "channel", Value: "Organic Search", Sessions: 2100, DurationSeconds: report.Distribution{Mean: 200, Median: 70, P90: 640}, EngagedSeconds: report.Distribution{Mean: 45, Median: 14, P90: 100}, BounceRate: 0.35, EngagementRate: 0.65},
+				{Dimension: "channel", Value: "Email", Sessions: 900, DurationSeconds: report.Distribution{Mean: 150, Median: 50, P90: 500}, EngagedSeconds: report.Distribution{Mean: 30, Median: 10, P90: 80}, BounceRate: 0.4, EngagementRate: 0.6},
+				{Dimension: "stage", Value: "purchase", Sessions: 300, DurationSeconds: report.Distribution{Mean: 420, Median: 300, P90: 900}, EngagedSeconds: report.Distribution{Mean: 120, Median: 90, P90: 260}, BounceRate: 0, EngagementRate: 1},
+			},
 		},
 		&report.StagesReport{Stages: []report.Stage{
 			{Stage: "awareness", Visitors: 2000, Events: 9000, KPIs: kpis("sessions", 5100.0, "ad_impressions", 40000.0, "ad_clicks", 1200.0, "ctr", 0.03)},
@@ -75,6 +86,36 @@ func pageResults(t *testing.T) []report.Result {
 	return results
 }
 
+// sampleAbandonment is an abandonment report over two weeks.
+func sampleAbandonment() *report.AbandonmentReport {
+	r := &report.AbandonmentReport{
+		Cart:     report.CartAbandonment{Carts: 640, Abandoned: 460, Recovered: 41, AbandonmentRate: 0.719},
+		Checkout: report.CheckoutAbandonment{Checkouts: 310, Abandoned: 130, Recovered: 12, AbandonmentRate: 0.419},
+		Channels: []report.AbandonmentGroup{
+			{Channel: "Paid Search", Cart: report.CartAbandonment{Carts: 300, Abandoned: 230, Recovered: 20, AbandonmentRate: 0.767}},
+			{Channel: "Email", Cart: report.CartAbandonment{Carts: 200, Abandoned: 120, Recovered: 15, AbandonmentRate: 0.6}},
+			{Channel: "(none)", Cart: report.CartAbandonment{Carts: 140, Abandoned: 110, Recovered: 6, AbandonmentRate: 0.786}},
+		},
+		RecoveredBy: []report.Recovery{
+			{Kind: "cart", Touchpoint: "email", Campaign: "cart-reminder", Recovered: 30},
+			{Kind: "cart", Touchpoint: "sms", Campaign: "winback", Recovered: 11},
+		},
+	}
+	day := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	for i := range 14 {
+		carts := uint64(30 + 7*(i%5))
+		abandoned := carts * 7 / 10
+		r.Days = append(r.Days, report.AbandonmentGroup{Day: day.AddDate(0, 0, i).Format(time.DateOnly),
+			Cart: report.CartAbandonment{Carts: carts, Abandoned: abandoned, Recovered: uint64(i % 4),
+				AbandonmentRate: float64(abandoned) / float64(carts)}})
+	}
+	for i := range 3 {
+		r.AbandonedCarts = append(r.AbandonedCarts, report.AbandonedCart{CartKey: "cart_id:k" + string(rune('1'+i)),
+			VisitorID: "v" + string(rune('1'+i)), CartTime: day.Add(time.Duration(i) * time.Hour), Value: 42.5, Items: 2})
+	}
+	return r
+}
+
 // section is what the browser shows of one report of the page.
 type section struct {
 	Heading string `json:"heading"`
@@ -83,6 +124,11 @@ type section struct {
 	Cells   int    `json:"cells"` // non-empty cells of those rows
 	Charts  int    `json:"charts"`
 	Drawn   int    `json:"drawn"` // charts with a non-empty box
+	// Labels are the aria-labels of its svg charts.
+	Labels []string `json:"labels"`
+	// Marks are the drawn bars (rect) and lines of its svg charts, with a
+	// non-empty box.
+	Marks int `json:"marks"`
 }
 
 // sectionsJS walks the page as rendered: each h2 starts a report's
@@ -92,7 +138,7 @@ const sectionsJS = `(() => {
   const out = [];
   let cur = null;
   for (const el of document.body.querySelectorAll('*')) {
-    if (el.tagName === 'H2') { cur = {heading: el.textContent.trim(), tables: 0, rows: 0, cells: 0, charts: 0, drawn: 0}; out.push(cur); continue; }
+    if (el.tagName === 'H2') { cur = {heading: el.textContent.trim(), tables: 0, rows: 0, cells: 0, charts: 0, drawn: 0, labels: [], marks: 0}; out.push(cur); continue; }
     if (!cur) continue;
     if (el.tagName === 'TABLE') {
       cur.tables++;
@@ -102,6 +148,10 @@ const sectionsJS = `(() => {
       cur.charts++;
       const r = el.getBoundingClientRect();
       if (r.width > 0 && r.height > 0) cur.drawn++;
+      if (el.tagName === 'svg') {
+        cur.labels.push(el.getAttribute('aria-label') || '');
+        for (const m of el.querySelectorAll('rect, polyline')) { const b = m.getBoundingClientRect(); if (b.width > 0 && b.height > 0) cur.marks++; }
+      }
     }
   }
   return out;
@@ -155,6 +205,16 @@ func TestPageInBrowser(t *testing.T) {
 	if len(sections) != len(results) {
 		t.Errorf("%d sections (h2), want %d: %+v", len(sections), len(results), sections)
 	}
+	// The charts each report must have: an svg whose aria-label says what
+	// it shows, with drawn bars.
+	wantCharts := map[string][]string{
+		report.KindFunnel:      {"drop-off"},
+		report.KindAbandonment: {"by day", "by channel"},
+		report.KindTimeOnSite:  {"Sessions by duration"},
+		report.KindStages:      {"stage flow"},
+		report.KindAttribution: {"by model"},
+		report.KindRetention:   {"Retention"},
+	}
 	var noChart []string
 	for i, r := range results {
 		if i >= len(sections) {
@@ -173,12 +233,22 @@ func TestPageInBrowser(t *testing.T) {
 		if s.Charts == 0 {
 			noChart = append(noChart, s.Heading)
 		}
-		t.Logf("section %q: %d tables, %d rows, %d charts", s.Heading, s.Tables, s.Rows, s.Charts)
+		for _, want := range wantCharts[r.Kind()] {
+			found := false
+			for _, l := range s.Labels {
+				found = found || strings.Contains(strings.ToLower(l), strings.ToLower(want))
+			}
+			if !found {
+				t.Errorf("section %q: no chart labelled %q (charts: %q)", s.Heading, want, s.Labels)
+			}
+		}
+		if len(wantCharts[r.Kind()]) > 0 && s.Marks < 2*len(s.Labels) {
+			t.Errorf("section %q: %d drawn bars or lines in %d charts", s.Heading, s.Marks, len(s.Labels))
+		}
+		t.Logf("section %q: %d tables, %d rows, %d charts %q, %d marks", s.Heading, s.Tables, s.Rows, s.Charts, s.Labels, s.Marks)
 	}
 	if len(noChart) > 0 {
-		// The page is another package's to design; say what it lacks
-		// rather than fail.
-		t.Logf("sections without a chart (svg, canvas or .bar): %s", strings.Join(noChart, ", "))
+		t.Errorf("sections without a chart (svg, canvas or .bar): %s", strings.Join(noChart, ", "))
 	}
 
 	if errs := p.Errors(); len(errs) > 0 {

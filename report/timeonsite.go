@@ -3,18 +3,51 @@ package report
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // TimeOnSiteReport is the answer of `touchstream report time-on-site`;
-// sql/queries/time_on_site.sql defines each number.
+// sql/queries/time_on_site.sql defines each number, and its companions
+// compute the same numbers per group.
 type TimeOnSiteReport struct {
 	Sessions        uint64       `json:"sessions"`
 	DurationSeconds Distribution `json:"duration_seconds"`
 	EngagedSeconds  Distribution `json:"engaged_seconds"`
 	BounceRate      float64      `json:"bounce_rate"`
 	EngagementRate  float64      `json:"engagement_rate"`
+	// Breakdowns are the same numbers per channel, landing page,
+	// touchpoint, device and stage reached (time_on_site_breakdown.sql),
+	// by dimension in that order, then most sessions first.
+	Breakdowns []TimeOnSiteGroup `json:"breakdowns,omitempty"`
+	// Histogram counts sessions by duration and by engaged time in seven
+	// buckets, 0-10 s to 30+ min (time_on_site_histogram.sql).
+	Histogram []HistogramBucket `json:"histogram,omitempty"`
+}
+
+// TimeOnSiteGroup is time on site of the sessions with one value of a
+// dimension: "channel", "landing_page", "touchpoint", "device" or "stage"
+// (the furthest journey stage of the session's events).
+type TimeOnSiteGroup struct {
+	Dimension       string       `json:"dimension"`
+	Value           string       `json:"value"`
+	Sessions        uint64       `json:"sessions"`
+	DurationSeconds Distribution `json:"duration_seconds"`
+	EngagedSeconds  Distribution `json:"engaged_seconds"`
+	BounceRate      float64      `json:"bounce_rate"`
+	EngagementRate  float64      `json:"engagement_rate"`
+}
+
+// HistogramBucket counts the sessions whose duration, and whose engaged
+// time, is in [LowerSeconds, UpperSeconds); UpperSeconds is 0 for the last
+// bucket, which has no bound.
+type HistogramBucket struct {
+	Label            string  `json:"label"`
+	LowerSeconds     float64 `json:"lower_seconds"`
+	UpperSeconds     float64 `json:"upper_seconds,omitempty"`
+	DurationSessions uint64  `json:"duration_sessions"`
+	EngagedSessions  uint64  `json:"engaged_sessions"`
 }
 
 // Distribution summarises a number over sessions: its mean, median and
@@ -28,7 +61,9 @@ type Distribution struct {
 // Kind is KindTimeOnSite.
 func (*TimeOnSiteReport) Kind() string { return KindTimeOnSite }
 
-// TimeOnSite runs sql/queries/time_on_site.sql: opts.From, To and Site.
+// TimeOnSite runs sql/queries/time_on_site.sql and its companions
+// time_on_site_breakdown.sql and time_on_site_histogram.sql: opts.From, To
+// and Site.
 func TimeOnSite(ctx context.Context, conn driver.Conn, opts Options) (*TimeOnSiteReport, error) {
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("time on site: %w", err)
@@ -48,8 +83,50 @@ func TimeOnSite(ctx context.Context, conn driver.Conn, opts Options) (*TimeOnSit
 	if err != nil {
 		return nil, fmt.Errorf("time on site: query: %w", err)
 	}
+	params := opts.rangeParams()
+	breakdown, err := companionSQL(query, scopeEnd, "time_on_site_breakdown")
+	if err == nil {
+		err = scanRows(ctx, conn, breakdown, params, func(rows driver.Rows) error {
+			var (
+				g       TimeOnSiteGroup
+				engaged uint64
+			)
+			if err := rows.Scan(&g.Dimension, &g.Value, &g.Sessions,
+				&g.DurationSeconds.Mean, &g.DurationSeconds.Median, &g.DurationSeconds.P90,
+				&g.EngagedSeconds.Mean, &g.EngagedSeconds.Median, &g.EngagedSeconds.P90,
+				&engaged, &g.BounceRate, &g.EngagementRate); err != nil {
+				return err
+			}
+			r.Breakdowns = append(r.Breakdowns, g)
+			return nil
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("time on site: breakdown: %w", err)
+	}
+	histogram, err := companionSQL(query, scopeEnd, "time_on_site_histogram")
+	if err == nil {
+		err = scanRows(ctx, conn, histogram, params, func(rows driver.Rows) error {
+			var (
+				b      HistogramBucket
+				bucket uint64
+			)
+			if err := rows.Scan(&bucket, &b.Label, &b.LowerSeconds, &b.UpperSeconds, &b.DurationSessions, &b.EngagedSessions); err != nil {
+				return err
+			}
+			r.Histogram = append(r.Histogram, b)
+			return nil
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("time on site: histogram: %w", err)
+	}
 	return &r, nil
 }
+
+// scopeEnd is the line of time_on_site.sql that ends its WITH clause, the
+// sessions and aggregates its companion queries share.
+const scopeEnd = "-- scope end"
 
 func (r *TimeOnSiteReport) records() [][]string {
 	return [][]string{
@@ -62,8 +139,12 @@ func (r *TimeOnSiteReport) records() [][]string {
 	}
 }
 
+// maxBreakdownRows is how many values of each dimension the table and HTML
+// formats show (most sessions first); JSON has them all.
+const maxBreakdownRows = 10
+
 func (r *TimeOnSiteReport) display() []table {
-	return []table{
+	tables := []table{
 		{
 			{"SESSIONS", "BOUNCE RATE", "ENGAGEMENT RATE"},
 			{formatUint(r.Sessions), formatPercent(r.BounceRate), formatPercent(r.EngagementRate)},
@@ -74,4 +155,37 @@ func (r *TimeOnSiteReport) display() []table {
 			{"engaged time", formatSeconds(r.EngagedSeconds.Mean), formatSeconds(r.EngagedSeconds.Median), formatSeconds(r.EngagedSeconds.P90)},
 		},
 	}
+	if len(r.Histogram) > 0 {
+		t := table{{"TIME", "SESSIONS BY DURATION", "SESSIONS BY ENGAGED TIME"}}
+		for _, b := range r.Histogram {
+			t = append(t, []string{b.Label, formatUint(b.DurationSessions), formatUint(b.EngagedSessions)})
+		}
+		tables = append(tables, t)
+	}
+	var (
+		t    table
+		dim  string
+		rows int
+	)
+	for _, g := range r.Breakdowns {
+		if g.Dimension != dim {
+			if t != nil {
+				tables = append(tables, t)
+			}
+			dim, rows = g.Dimension, 0
+			t = table{{strings.ToUpper(strings.ReplaceAll(dim, "_", " ")), "SESSIONS", "MEAN DURATION", "MEDIAN", "P90",
+				"MEAN ENGAGED", "MEDIAN", "P90", "BOUNCE RATE"}}
+		}
+		if rows++; rows > maxBreakdownRows {
+			continue
+		}
+		t = append(t, []string{g.Value, formatUint(g.Sessions),
+			formatSeconds(g.DurationSeconds.Mean), formatSeconds(g.DurationSeconds.Median), formatSeconds(g.DurationSeconds.P90),
+			formatSeconds(g.EngagedSeconds.Mean), formatSeconds(g.EngagedSeconds.Median), formatSeconds(g.EngagedSeconds.P90),
+			formatPercent(g.BounceRate)})
+	}
+	if t != nil {
+		tables = append(tables, t)
+	}
+	return tables
 }

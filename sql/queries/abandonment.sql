@@ -26,8 +26,33 @@
 --
 -- Checkouts are the same with 'Checkout Started' in place of 'Product Added'.
 --
--- Two rows: kind ('cart', 'checkout'), carts, abandoned, recovered,
--- abandonment_rate (for kind = 'checkout', `carts` counts checkouts).
+-- The CTE `outcomes` (one row per cart or checkout) is the definition; the
+-- companion queries abandonment_daily.sql, abandonment_channels.sql,
+-- abandonment_recovered_by.sql and abandoned_carts.sql are run with the text
+-- of this file up to the line "-- outcomes end" in front of them, so they
+-- group the very same rows. Its columns:
+--
+--   kind           'cart' or 'checkout'
+--   cart_key       'cart_id:<id>', 'session_id:<id>' or 'message_id:<id>'
+--   cart_time      the cart's time (its first event, above)
+--   visitor_id     the visitor of that first event
+--   user_id        the first non-empty user_id of the cart's events, '' if none
+--   session_id     the session_id of the first event ('' if not sessionized)
+--   event_channel  the traffic_channel of the first event
+--   value          the sum over the cart's events (of its kind, before `to`)
+--                  of properties.price * properties.quantity (quantity 1
+--                  when missing) when the event has a price, else of its
+--                  revenue column; rounded to 2 decimals
+--   items          the sum over the same events of properties.quantity (1
+--                  when missing)
+--   is_converted, is_abandoned, is_recovered   the definitions above (UInt8)
+--   recovered_at   the recovering order: the visitor's first order after
+--                  cart time + T (meaningful only when is_recovered)
+--   recovered_session  the session_id of that order
+--
+-- This file's result is two rows: kind ('cart', 'checkout'), carts,
+-- abandoned, recovered, abandonment_rate (for kind = 'checkout', `carts`
+-- counts checkouts).
 WITH
     starts AS
     (
@@ -37,7 +62,15 @@ WITH
                     session_id != '', 'session_id:' || session_id,
                     'message_id:' || message_id) AS cart_key,
             min(event_time) AS cart_time,
-            argMin(visitor_id, event_time) AS visitor_id
+            argMin(visitor_id, event_time) AS visitor_id,
+            argMinIf(user_id, event_time, user_id != '') AS cart_user,
+            argMin(session_id, event_time) AS cart_session,
+            argMin(traffic_channel, event_time) AS cart_channel,
+            round(sum(if(JSONHas(properties, 'price'),
+                         JSONExtractFloat(properties, 'price')
+                           * if(JSONHas(properties, 'quantity'), JSONExtractFloat(properties, 'quantity'), 1),
+                         revenue)), 2) AS value,
+            sum(if(JSONHas(properties, 'quantity'), JSONExtractFloat(properties, 'quantity'), 1)) AS items
         FROM events FINAL
         WHERE event_name IN ('Product Added', 'Checkout Started')
           -- no lower bound: a cart first added to before `from` is not
@@ -49,7 +82,10 @@ WITH
     ),
     orders AS
     (
-        SELECT visitor_id, groupArray(event_time) AS order_times
+        SELECT
+            visitor_id,
+            groupArray(event_time) AS order_times,
+            groupArray(session_id) AS order_sessions
         FROM events FINAL
         WHERE event_name = 'Order Completed'
           AND event_time >= {from:DateTime64(3)}
@@ -60,17 +96,29 @@ WITH
     (
         SELECT
             starts.kind AS kind,
+            starts.cart_key AS cart_key,
+            starts.cart_time AS cart_time,
+            starts.visitor_id AS visitor_id,
+            starts.cart_user AS user_id,
+            starts.cart_session AS session_id,
+            starts.cart_channel AS event_channel,
+            starts.value AS value,
+            starts.items AS items,
             starts.cart_time + toIntervalSecond({within_seconds:UInt64}) AS deadline,
-            arrayExists(t -> t >= starts.cart_time AND t <= deadline, orders.order_times) AS converted,
-            arrayExists(t -> t > deadline, orders.order_times) AS ordered_later
+            arrayExists(t -> t >= starts.cart_time AND t <= deadline, orders.order_times) AS is_converted,
+            NOT is_converted AS is_abandoned,
+            is_abandoned AND arrayExists(t -> t > deadline, orders.order_times) AS is_recovered,
+            arrayMin(arrayFilter(t -> t > deadline, orders.order_times)) AS recovered_at,
+            orders.order_sessions[indexOf(orders.order_times, recovered_at)] AS recovered_session
         FROM starts
         LEFT JOIN orders ON orders.visitor_id = starts.visitor_id
     )
+-- outcomes end
 SELECT
     kinds.kind AS kind,
     toUInt64(countIf(outcomes.kind != '')) AS carts,
-    toUInt64(countIf(outcomes.kind != '' AND NOT converted)) AS abandoned,
-    toUInt64(countIf(outcomes.kind != '' AND NOT converted AND ordered_later)) AS recovered,
+    toUInt64(countIf(outcomes.kind != '' AND is_abandoned)) AS abandoned,
+    toUInt64(countIf(outcomes.kind != '' AND is_recovered)) AS recovered,
     toFloat64(if(carts = 0, 0, abandoned / carts)) AS abandonment_rate
 FROM (SELECT arrayJoin(['cart', 'checkout']) AS kind) AS kinds
 LEFT JOIN outcomes ON outcomes.kind = kinds.kind

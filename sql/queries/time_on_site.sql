@@ -26,10 +26,36 @@
 --                     or a conversion).
 --   bounce_rate       1 - engagement_rate. Both 0 when there are no sessions.
 --
--- One row: sessions, duration_mean, duration_median, duration_p90,
--- engaged_mean, engaged_median, engaged_p90, engaged_sessions, bounce_rate,
--- engagement_rate.
-SELECT
+-- The WITH clause up to the line "-- scope end" is the definition: the CTE
+-- `scoped` (the sessions above, one row each) and the named aggregates
+-- (sessions, duration_mean, ... engagement_rate). The companion queries
+-- time_on_site_breakdown.sql and time_on_site_histogram.sql are run with
+-- that text in front of them, so they compute the very same numbers per
+-- group. `scoped` has the columns visitor_id, session_id, duration_seconds,
+-- engaged_seconds, engaged and the session's traffic_channel, entry_page,
+-- touchpoint and device_type. (A companion must not give any other column
+-- one of the aggregates' names: ClickHouse would take the aggregate.)
+--
+-- This file's result is one row: sessions, duration_mean, duration_median,
+-- duration_p90, engaged_mean, engaged_median, engaged_p90,
+-- engaged_sessions, bounce_rate, engagement_rate.
+WITH
+    scoped AS
+    (
+        SELECT
+            visitor_id, session_id, duration_seconds, engaged_seconds, engaged,
+            traffic_channel, entry_page, touchpoint, device_type
+        FROM sessions FINAL
+        WHERE start_time >= {from:DateTime64(3)}
+          AND start_time < {to:DateTime64(3)}
+          AND is_deleted = 0
+          AND ({site:String} = ''
+               OR (visitor_id, session_id) IN (
+                    SELECT visitor_id, session_id
+                    FROM events
+                    WHERE write_key = {site:String}
+                      AND event_time >= {from:DateTime64(3)}))
+    ),
     toUInt64(count()) AS sessions,
     toFloat64(if(sessions = 0, 0, avg(duration_seconds))) AS duration_mean,
     toFloat64(if(sessions = 0, 0, quantileExact(0.5)(duration_seconds))) AS duration_median,
@@ -40,13 +66,9 @@ SELECT
     toUInt64(countIf(engaged)) AS engaged_sessions,
     toFloat64(if(sessions = 0, 0, 1 - engaged_sessions / sessions)) AS bounce_rate,
     toFloat64(if(sessions = 0, 0, engaged_sessions / sessions)) AS engagement_rate
-FROM sessions FINAL
-WHERE start_time >= {from:DateTime64(3)}
-  AND start_time < {to:DateTime64(3)}
-  AND is_deleted = 0
-  AND ({site:String} = ''
-       OR (visitor_id, session_id) IN (
-            SELECT visitor_id, session_id
-            FROM events
-            WHERE write_key = {site:String}
-              AND event_time >= {from:DateTime64(3)}))
+-- scope end
+SELECT
+    sessions, duration_mean, duration_median, duration_p90,
+    engaged_mean, engaged_median, engaged_p90,
+    engaged_sessions, bounce_rate, engagement_rate
+FROM scoped
