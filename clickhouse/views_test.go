@@ -29,7 +29,7 @@ func TestReportViewsExist(t *testing.T) {
 			t.Errorf("%s: engine %q, want View", v.View, engine)
 		}
 		// The view is the query file's SQL: a distinctive piece of each.
-		want := map[string]string{"report_abandonment": "ordered_later", "report_time_on_site": "engaged_sessions",
+		want := map[string]string{"report_abandonment": "is_recovered", "report_time_on_site": "engaged_sessions",
 			"report_attribution": "last_non_direct", "report_retention": "purchaser_share"}[v.View]
 		if !strings.Contains(query, want) {
 			t.Errorf("%s: definition lacks %q:\n%s", v.View, want, query)
