@@ -39,6 +39,18 @@ check-deploy: build
 fuzz: install
 	./scripts/fuzz.sh
 
+.PHONY: chaos soak
+
+# The long fault suite: Kafka, ClickHouse and collector processes stopped,
+# killed and restarted under load (about 7 minutes; see scripts/chaos.sh).
+chaos: install
+	./scripts/chaos.sh
+
+# Memory and goroutines of the services at half the peak rate for
+# SOAK_DURATION (default 10m); samples in out/soak.csv (scripts/soak.sh).
+soak: install
+	./scripts/soak.sh
+
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 

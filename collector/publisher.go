@@ -21,3 +21,16 @@ type Publisher interface {
 	// calls it on every probe, so it must be cheap (cached).
 	Ready(ctx context.Context) error
 }
+
+// PermanentError is a Publish failure that repeating the same events cannot
+// fix: Kafka refused them for good (a record too large for the topic, an
+// invalid record or topic). Any other error may go away when retried.
+// Check for it with errors.As; the spool moves such events aside instead
+// of retrying them forever.
+type PermanentError struct {
+	Err error
+}
+
+func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
+
+func (e *PermanentError) Unwrap() error { return e.Err }

@@ -10,4 +10,10 @@
 // synchronous and wait for all in-sync replicas (acks=all), so a nil error
 // means Kafka has every message. The topics are not created here: the
 // embedded broker seeds them, a real cluster must have them.
+//
+// A write Kafka refuses for good (a record, or the record batch holding it,
+// over the topic's max.message.bytes or the writer's BatchBytes; an
+// invalid record or topic) comes back as a *collector.PermanentError, so
+// that the disk spool moves the events at fault aside instead of retrying
+// them forever; every other error, unknown ones included, is retryable.
 package kafka

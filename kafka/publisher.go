@@ -91,7 +91,9 @@ func NewPublisher(brokers []string, log *slog.Logger) *Publisher {
 // Publish writes events to pipeline.TopicEvents, each keyed by its
 // VisitorID, and returns once Kafka has acknowledged all of them. On error
 // some may have been written anyway (a retry may duplicate them; consumers
-// deduplicate on MessageID). If ctx ends first, the error is ctx's.
+// deduplicate on MessageID). If ctx ends first, the error is ctx's. An
+// error Kafka will give again for the same events (see permanent) is a
+// *collector.PermanentError.
 func (p *Publisher) Publish(ctx context.Context, events []pipeline.Event) error {
 	if len(events) == 0 {
 		return nil
@@ -134,7 +136,41 @@ func (p *Publisher) write(ctx context.Context, msgs []kafkago.Message) error {
 	if len(p.brokers) == 0 {
 		return ErrNoBrokers
 	}
-	return p.writer.WriteMessages(ctx, msgs...)
+	err := p.writer.WriteMessages(ctx, msgs...)
+	if err != nil && permanent(err) {
+		return &collector.PermanentError{Err: err}
+	}
+	return err
+}
+
+// permanent reports whether Kafka refused records for good: a record (or
+// the record batch holding it) larger than the topic's max.message.bytes,
+// or the writer's BatchBytes, an invalid record, an invalid topic. Other
+// errors, an unknown one included, are worth retrying; for per-message
+// errors (kafkago.WriteErrors) one refusal for good is enough, since the
+// whole write must then be split to find the record at fault.
+func permanent(err error) bool {
+	var tooLarge kafkago.MessageTooLargeError
+	if errors.As(err, &tooLarge) {
+		return true
+	}
+	var each kafkago.WriteErrors
+	if errors.As(err, &each) {
+		for _, e := range each {
+			if e != nil && permanent(e) {
+				return true
+			}
+		}
+		return false
+	}
+	var code kafkago.Error
+	if errors.As(err, &code) {
+		switch code {
+		case kafkago.MessageSizeTooLarge, kafkago.RecordListTooLarge, kafkago.InvalidRecord, kafkago.InvalidTopic:
+			return true
+		}
+	}
+	return false
 }
 
 // Ready reports whether a broker answers a request and the cluster has both

@@ -2,6 +2,8 @@ package spool
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 
+	"github.com/touchstream/touchstream/collector"
 	"github.com/touchstream/touchstream/pipeline"
 )
 
@@ -68,6 +71,20 @@ func (s *Spool) drainOnce(ctx context.Context) bool {
 		return true
 	}
 
+	if !s.deliver(ctx, events) {
+		return false // ctx ended
+	}
+	s.remove(good)
+	return true
+}
+
+// deliver publishes events to the next publisher, retrying with
+// exponential back-off while it fails, until it acknowledged every one or
+// ctx ends (then it returns false). When the next publisher refuses them
+// for good (a *collector.PermanentError), the events are split in halves,
+// each delivered in turn, so that order is kept and only the single events
+// it refuses on their own are moved to the dead-letter file.
+func (s *Spool) deliver(ctx context.Context, events []pipeline.Event) bool {
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval = 100 * time.Millisecond
 	bo.MaxInterval = s.opts.MaxBackoff
@@ -77,17 +94,71 @@ func (s *Spool) drainOnce(ctx context.Context) bool {
 		attempt++
 		pctx, cancel := context.WithTimeout(ctx, s.opts.DrainTimeout)
 		defer cancel()
-		return s.next.Publish(pctx, events)
+		err := s.next.Publish(pctx, events)
+		var perm *collector.PermanentError
+		if errors.As(err, &perm) {
+			return backoff.Permanent(err)
+		}
+		return err
 	}, backoff.WithContext(bo, ctx), func(err error, wait time.Duration) {
 		s.log.Warn("spool drain failed, retrying", "events", len(events), "attempt", attempt, "retry_in", wait, "err", err)
 	})
+	if err == nil {
+		if attempt > 1 {
+			s.log.Info("spool drain resumed", "events", len(events), "attempts", attempt)
+		}
+		return true
+	}
+	var perm *collector.PermanentError
+	if ctx.Err() != nil || !errors.As(err, &perm) {
+		return false
+	}
+	if len(events) == 1 {
+		return s.deadLetter(ctx, events[0], err)
+	}
+	s.log.Warn("spool drain refused for good, splitting", "events", len(events), "err", err)
+	h := len(events) / 2
+	return s.deliver(ctx, events[:h]) && s.deliver(ctx, events[h:])
+}
+
+// deadLetter appends e, with why Kafka refused it, to the dead-letter file
+// of the spool directory, fsynced, for a human to look at. It retries a
+// failing disk until ctx ends (then it returns false): the event was
+// acknowledged to a client, so it is not dropped.
+func (s *Spool) deadLetter(ctx context.Context, e pipeline.Event, cause error) bool {
+	line, err := json.Marshal(struct {
+		FailedAt time.Time      `json:"failed_at"`
+		Error    string         `json:"error"`
+		Event    pipeline.Event `json:"event"`
+	}{time.Now().UTC(), cause.Error(), e})
 	if err != nil {
-		return false // ctx ended
+		s.log.Error("encode dead letter", "message_id", e.MessageID, "err", err)
+		return false
 	}
-	if attempt > 1 {
-		s.log.Info("spool drain resumed", "events", len(events), "attempts", attempt)
+	line = append(line, '\n')
+	err = backoff.Retry(func() error {
+		f, err := os.OpenFile(filepath.Join(s.dir, deadName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		_, err = f.Write(line)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			s.log.Error("write dead letter, retrying", "message_id", e.MessageID, "err", err)
+		}
+		return err
+	}, backoff.WithContext(backoff.NewExponentialBackOff(backoff.WithMaxElapsedTime(0), backoff.WithMaxInterval(s.opts.MaxBackoff)), ctx))
+	if err != nil {
+		return false
 	}
-	s.remove(good)
+	s.deadLetters.Inc()
+	s.log.Error("event refused by kafka for good, moved to the dead-letter file",
+		"message_id", e.MessageID, "visitor_id", e.VisitorID, "file", filepath.Join(s.dir, deadName), "err", cause)
 	return true
 }
 

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,10 +30,22 @@ var _ collector.Publisher = (*Spool)(nil)
 // is that full. The collector answers 503 with Retry-After.
 var ErrFull = errors.New("spool full")
 
+// ErrLocked happens in New when another Spool, in this process or another
+// one, holds the directory (a second collector started on the same
+// --spool-dir). It is released by Close or when that process exits.
+var ErrLocked = errors.New("spool directory in use by another process")
+
 const (
 	segExt = ".seg"
 	tmpExt = ".tmp"
 	badExt = ".corrupt"
+
+	// lockName is the file New locks (flock, exclusive) for as long as the
+	// Spool is open.
+	lockName = "spool.lock"
+	// deadName is where the drain appends, as JSON lines, the events Kafka
+	// refused for good.
+	deadName = "dead-letters.jsonl"
 )
 
 // Options configures a Spool; zero values take the defaults.
@@ -96,6 +109,9 @@ type Spool struct {
 	opts Options
 	log  *slog.Logger
 	wake chan struct{}
+	lock *os.File // holds the directory's flock until Close
+
+	deadLetters prometheus.Counter // events moved to deadName
 
 	mu      sync.Mutex
 	queue   []segment // oldest first, the segments on disk
@@ -107,10 +123,16 @@ type Spool struct {
 
 // New opens (creating it if need be) the spool in dir, picking up the
 // segments a previous process left, and returns a Spool in front of next.
+// It locks the directory: while this Spool is open, New on the same
+// directory fails with ErrLocked. Call Close to release it.
 func New(dir string, next collector.Publisher, opts Options) (*Spool, error) {
 	opts.defaults()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("spool dir: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
 	}
 	s := &Spool{
 		dir:  dir,
@@ -118,8 +140,14 @@ func New(dir string, next collector.Publisher, opts Options) (*Spool, error) {
 		opts: opts,
 		log:  opts.Logger.With("component", "spool"),
 		wake: make(chan struct{}, 1),
+		lock: lock,
+		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "touchstream_collector_spool_dead_letters_total",
+			Help: "Events Kafka refused for good while the spool drained, moved to " + deadName + " in the spool directory.",
+		}),
 	}
 	if err := s.load(); err != nil {
+		lock.Close()
 		return nil, err
 	}
 	if len(s.queue) > 0 {
@@ -127,10 +155,47 @@ func New(dir string, next collector.Publisher, opts Options) (*Spool, error) {
 	}
 	if opts.Registerer != nil {
 		if err := s.register(opts.Registerer); err != nil {
+			lock.Close()
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// lockDir takes an exclusive flock on the directory's lock file without
+// waiting; the lock lasts as long as the returned file is open (or the
+// process lives).
+func lockDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, lockName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("spool lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s is locked (is another collector running with this --spool-dir?)", ErrLocked, path)
+		}
+		return nil, fmt.Errorf("spool lock %s: %w", path, err)
+	}
+	// Say who holds it, for a human looking at the directory.
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return f, nil
+}
+
+// Close releases the directory's lock. Call it once Run has returned and
+// nothing publishes any more; what waits on disk stays there for the next
+// Spool on the directory. It is safe to call more than once.
+func (s *Spool) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lock == nil {
+		return nil
+	}
+	err := s.lock.Close() // closing the descriptor drops the flock
+	s.lock = nil
+	return err
 }
 
 func (s *Spool) load() error {
@@ -364,6 +429,7 @@ func (s *Spool) register(reg prometheus.Registerer) error {
 			Help: "Segment files waiting in the collector's disk spool.",
 		}, func() float64 { return float64(s.Stats().Segments) }),
 	}
+	gauges = append(gauges, s.deadLetters)
 	for _, g := range gauges {
 		if err := reg.Register(g); err != nil {
 			return fmt.Errorf("register spool metrics: %w", err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/touchstream/touchstream/collector"
 	"github.com/touchstream/touchstream/pipeline"
 	"github.com/touchstream/touchstream/spool"
 )
@@ -18,10 +19,12 @@ var errDown = errors.New("kafka down")
 
 // fakePublisher records what it acknowledged, in order; while down it fails.
 type fakePublisher struct {
-	mu    sync.Mutex
-	down  bool
-	got   []pipeline.Event
-	calls int
+	mu     sync.Mutex
+	down   bool
+	refuse map[string]bool // message ids refused for good, with their whole batch
+	failN  int             // the next failN calls fail (retryable)
+	got    []pipeline.Event
+	calls  int
 }
 
 func (f *fakePublisher) setDown(down bool) {
@@ -36,6 +39,15 @@ func (f *fakePublisher) Publish(ctx context.Context, events []pipeline.Event) er
 	f.calls++
 	if f.down {
 		return errDown
+	}
+	if f.failN > 0 {
+		f.failN--
+		return errDown
+	}
+	for _, e := range events {
+		if f.refuse[e.MessageID] {
+			return fmt.Errorf("publish: %w", &collector.PermanentError{Err: errors.New("message too large")})
+		}
 	}
 	f.got = append(f.got, events...)
 	return nil
@@ -85,6 +97,7 @@ func newSpool(t *testing.T, dir string, next *fakePublisher, opts spool.Options)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -230,6 +243,7 @@ func TestResumeAfterRestart(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "00000000000000000099-1.seg.tmp"), []byte("{"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	s1.Close()
 
 	f2 := &fakePublisher{}
 	s2 := newSpool(t, dir, f2, spool.Options{})
@@ -248,6 +262,7 @@ func TestResumeAfterRestart(t *testing.T) {
 	cancel()
 	<-done
 	equal(t, f2.ids(), want)
+	s2.Close()
 
 	// A clean restart sends nothing acknowledged again.
 	f3 := &fakePublisher{}
@@ -261,7 +276,7 @@ func TestResumeAfterRestart(t *testing.T) {
 		t.Errorf("resent after a clean restart: %v", f3.ids())
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 0 {
+	if len(entries) != 1 || entries[0].Name() != "spool.lock" {
 		t.Errorf("files left in the spool dir: %v", entries)
 	}
 }
@@ -279,6 +294,7 @@ func TestCorruptSegmentMovedAside(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.setDown(false)
+	s1.Close()
 	s2 := newSpool(t, dir, f, spool.Options{})
 	run(t, s2)
 	waitEmpty(t, s2)
