@@ -106,6 +106,7 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
+		defer sp.Close() // releases the spool directory's lock
 		pub = sp
 	}
 	srv, err := collector.New(cfg, pub, reg, log)
