@@ -3,9 +3,9 @@ package report
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"text/template"
 
 	chgo "github.com/ClickHouse/clickhouse-go/v2"
@@ -18,10 +18,24 @@ const (
 	ByPerson  = "person"  // persons: visitors linked to one user id count once
 )
 
+// Breakdowns are the funnel breakdowns (`--breakdown`), besides
+// "property:NAME"; sql/queries/funnel.sql says which column each reads.
+var Breakdowns = []string{"channel", "touchpoint", "campaign", "device", "source"}
+
 // FunnelReport is the answer of `touchstream report funnel`.
 type FunnelReport struct {
 	Steps []FunnelStep `json:"steps"`
-	by    string       // ByVisitor or ByPerson, for the display header
+	// BreakdownBy is Options.Breakdown; Breakdown the funnel per value,
+	// the most visitors at step 1 first.
+	BreakdownBy string
+	Breakdown   []FunnelGroup
+	// TrendBy is Options.Trend; Trend the funnel per period, oldest first.
+	TrendBy string
+	Trend   []FunnelPeriod
+	// Dropoff is the drop-off list of Options.Dropoff, nil without.
+	Dropoff *FunnelDropoff
+
+	by string // ByVisitor or ByPerson, for the display header
 }
 
 // FunnelStep is one step of a funnel; sql/queries/funnel.sql defines each
@@ -38,101 +52,264 @@ type FunnelStep struct {
 	ConversionFromPrevious float64 `json:"conversion_from_previous"`
 	// MedianSecondsToConvert is the median time from step 1 to this step.
 	MedianSecondsToConvert float64 `json:"median_seconds_to_convert"`
+	// P90SecondsToConvert is the 90th percentile of that time; every
+	// report the query computed has it (nil only in hand-made values).
+	P90SecondsToConvert *float64 `json:"p90_seconds_to_convert,omitempty"`
+}
+
+// FunnelGroup is the funnel of the visitors whose first step event has one
+// breakdown value.
+type FunnelGroup struct {
+	Value string       `json:"value"`
+	Steps []FunnelStep `json:"steps"`
+}
+
+// FunnelPeriod is the funnel of the visitors whose first step event is in
+// one period (its first day, 2026-11-02). Conversion is the last step's
+// ConversionFromStart.
+type FunnelPeriod struct {
+	Period     string       `json:"period"`
+	Steps      []FunnelStep `json:"steps"`
+	Conversion float64      `json:"conversion"`
 }
 
 // Kind is KindFunnel.
 func (*FunnelReport) Kind() string { return KindFunnel }
 
 // Funnel runs sql/queries/funnel.sql counting visitors: opts.From, To,
-// Site, Steps, Window and Mode.
+// Site, Steps, Window, Mode, Breakdown, Trend, Exclude and Dropoff.
 func Funnel(ctx context.Context, conn driver.Conn, opts Options) (*FunnelReport, error) {
 	return FunnelBy(ctx, conn, opts, ByVisitor)
+}
+
+// funnelQuery is a checked funnel: what FunnelBy runs.
+type funnelQuery struct {
+	opts      Options
+	by, mode  string
+	steps     []funnelStep
+	window    uint64 // seconds
+	breakdown string // funnel.sql's {breakdown}: channel, ..., property
+	property  string // funnel.sql's {breakdown_property}
 }
 
 // FunnelBy is Funnel counting by: ByVisitor (or "") or ByPerson, where a
 // person is the user id a visitor is linked to in the identities table
 // (the persons view), else the visitor.
 func FunnelBy(ctx context.Context, conn driver.Conn, opts Options, by string) (*FunnelReport, error) {
+	q, err := checkFunnelOptions(opts, by)
+	if err != nil {
+		return nil, fmt.Errorf("funnel: %w", err)
+	}
+	groups, err := q.run(ctx, conn, "", "")
+	if err != nil {
+		return nil, fmt.Errorf("funnel: %w", err)
+	}
+	r := &FunnelReport{Steps: groups[0].Steps, by: q.by}
+	switch {
+	case q.breakdown != "":
+		if r.Breakdown, err = q.run(ctx, conn, q.breakdown, q.property); err != nil {
+			return nil, fmt.Errorf("funnel: breakdown: %w", err)
+		}
+		r.BreakdownBy = opts.Breakdown
+		// The biggest groups first; equal ones by value.
+		slices.SortStableFunc(r.Breakdown, func(a, b FunnelGroup) int {
+			if a.Steps[0].Count != b.Steps[0].Count {
+				if a.Steps[0].Count > b.Steps[0].Count {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(a.Value, b.Value)
+		})
+	case opts.Trend != "":
+		groups, err := q.run(ctx, conn, opts.Trend, "")
+		if err != nil {
+			return nil, fmt.Errorf("funnel: trend: %w", err)
+		}
+		r.TrendBy = opts.Trend
+		r.Trend = make([]FunnelPeriod, len(groups))
+		for i, g := range groups {
+			r.Trend[i] = FunnelPeriod{Period: g.Value, Steps: g.Steps, Conversion: g.Steps[len(g.Steps)-1].ConversionFromStart}
+		}
+	case opts.Dropoff > 0:
+		if r.Dropoff, err = q.dropoff(ctx, conn); err != nil {
+			return nil, fmt.Errorf("funnel: dropoff: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// checkFunnelOptions checks the options of a funnel.
+func checkFunnelOptions(opts Options, by string) (*funnelQuery, error) {
 	by, err := checkBy(by)
 	if err != nil {
-		return nil, fmt.Errorf("funnel: %w", err)
+		return nil, err
 	}
 	if err := opts.validateRange(); err != nil {
-		return nil, fmt.Errorf("funnel: %w", err)
+		return nil, err
 	}
-	steps, err := parseSteps(opts.Steps)
-	if err != nil {
-		return nil, fmt.Errorf("funnel: %w", err)
+	q := &funnelQuery{opts: opts, by: by, mode: opts.Mode}
+	if q.steps, err = parseSteps(opts.Steps); err != nil {
+		return nil, err
 	}
-	mode := opts.Mode
-	switch mode {
+	switch q.mode {
 	case "":
-		mode = ModeOrdered
+		q.mode = ModeOrdered
 	case ModeOrdered, ModeStrict, ModeAny:
 	default:
-		return nil, fmt.Errorf("funnel: mode %q: want ordered, strict or any", opts.Mode)
+		return nil, fmt.Errorf("mode %q: want ordered, strict or any", opts.Mode)
 	}
 	window := opts.Window
 	if window == 0 {
 		window = DefaultWindow
 	}
 	if window < 0 {
-		return nil, fmt.Errorf("funnel: window %s is negative", window)
+		return nil, fmt.Errorf("window %s is negative", window)
 	}
+	q.window = seconds(window)
 
-	labels := make([]string, len(steps))
-	params := append(opts.rangeParams(), chgo.Named("window_seconds", seconds(window)))
-	var query string
-	if mode == ModeOrdered {
-		if query, err = funnelSQLBy(len(steps), by); err != nil {
-			return nil, fmt.Errorf("funnel: %w", err)
+	switch b := opts.Breakdown; {
+	case b == "":
+	case slices.Contains(Breakdowns, b):
+		q.breakdown = b
+	case strings.HasPrefix(b, "property:"):
+		q.breakdown, q.property = "property", strings.TrimSpace(strings.TrimPrefix(b, "property:"))
+		if q.property == "" {
+			return nil, fmt.Errorf("breakdown %q: want property:NAME", b)
 		}
-		for i, s := range steps {
-			params = append(params,
-				chgo.Named("step_"+strconv.Itoa(i), nonNil(s.events)),
-				chgo.Named("page_"+strconv.Itoa(i), nonNil(s.pages)))
-		}
-	} else {
-		// funnel_modes.sql takes the steps as arrays of arrays.
-		if query, err = querySQL("funnel_modes"); err != nil {
-			return nil, fmt.Errorf("funnel: %w", err)
-		}
-		events, pages := make([][]string, len(steps)), make([][]string, len(steps))
-		for i, s := range steps {
-			events[i], pages[i] = nonNil(s.events), nonNil(s.pages)
-		}
-		params = append(params, chgo.Named("step_events", events), chgo.Named("step_pages", pages),
-			chgo.Named("mode", mode), chgo.Named("by", by))
+	default:
+		return nil, fmt.Errorf("breakdown %q: want one of %s or property:NAME", b, strings.Join(Breakdowns, ", "))
 	}
-	for i, s := range steps {
+	switch opts.Trend {
+	case "", TrendDay, TrendWeek:
+	default:
+		return nil, fmt.Errorf("trend %q: want %s or %s", opts.Trend, TrendDay, TrendWeek)
+	}
+	if opts.Dropoff < 0 || (opts.Dropoff > 0 && opts.Dropoff >= len(q.steps)) {
+		return nil, fmt.Errorf("dropoff %d: want a step from 1 to %d (the last step has no next step)", opts.Dropoff, len(q.steps)-1)
+	}
+	n := 0
+	for _, set := range []bool{opts.Breakdown != "", opts.Trend != "", opts.Dropoff > 0} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return nil, fmt.Errorf("breakdown, trend and dropoff: one at a time")
+	}
+	for _, e := range opts.Exclude {
+		if strings.TrimSpace(e) == "" {
+			return nil, fmt.Errorf("exclude: empty event name")
+		}
+		if strings.ContainsAny(e, "[]|") || strings.HasPrefix(strings.TrimSpace(e), "page:") {
+			return nil, fmt.Errorf("exclude %q: an exclusion step is an event name, without alternatives, filters or pages", e)
+		}
+	}
+	filtered := slices.ContainsFunc(q.steps, func(s funnelStep) bool { return len(s.filters) > 0 })
+	if q.mode != ModeOrdered && (n > 0 || len(opts.Exclude) > 0 || filtered) {
+		return nil, fmt.Errorf("mode %s: breakdown, trend, dropoff, exclusions and property filters: %w (mode ordered only)", q.mode, ErrNotSupported)
+	}
+	if opts.Dropoff > 0 && by != ByVisitor {
+		return nil, fmt.Errorf("dropoff by %s: %w (visitors only)", by, ErrNotSupported)
+	}
+	return q, nil
+}
+
+// params are the query parameters of funnel.sql (and funnel_dropoff.sql)
+// for the breakdown (and its property).
+func (q *funnelQuery) params(breakdown, property string) []any {
+	labels := make([]string, len(q.steps))
+	for i, s := range q.steps {
 		labels[i] = s.label
 	}
-	params = append(params, chgo.Named("steps", labels))
+	params := append(q.opts.rangeParams(), chgo.Named("window_seconds", q.window), chgo.Named("steps", labels))
+	if q.mode != ModeOrdered {
+		// funnel_modes.sql takes the steps as arrays of arrays.
+		events, pages := make([][]string, len(q.steps)), make([][]string, len(q.steps))
+		for i, s := range q.steps {
+			events[i], pages[i] = nonNil(s.events), nonNil(s.pages)
+		}
+		return append(params, chgo.Named("step_events", events), chgo.Named("step_pages", pages),
+			chgo.Named("mode", q.mode), chgo.Named("by", q.by))
+	}
+	for i, s := range q.steps {
+		n := strconv.Itoa(i)
+		names, keys, values := []string{}, [][]string{}, [][]string{}
+		for _, f := range s.filters {
+			names, keys, values = append(names, f.name), append(keys, f.keys), append(values, f.values)
+		}
+		params = append(params,
+			chgo.Named("step_"+n, nonNil(s.events)),
+			chgo.Named("page_"+n, nonNil(s.pages)),
+			chgo.Named("filter_events_"+n, names),
+			chgo.Named("filter_keys_"+n, keys),
+			chgo.Named("filter_values_"+n, values))
+	}
+	exclude := make([]string, 0, len(q.opts.Exclude))
+	for _, e := range q.opts.Exclude {
+		exclude = append(exclude, strings.TrimSpace(e))
+	}
+	return append(params, chgo.Named("exclude", exclude),
+		chgo.Named("breakdown", breakdown), chgo.Named("breakdown_property", property))
+}
 
-	rows, err := conn.Query(ctx, query, params...)
+// run runs the funnel for a breakdown ("" for none: one group) and
+// returns its groups in the query's order.
+func (q *funnelQuery) run(ctx context.Context, conn driver.Conn, breakdown, property string) ([]FunnelGroup, error) {
+	var (
+		query string
+		err   error
+	)
+	if q.mode == ModeOrdered {
+		query, err = q.variant(breakdown).render(len(q.steps))
+	} else {
+		query, err = querySQL("funnel_modes")
+	}
 	if err != nil {
-		return nil, fmt.Errorf("funnel: query: %w", err)
+		return nil, err
+	}
+	rows, err := conn.Query(ctx, query, q.params(breakdown, property)...)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
 	}
 	defer rows.Close()
-	r := &FunnelReport{Steps: make([]FunnelStep, 0, len(steps)), by: by}
+	var groups []FunnelGroup
 	for rows.Next() {
 		var (
 			position uint64
 			s        FunnelStep
+			p90      float64
+			value    string
 		)
 		if err := rows.Scan(&position, &s.Step, &s.Count, &s.ConversionFromStart,
-			&s.ConversionFromPrevious, &s.MedianSecondsToConvert); err != nil {
-			return nil, fmt.Errorf("funnel: scan: %w", err)
+			&s.ConversionFromPrevious, &s.MedianSecondsToConvert, &p90, &value); err != nil {
+			return nil, fmt.Errorf("scan: %w", err)
 		}
-		r.Steps = append(r.Steps, s)
+		s.P90SecondsToConvert = &p90
+		if position == 1 {
+			groups = append(groups, FunnelGroup{Value: value, Steps: make([]FunnelStep, 0, len(q.steps))})
+		}
+		if len(groups) == 0 || groups[len(groups)-1].Value != value {
+			return nil, fmt.Errorf("query returned step %d of %q out of order", position, value)
+		}
+		g := &groups[len(groups)-1]
+		g.Steps = append(g.Steps, s)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("funnel: query: %w", err)
+		return nil, fmt.Errorf("query: %w", err)
 	}
-	if len(r.Steps) != len(steps) {
-		return nil, fmt.Errorf("funnel: query returned %d steps, want %d", len(r.Steps), len(steps))
+	for _, g := range groups {
+		if len(g.Steps) != len(q.steps) {
+			return nil, fmt.Errorf("query returned %d steps for %q, want %d", len(g.Steps), g.Value, len(q.steps))
+		}
 	}
-	return r, nil
+	if breakdown == "" && len(groups) != 1 {
+		return nil, fmt.Errorf("query returned %d groups, want 1", len(groups))
+	}
+	if groups == nil {
+		groups = []FunnelGroup{}
+	}
+	return groups, nil
 }
 
 // checkBy checks a funnel's --by and returns it with the default filled in.
@@ -148,30 +325,56 @@ func checkBy(by string) (string, error) {
 	return "", fmt.Errorf("by %q: want %s or %s", by, ByVisitor, ByPerson)
 }
 
-// funnelPersonTemplate is funnel.sql counting persons: its "unit" and
-// "events" templates redefined as its "person_unit" and "person_events".
-var funnelPersonTemplate = sync.OnceValues(func() (*template.Template, error) {
+// funnelVariant says which optional parts funnel.sql is rendered with, so
+// that a plain funnel pays for none of them: each is a template of the
+// file that replaces a cheaper default.
+type funnelVariant struct {
+	by        string // ByPerson: "unit" and "events" are "person_unit" and "person_events"
+	filters   bool   // "cond" is "filter_cond" (property filters)
+	exclude   bool   // "excluded", "exclude_where" and "lvl" are their "exclude_" forms
+	breakdown bool   // "first_value" is "breakdown_first_value"
+}
+
+// template returns funnel.sql with the variant's templates redefined.
+func (v funnelVariant) template() (*template.Template, error) {
 	t, err := funnelTemplate()
 	if err != nil {
 		return nil, err
 	}
+	var redefine strings.Builder
+	use := func(name, as string) {
+		fmt.Fprintf(&redefine, `{{define %q}}{{template %q .}}{{end}}`, name, as)
+	}
+	if v.by == ByPerson {
+		use("unit", "person_unit")
+		use("events", "person_events")
+	}
+	if v.filters {
+		use("cond", "filter_cond")
+	}
+	if v.exclude {
+		use("excluded", "exclude_excluded")
+		use("exclude_where", "exclude_exclude_where")
+		use("lvl", "exclude_lvl")
+	}
+	if v.breakdown {
+		use("first_value", "breakdown_first_value")
+	}
+	if redefine.Len() == 0 {
+		return t, nil
+	}
 	if t, err = t.Clone(); err != nil {
 		return nil, fmt.Errorf("clone funnel.sql: %w", err)
 	}
-	if _, err := t.Parse(`{{define "unit"}}{{template "person_unit"}}{{end}}` +
-		`{{define "events"}}{{template "person_events"}}{{end}}`); err != nil {
-		return nil, fmt.Errorf("parse funnel.sql by person: %w", err)
+	if _, err := t.Parse(redefine.String()); err != nil {
+		return nil, fmt.Errorf("parse funnel.sql variant: %w", err)
 	}
 	return t, nil
-})
+}
 
-// funnelSQLBy renders funnel.sql for n steps, counting by (ByVisitor or
-// ByPerson).
-func funnelSQLBy(n int, by string) (string, error) {
-	if by != ByPerson {
-		return funnelSQL(n)
-	}
-	t, err := funnelPersonTemplate()
+// render renders the variant of funnel.sql for n steps.
+func (v funnelVariant) render(n int) (string, error) {
+	t, err := v.template()
 	if err != nil {
 		return "", err
 	}
@@ -182,88 +385,18 @@ func funnelSQLBy(n int, by string) (string, error) {
 	return b.String(), nil
 }
 
-// funnelStep is one parsed step.
-type funnelStep struct {
-	label  string   // as given, trimmed
-	events []string // event names any of which is the step
-	pages  []string // LIKE patterns of page paths any of whose page views is the step
+// funnelSQLBy renders funnel.sql for n steps, counting by (ByVisitor or
+// ByPerson), without filters, exclusions or breakdown.
+func funnelSQLBy(n int, by string) (string, error) {
+	return funnelVariant{by: by}.render(n)
 }
 
-// parseSteps parses the steps: "A" or alternatives "A|B", each name trimmed;
-// an alternative "page:/path/*" is a page or screen view whose page_path
-// matches (* is any characters).
-func parseSteps(steps []string) ([]funnelStep, error) {
-	if len(steps) == 0 {
-		return nil, fmt.Errorf("steps: at least one step is required")
+// variant is the funnel.sql variant q needs for a breakdown.
+func (q *funnelQuery) variant(breakdown string) funnelVariant {
+	return funnelVariant{
+		by:        q.by,
+		filters:   slices.ContainsFunc(q.steps, func(s funnelStep) bool { return len(s.filters) > 0 }),
+		exclude:   len(q.opts.Exclude) > 0,
+		breakdown: breakdown != "" && breakdown != TrendDay && breakdown != TrendWeek,
 	}
-	if len(steps) > maxSteps {
-		return nil, fmt.Errorf("steps: %d steps, at most %d", len(steps), maxSteps)
-	}
-	out := make([]funnelStep, len(steps))
-	for i, s := range steps {
-		s = strings.TrimSpace(s)
-		var events, pages []string
-		for _, name := range strings.Split(s, "|") {
-			name = strings.TrimSpace(name)
-			if name == "" {
-				return nil, fmt.Errorf("steps: step %d (%q): empty event name", i+1, s)
-			}
-			if pattern, ok := strings.CutPrefix(name, "page:"); ok {
-				pattern = strings.TrimSpace(pattern)
-				if !strings.HasPrefix(pattern, "/") {
-					return nil, fmt.Errorf("steps: step %d (%q): a page step is page:/path, with * for any characters", i+1, s)
-				}
-				pages = append(pages, likePattern(pattern))
-				continue
-			}
-			events = append(events, name)
-		}
-		out[i] = funnelStep{label: s, events: events, pages: pages}
-	}
-	return out, nil
-}
-
-// likePattern turns a page-step pattern (/products/*) into a LIKE pattern
-// (/products/%): * matches any characters, / included; LIKE's own % and _
-// match themselves.
-func likePattern(p string) string {
-	r := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`, "*", "%")
-	return r.Replace(p)
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-// SplitSteps splits the --steps flag ("A,B|C,D") into steps.
-func SplitSteps(flag string) []string {
-	if strings.TrimSpace(flag) == "" {
-		return nil
-	}
-	return strings.Split(flag, ",")
-}
-
-func (r *FunnelReport) records() [][]string {
-	out := [][]string{{"step", "count", "conversion_from_start", "conversion_from_previous", "median_seconds_to_convert"}}
-	for _, s := range r.Steps {
-		out = append(out, []string{s.Step, formatUint(s.Count), formatFloat(s.ConversionFromStart),
-			formatFloat(s.ConversionFromPrevious), formatFloat(s.MedianSecondsToConvert)})
-	}
-	return out
-}
-
-func (r *FunnelReport) display() []table {
-	unit := "VISITORS"
-	if r.by == ByPerson {
-		unit = "PERSONS"
-	}
-	out := table{{"#", "STEP", unit, "FROM START", "FROM PREVIOUS", "MEDIAN TIME"}}
-	for i, s := range r.Steps {
-		out = append(out, []string{strconv.Itoa(i + 1), s.Step, formatUint(s.Count), formatPercent(s.ConversionFromStart),
-			formatPercent(s.ConversionFromPrevious), formatSeconds(s.MedianSecondsToConvert)})
-	}
-	return []table{out}
 }

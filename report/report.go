@@ -19,10 +19,11 @@ const (
 	KindAttribution = "attribution"
 	KindRetention   = "retention"
 	KindSegments    = "segments"
+	KindPaths       = "paths"
 )
 
 // Kinds lists the report kinds Run knows, in the order the CLI shows them.
-var Kinds = []string{KindFunnel, KindAbandonment, KindTimeOnSite, KindStages, KindAttribution, KindRetention, KindSegments}
+var Kinds = []string{KindFunnel, KindAbandonment, KindTimeOnSite, KindStages, KindAttribution, KindRetention, KindSegments, KindPaths}
 
 // Defaults of the options.
 const (
@@ -32,6 +33,8 @@ const (
 	ModeStrict    = "strict"           // funnel mode: no other event between steps
 	ModeAny       = "any"              // funnel mode: every step within the window, in any order
 	maxSteps      = 32                 // windowFunnel takes at most 32 conditions
+	TrendDay      = "day"              // funnel trend: per UTC day of the first step
+	TrendWeek     = "week"             // funnel trend: per week (from Monday, UTC) of the first step
 )
 
 // ErrUnknownKind is returned by Run for a report kind it does not know.
@@ -60,6 +63,18 @@ type Options struct {
 	// Mode is the funnel mode: ModeOrdered (the default when empty),
 	// ModeStrict or ModeAny.
 	Mode string
+	// Breakdown splits the funnel by the value of the visitor's first
+	// step event: one of Breakdowns, or "property:NAME"; empty for none.
+	Breakdown string
+	// Trend splits the funnel by the period of the visitor's first step
+	// event: TrendDay or TrendWeek; empty for none.
+	Trend string
+	// Exclude are exclusion steps (event names): a visitor with one of
+	// them between step 1 and a later step does not count for that step.
+	Exclude []string
+	// Dropoff K > 0 lists the visitors who reached step K and not K+1,
+	// and the events they did next.
+	Dropoff int
 
 	// Within is how soon an order must follow a cart or checkout for it not
 	// to count as abandoned (DefaultWithin when 0).
@@ -73,6 +88,13 @@ type Options struct {
 	// Dimension is what a row of the attribution report is: one of
 	// Dimensions (DimensionChannel when empty).
 	Dimension string
+
+	// FromEvent is where a path starts: an event name or "page:/path";
+	// empty for the session's entry.
+	FromEvent string
+	// Depth is how many events a path has, the start included
+	// (DefaultDepth when 0).
+	Depth int
 
 	// Cohort is what puts a visitor in a retention cohort: CohortFirstVisit
 	// (the default when empty) or CohortFirstPurchase.
@@ -105,8 +127,8 @@ func (o Options) rangeParams() []any {
 }
 
 // Result is the answer of one report: *FunnelReport, *AbandonmentReport,
-// *TimeOnSiteReport, *StagesReport, *AttributionReport, *RetentionReport or
-// *SegmentsReport. Write prints any of them; encoding/json gives the JSON
+// *TimeOnSiteReport, *StagesReport, *AttributionReport, *RetentionReport,
+// *SegmentsReport or *PathsReport. Write prints any of them; encoding/json gives the JSON
 // of DESIGN.md section 3.
 type Result interface {
 	// Kind is the report's kind (KindFunnel, ...).
@@ -135,6 +157,8 @@ func Run(ctx context.Context, conn driver.Conn, kind string, opts Options) (Resu
 		return Retention(ctx, conn, opts)
 	case KindSegments:
 		return Segments(ctx, conn, opts)
+	case KindPaths:
+		return Paths(ctx, conn, opts)
 	}
 	return nil, fmt.Errorf("%w %q (want one of %v)", ErrUnknownKind, kind, Kinds)
 }

@@ -40,6 +40,12 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 		dim      = report.DimensionChannel
 		cohort   = report.CohortFirstVisit
 		period   = report.PeriodWeek
+		brk      string
+		trend    string
+		exclude  string
+		dropoff  int
+		fromEv   string
+		depth    = report.DefaultDepth
 	)
 	fs := newFlagSet("report", "REPORT_")
 	fs.Usage = func() {
@@ -56,6 +62,12 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	fs.String(&window, "window", "funnel: conversion window, from the first step to the last (7d, 36h, ...)")
 	fs.String(&mode, "mode", "funnel: ordered (other events may come between steps), strict (none may) or any (every step within the window, in any order)")
 	fs.String(&by, "by", "funnel: count visitor (each device/browser) or person (visitors linked to one user id count once)")
+	fs.String(&brk, "breakdown", "funnel: split by the visitor's first step event's channel, touchpoint, campaign, device, source or property:NAME")
+	fs.String(&trend, "trend", "funnel: split by the day or week (from Monday, UTC) of the visitor's first step event")
+	fs.String(&exclude, "exclude", "funnel: exclusion steps, comma-separated event names: a visitor with one between step 1 and a later step does not count past it")
+	fs.Int(&dropoff, "dropoff", "funnel: list the visitors who reached step K and not K+1 (with --format csv: for remarketing) and what they did next")
+	fs.String(&fromEv, "from-event", `paths: start at a session's first such event: an event name or "page:/path" (default: the session's entry)`)
+	fs.Int(&depth, "depth", "paths: how many pages and events a path has, the start included")
 	fs.String(&within, "within", "abandonment: how soon an order must follow a cart or checkout (24h, 2d, ...)")
 	fs.String(&model, "model", "attribution: all (every model side by side) or one of "+strings.Join(report.Models, ", "))
 	fs.String(&lookback, "lookback", "attribution: how long before a conversion a session still counts as a touch (30d, ...)")
@@ -107,6 +119,14 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 		return fmt.Errorf("--dimension %q: want one of %s", dim, strings.Join(report.Dimensions, ", "))
 	}
 	opts.Dimension, opts.Cohort, opts.Period = dim, cohort, period
+	opts.Breakdown, opts.Trend, opts.Exclude, opts.Dropoff = brk, trend, report.SplitList(exclude), dropoff
+	if kind != report.KindFunnel && (brk != "" || trend != "" || exclude != "" || dropoff != 0) {
+		return errors.New("--breakdown, --trend, --exclude and --dropoff: funnel only")
+	}
+	if depth < 1 {
+		return fmt.Errorf("--depth %d: want 1 or more", depth)
+	}
+	opts.FromEvent, opts.Depth = fromEv, depth
 	f, err := report.ParseFormat(format)
 	if err != nil {
 		return fmt.Errorf("--format: %w", err)

@@ -78,15 +78,60 @@ func TestReportCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"steps":[{"step":"View","count":2,"conversion_from_start":1,"conversion_from_previous":1,"median_seconds_to_convert":0},` +
-		`{"step":"Buy","count":1,"conversion_from_start":0.5,"conversion_from_previous":0.5,"median_seconds_to_convert":60}]}` + "\n"
+	want := `{"steps":[{"step":"View","count":2,"conversion_from_start":1,"conversion_from_previous":1,"median_seconds_to_convert":0,"p90_seconds_to_convert":0},` +
+		`{"step":"Buy","count":1,"conversion_from_start":0.5,"conversion_from_previous":0.5,"median_seconds_to_convert":60,"p90_seconds_to_convert":60}]}` + "\n"
 	if out.String() != want {
 		t.Errorf("funnel json:\n got %s\nwant %s", out.String(), want)
 	}
 
+	// Breakdown, trend, drop-off list and exclusions through the flags.
+	funnel := func(extra ...string) string {
+		t.Helper()
+		out.Reset()
+		args := append([]string{"funnel", "--clickhouse-dsn", dsn, "--from", "2026-11-01", "--to", "2026-11-07", "--site", "shop",
+			"--steps", "View,Buy", "--window", "1d"}, extra...)
+		if err := reportTo(t.Context(), &out, args); err != nil {
+			t.Fatalf("%q: %v", extra, err)
+		}
+		return out.String()
+	}
+	var got struct {
+		BreakdownBy string `json:"breakdown_by"`
+		Breakdown   []struct {
+			Value string `json:"value"`
+			Steps []struct {
+				Count int `json:"count"`
+			} `json:"steps"`
+		} `json:"breakdown"`
+		Trend []struct {
+			Period     string  `json:"period"`
+			Conversion float64 `json:"conversion"`
+		} `json:"trend"`
+	}
+	if err := json.Unmarshal([]byte(funnel("--breakdown", "property:plan", "--format", "json")), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.BreakdownBy != "property:plan" || len(got.Breakdown) != 1 || got.Breakdown[0].Value != "" ||
+		got.Breakdown[0].Steps[0].Count != 2 || got.Breakdown[0].Steps[1].Count != 1 {
+		t.Errorf("breakdown: %s", out.String())
+	}
+	if err := json.Unmarshal([]byte(funnel("--trend", "week", "--format", "json")), &got); err != nil {
+		t.Fatal(err)
+	}
+	// Nov 1 is a Sunday (week of Oct 26); a and b start on Monday Nov 2.
+	if len(got.Trend) != 2 || got.Trend[0].Period != "2026-10-26" || got.Trend[1].Period != "2026-11-02" || got.Trend[1].Conversion != 0.5 {
+		t.Errorf("trend: %s", out.String())
+	}
+	if csv := funnel("--dropoff", "1", "--format", "csv"); csv != "visitor_id,user_id,step_time,channel\nb,,2026-11-02T10:00:00.000Z,\n" {
+		t.Errorf("dropoff csv:\n%s", csv)
+	}
+	if table := funnel("--exclude", "View"); !strings.Contains(table, "P90 TIME") {
+		t.Errorf("table:\n%s", table)
+	}
+
 	// The kind may follow the flags; the DSN comes from the environment.
 	t.Setenv("TOUCHSTREAM_CLICKHOUSE_DSN", dsn)
-	for _, kind := range []string{"abandonment", "time-on-site", "retention", "segments", "attribution"} {
+	for _, kind := range []string{"abandonment", "time-on-site", "retention", "segments", "attribution", "paths"} {
 		out.Reset()
 		if err := reportTo(t.Context(), &out, []string{"--from", "2026-11-01", "--to", "2026-11-30", "--format", "json", kind}); err != nil {
 			t.Fatalf("%s: %v", kind, err)
@@ -117,6 +162,25 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("attribution json:\n got %s\nwant %s", out.String(), want)
 	}
 
+	// Paths after /a, 2 deep: p's session holds /a, /a again, then Signed Up.
+	err = conn.Exec(t.Context(), `INSERT INTO sessions (session_id, visitor_id, start_time, end_time, version) VALUES ('sp', 'p', '2026-11-03 10:00:00', '2026-11-03 10:02:00', 1)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = conn.Exec(t.Context(), `INSERT INTO events (message_id, event_time, type, event_name, page_path, visitor_id) VALUES
+		('p1', '2026-11-03 10:00:00', 'page', '', '/a', 'p'), ('p2', '2026-11-03 10:01:00', 'page', '', '/a', 'p'),
+		('p3', '2026-11-03 10:02:00', 'track', 'Signed Up', '', 'p')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := reportTo(t.Context(), &out, []string{"paths", "--from", "2026-11-03", "--to", "2026-11-03", "--from-event", "page:/a", "--depth", "2", "--format", "csv"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "path,visitors,sessions\npage:/a > Signed Up,1,1\n"; out.String() != want {
+		t.Errorf("paths csv:\n got %s\nwant %s", out.String(), want)
+	}
+
 	// Retention by month of first purchase: a bought on Nov 2.
 	out.Reset()
 	if err := reportTo(t.Context(), &out, []string{"retention", "--from", "2026-11-01", "--to", "2026-11-30", "--cohort", "first-purchase", "--period", "month", "--format", "csv"}); err != nil {
@@ -145,6 +209,14 @@ func TestReportCommand(t *testing.T) {
 		{"funnel"}, // no --steps
 		{"funnel", "--steps", "A", "--format", "yaml"},
 		{"funnel", "--steps", "A", "--mode", "loose"},
+		{"funnel", "--steps", "A,B", "--breakdown", "country"},
+		{"funnel", "--steps", "A,B", "--breakdown", "property:"},
+		{"funnel", "--steps", "A,B", "--trend", "month"},
+		{"funnel", "--steps", "A,B", "--dropoff", "2"},
+		{"funnel", "--steps", "A,B", "--dropoff", "1", "--trend", "day"},
+		{"funnel", "--steps", "A[k"},
+		{"abandonment", "--breakdown", "channel"},
+		{"paths", "--depth", "0"},
 		{"time-on-site", "extra"},
 	} {
 		if err := reportTo(t.Context(), &bytes.Buffer{}, args); err == nil {

@@ -7,9 +7,16 @@
 -- one entry per step (report.funnelSQL does). "unit" and "events" say what
 -- is counted and what is read: visitors, from events alone. To count
 -- persons, report.FunnelBy redefines them as "person_unit" and
--- "person_events", so counting visitors pays for no join. It splices in
--- nothing but step numbers and those fragments; every value is a query
--- parameter:
+-- "person_events", so counting visitors pays for no join. The same way,
+-- only a funnel that needs them pays for property filters ("cond" becomes
+-- "filter_cond"), exclusions ("excluded", "exclude_where" and "lvl" become
+-- "exclude_excluded", "exclude_exclude_where" and "exclude_lvl") and a
+-- breakdown ("first_value" becomes "breakdown_first_value"); the defaults
+-- give the same answer when there are no filters, exclusions or breakdown.
+-- The CTEs per_visitor and per_visitor_chains are the template "visitors",
+-- which funnel_dropoff.sql reuses. It splices in nothing but step numbers
+-- and those fragments; every value is a query parameter (bind them all,
+-- whichever variant is rendered):
 --
 --   {from:DateTime64(3)}, {to:DateTime64(3)}  events with event_time in [from, to)
 --   {site:String}            keep events whose write_key is this; '' keeps all
@@ -21,6 +28,16 @@
 --                            paths: a page or screen view whose page_path
 --                            matches one counts as the step ("page:/p/*"
 --                            becomes '/p/%'); empty for event-only steps
+--   {filter_events_N:Array(String)}, {filter_keys_N:Array(Array(String))},
+--   {filter_values_N:Array(Array(String))}  alternatives of step N+1 with
+--                            property filters ("A[k=v][k2=v2]"): an event
+--                            named filter_events_N[i] whose property
+--                            filter_keys_N[i][j] equals filter_values_N[i][j]
+--                            for every j counts as the step; empty for none
+--   {exclude:Array(String)}  exclusion steps: event names ([] for none)
+--   {breakdown:String}       '' (none), 'channel', 'touchpoint', 'campaign',
+--                            'device', 'source', 'property', 'day' or 'week'
+--   {breakdown_property:String}  the property of breakdown 'property'
 --
 -- Definitions (mode "ordered": other events may come between the steps):
 --
@@ -35,34 +52,73 @@
 --              its person, those before the link too, so steps done on
 --              different devices (or an email click carrying the user id)
 --              join one path. Below, "visitor" then reads "person".
+--   property   a property filter compares the event's top-level property
+--              `k` of `properties` (JSON): a JSON string by its value, any
+--              other JSON value by its JSON text (10, true); a missing
+--              property is ''. Values are compared exactly, as strings.
+--   chain      from a step-1 event s, the greedy chain t_1 = s and t_j = the
+--              first step-j event at or after t_(j-1), j = 2..N. Event times
+--              are compared to the millisecond.
 --   count      step k: visitors with windowFunnel(window)(...) >= k, that is
 --              visitors with a step-1 event s and then step-2..k events in
 --              that order, each at or after the one before, the step-k event
---              at most `window` after s (s + window inclusive). Event times
---              are compared to the millisecond.
+--              at most `window` after s (s + window inclusive).
+--              With exclusion steps: visitors with a chain whose t_k - t_1
+--              <= window and with none of their excluded events strictly
+--              between t_1 and t_k (an excluded event at the same
+--              millisecond as t_1 or t_k does not count). A visitor whose
+--              every chain has an excluded event before its step-k event
+--              counts for the steps before it, not past it.
 --   conversion_from_start     count_k / count_1 (0 when count_1 is 0).
 --   conversion_from_previous  count_k / count_(k-1); for step 1 it is
 --              count_1 / count_1 (1, or 0 when no visitor started).
 --   median_seconds_to_convert step k: over the visitors who reached step k,
---              the median of (t_k - t_1) in seconds, where t_1 is the
---              visitor's earliest step-1 event from which step k is reached
---              within the window, and t_2..t_k are the greedy chain of first
---              occurrences from it: t_j = the first step-j event at or after
---              t_(j-1). Median = quantileExact(0.5): the value at position
---              floor(0.5 * n) of the n sorted values (0-based; the upper of
---              the two middle values when n is even), an observed value,
---              never an interpolation. 0 for step 1 and for a step nobody
---              reached.
+--              the median of (t_k - t_1) in seconds of the visitor's earliest
+--              chain that reaches step k (see count). Median =
+--              quantileExact(0.5): the value at position floor(0.5 * n) of
+--              the n sorted values (0-based; the upper of the two middle
+--              values when n is even), an observed value, never an
+--              interpolation. 0 for step 1 and for a step nobody reached.
+--   p90_seconds_to_convert    the same with quantileExact(0.9): the value
+--              at position floor(0.9 * n) of the n sorted values.
+--   value      the group a visitor is counted in (`--breakdown`, `--trend`):
+--              taken from the visitor's first step event, its earliest
+--              step-1 event in [from, to) (ties: the smallest message_id):
+--              channel = traffic_channel, touchpoint, campaign =
+--              utm_campaign, device = device_type, source = utm_source,
+--              property = the property breakdown_property (as in property
+--              above); day = the UTC date of that event, week = the Monday
+--              (UTC) of its week. The steps and conversions are those above,
+--              counted over the visitors of the group. Without a breakdown
+--              every visitor is in the one group ''. Groups: every value of
+--              a visitor who reached step 1; by day or week every period
+--              from the one of `from` to the one of `to` - 1 ms, with zeros
+--              when nobody started in it.
 --
--- One row per step, in order: position, step, count,
--- conversion_from_start, conversion_from_previous, median_seconds_to_convert.
+-- One row per group and step, ordered by value, then position: position,
+-- step, count, conversion_from_start, conversion_from_previous,
+-- median_seconds_to_convert, p90_seconds_to_convert, value.
 {{define "cond"}}(has({step_{{.}}:Array(String)}, event_name) OR (type IN ('page', 'screen') AND arrayExists(p -> page_path LIKE p, {page_{{.}}:Array(String)}))){{end -}}
+{{define "filter_cond"}}(has({step_{{.}}:Array(String)}, event_name) OR arrayExists((n, ks, vs) -> n = event_name AND arrayAll((k, v) -> {{template "prop" "k"}} = v, ks, vs), {filter_events_{{.}}:Array(String)}, {filter_keys_{{.}}:Array(Array(String))}, {filter_values_{{.}}:Array(Array(String))}) OR (type IN ('page', 'screen') AND arrayExists(p -> page_path LIKE p, {page_{{.}}:Array(String)}))){{end -}}
+{{define "prop"}}if(JSONType(properties, {{.}}) = 'String', JSONExtractString(properties, {{.}}), JSONExtractRaw(properties, {{.}})){{end -}}
+{{define "first_value"}}''{{end -}}
+{{define "breakdown_first_value"}}argMinIf(multiIf({breakdown:String} = 'channel', toString(traffic_channel), {breakdown:String} = 'touchpoint', toString(touchpoint), {breakdown:String} = 'campaign', utm_campaign, {breakdown:String} = 'device', toString(device_type), {breakdown:String} = 'source', utm_source, {breakdown:String} = 'property', {{template "prop" "{breakdown_property:String}"}}, ''), (event_time, message_id), {{template "cond" 0}}){{end -}}
+{{define "excluded"}}CAST([], 'Array(Int64)'){{end -}}
+{{define "exclude_excluded"}}arraySort(groupArrayIf(toUnixTimestamp64Milli(event_time), has({exclude:Array(String)}, event_name))){{end -}}
+{{define "exclude_where"}}{{end -}}
+{{define "exclude_exclude_where"}} OR
+                has({exclude:Array(String)}, event_name){{end -}}
+{{define "lvl"}}level{{end -}}
+{{define "exclude_lvl"}}if(level < 2, level,
+               toUInt8(1 + arrayCount(k -> arrayExists(c -> c[k] - c[1] <= {window_seconds:UInt64} * 1000
+                                                           AND NOT arrayExists(x -> x > c[1] AND x < c[k], excluded), chains),
+                                      range(2, length(times) + 1)))){{end -}}
 {{define "unit"}}visitor_id{{end -}}
 {{define "events"}}events FINAL{{end -}}
 {{define "person_unit"}}coalesce(nullIf(p.person_id, ''), e.visitor_id){{end -}}
 {{define "person_events"}}events AS e FINAL
         LEFT JOIN (SELECT visitor_id, person_id FROM persons) AS p ON p.visitor_id = e.visitor_id{{end -}}
-WITH
+{{define "visitors"}}
     per_visitor AS
     (
         SELECT
@@ -78,7 +134,11 @@ WITH
                 {{- range $i, $_ := .Steps}}{{if $i}},{{end}}
                 arraySort(groupArrayIf(toUnixTimestamp64Milli(event_time), {{template "cond" $i}}))
                 {{- end}}
-            ] AS times
+            ] AS times,
+            -- excluded: the visitor's excluded event times (ms), ascending
+            {{template "excluded"}} AS excluded,
+            -- first_value: the breakdown value of the earliest step-1 event
+            {{template "first_value"}} AS first_value
         FROM {{template "events"}}
         WHERE event_time >= {from:DateTime64(3)}
           AND event_time < {to:DateTime64(3)}
@@ -86,14 +146,15 @@ WITH
           AND (
             {{- range $i, $_ := .Steps}}{{if $i}} OR{{end}}
                 {{template "cond" $i}}
-            {{- end}}
+            {{- end}}{{template "exclude_where"}}
           )
         GROUP BY unit
     ),
     per_visitor_chains AS
     (
         SELECT
-            level,
+            unit,
+            times,
             -- chains[i]: the greedy chain t_1..t_N from the i-th step-1 event;
             -- a missing step is 2^63-1, past any window. Only for visitors
             -- past step 1: nobody else has a time to convert. (The cost is
@@ -103,35 +164,70 @@ WITH
                     range(2, length(times) + 1),
                     [s]),
                 if(level < 2, [], times[1])) AS chains,
-            -- ms_to_convert[k]: t_k - t_1 of the earliest chain that reaches
-            -- step k ([] when none does: 0 - 0)
-            arrayMap(k -> arrayFirst(c -> c[k] - c[1] <= {window_seconds:UInt64} * 1000, chains),
+            -- lvl: the last step reached: windowFunnel's level, or with
+            -- exclusions the last step k a chain reaches (below)
+            {{template "lvl"}} AS lvl,
+            -- chain_to_step[k]: the earliest chain that reaches step k: within
+            -- the window and no excluded event strictly between its t_1 and
+            -- t_k ([] when none does)
+            arrayMap(k -> arrayFirst(c -> c[k] - c[1] <= {window_seconds:UInt64} * 1000
+                                          AND NOT arrayExists(x -> x > c[1] AND x < c[k], excluded), chains),
                 range(1, length(times) + 1)) AS chain_to_step,
-            arrayMap((k, c) -> c[k] - c[1], range(1, length(times) + 1), chain_to_step) AS ms_to_convert
+            arrayMap((k, c) -> c[k] - c[1], range(1, length(times) + 1), chain_to_step) AS ms_to_convert,
+            -- step_ms[k]: the time of the visitor's step-k event (t_k of that chain;
+            -- for step 1 with no chain, the earliest step-1 event)
+            arrayMap((k, c) -> if(empty(c), times[1][1], c[k]), range(1, length(times) + 1), chain_to_step) AS step_ms,
+            multiIf({breakdown:String} = 'day', toString(toDate(fromUnixTimestamp64Milli(times[1][1], 'UTC'))),
+                    {breakdown:String} = 'week', toString(toMonday(fromUnixTimestamp64Milli(times[1][1], 'UTC'))),
+                    first_value) AS value
         FROM per_visitor
-    ),
+    ){{end -}}
+WITH
+    {{- template "visitors" .}},
     per_step AS
     (
         SELECT
+            value,
             k,
-            countIf(level >= k) AS reached,
-            quantileExactIf(0.5)(ms_to_convert[k], level >= k) AS median_ms
+            countIf(lvl >= k) AS reached,
+            quantileExactIf(0.5)(ms_to_convert[k], lvl >= k) AS median_ms,
+            quantileExactIf(0.9)(ms_to_convert[k], lvl >= k) AS p90_ms
         FROM per_visitor_chains
         ARRAY JOIN range(1, length({steps:Array(String)}) + 1) AS k
-        GROUP BY k
+        WHERE lvl >= 1
+        GROUP BY value, k
     ),
     all_steps AS
     (
         SELECT arrayJoin(range(1, length({steps:Array(String)}) + 1)) AS k
     ),
+    -- the groups: every value of a visitor who reached step 1; without a
+    -- breakdown the one group ''; by day or week every period of the range
+    all_values AS
+    (
+        SELECT DISTINCT value FROM per_visitor_chains WHERE lvl >= 1 AND {breakdown:String} != ''
+        UNION DISTINCT
+        SELECT arrayJoin(multiIf(
+            {breakdown:String} = '', [''],
+            {breakdown:String} = 'day',
+                arrayMap(i -> toString(toDate({from:DateTime64(3)}, 'UTC') + i),
+                         range(toUInt64(toDate({to:DateTime64(3)} - toIntervalMillisecond(1), 'UTC') - toDate({from:DateTime64(3)}, 'UTC') + 1))),
+            {breakdown:String} = 'week',
+                arrayMap(i -> toString(toMonday({from:DateTime64(3)}, 'UTC') + 7 * i),
+                         range(toUInt64(intDiv(toMonday({to:DateTime64(3)} - toIntervalMillisecond(1), 'UTC') - toMonday({from:DateTime64(3)}, 'UTC'), 7) + 1))),
+            [])) AS value
+    ),
     counted AS
     (
         SELECT
+            all_values.value AS value,
             all_steps.k AS k,
             per_step.reached AS reached,
-            if(per_step.reached = 0, 0, per_step.median_ms / 1000) AS median_seconds
-        FROM all_steps
-        LEFT JOIN per_step ON per_step.k = all_steps.k
+            if(per_step.reached = 0, 0, per_step.median_ms / 1000) AS median_seconds,
+            if(per_step.reached = 0, 0, per_step.p90_ms / 1000) AS p90_seconds
+        FROM all_values
+        CROSS JOIN all_steps
+        LEFT JOIN per_step ON per_step.value = all_values.value AND per_step.k = all_steps.k
     )
 SELECT
     toUInt64(k) AS position,
@@ -139,7 +235,9 @@ SELECT
     toUInt64(reached) AS count,
     toFloat64(if(first_value(reached) OVER w = 0, 0, reached / first_value(reached) OVER w)) AS conversion_from_start,
     toFloat64(if(lagInFrame(reached, 1, reached) OVER w = 0, 0, reached / lagInFrame(reached, 1, reached) OVER w)) AS conversion_from_previous,
-    toFloat64(median_seconds) AS median_seconds_to_convert
+    toFloat64(median_seconds) AS median_seconds_to_convert,
+    toFloat64(p90_seconds) AS p90_seconds_to_convert,
+    value
 FROM counted
-WINDOW w AS (ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-ORDER BY k
+WINDOW w AS (PARTITION BY value ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+ORDER BY value, k

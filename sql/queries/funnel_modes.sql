@@ -35,10 +35,14 @@
 --   count, conversion_from_start, conversion_from_previous as in funnel.sql;
 --   median_seconds_to_convert: quantileExact(0.5) of the time to convert
 --   over the units that reached the step (0 for step 1 and for a step
---   nobody reached).
+--   nobody reached); p90_seconds_to_convert the same with
+--   quantileExact(0.9).
+--   value   always '' (no breakdown in these modes; the column matches
+--           funnel.sql's).
 --
 -- One row per step, in order: position, step, count,
--- conversion_from_start, conversion_from_previous, median_seconds_to_convert.
+-- conversion_from_start, conversion_from_previous, median_seconds_to_convert,
+-- p90_seconds_to_convert, value.
 WITH
     per_unit AS
     (
@@ -92,7 +96,8 @@ WITH
         SELECT
             k,
             countIf(reached[k]) AS hits,
-            quantileExactIf(0.5)(ms_to_convert[k], reached[k]) AS median_ms
+            quantileExactIf(0.5)(ms_to_convert[k], reached[k]) AS median_ms,
+            quantileExactIf(0.9)(ms_to_convert[k], reached[k]) AS p90_ms
         FROM per_unit_steps
         ARRAY JOIN range(1, length({steps:Array(String)}) + 1) AS k
         GROUP BY k
@@ -106,7 +111,8 @@ WITH
         SELECT
             all_steps.k AS k,
             per_step.hits AS reached_units,
-            if(per_step.hits = 0, 0, per_step.median_ms / 1000) AS median_seconds
+            if(per_step.hits = 0, 0, per_step.median_ms / 1000) AS median_seconds,
+            if(per_step.hits = 0, 0, per_step.p90_ms / 1000) AS p90_seconds
         FROM all_steps
         LEFT JOIN per_step ON per_step.k = all_steps.k
     )
@@ -116,7 +122,9 @@ SELECT
     toUInt64(reached_units) AS count,
     toFloat64(if(first_value(reached_units) OVER w = 0, 0, reached_units / first_value(reached_units) OVER w)) AS conversion_from_start,
     toFloat64(if(lagInFrame(reached_units, 1, reached_units) OVER w = 0, 0, reached_units / lagInFrame(reached_units, 1, reached_units) OVER w)) AS conversion_from_previous,
-    toFloat64(median_seconds) AS median_seconds_to_convert
+    toFloat64(median_seconds) AS median_seconds_to_convert,
+    toFloat64(p90_seconds) AS p90_seconds_to_convert,
+    '' AS value
 FROM counted
 WINDOW w AS (ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ORDER BY k

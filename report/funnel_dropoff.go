@@ -1,0 +1,115 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// FunnelDropoff is the drop-off list of a funnel (`--dropoff K`);
+// sql/queries/funnel_dropoff.sql defines each field.
+type FunnelDropoff struct {
+	// Step is K: the visitors reached step K and not K+1.
+	Step int `json:"step"`
+	// StepName is step K as given.
+	StepName string `json:"step_name"`
+	// Visitors are the visitors who dropped off, by the time of step K.
+	Visitors []DroppedVisitor `json:"visitors"`
+	// NextEvents are the 10 most common first events they did after step K.
+	NextEvents []NextEvent `json:"next_events"`
+}
+
+// DroppedVisitor is one visitor who reached step K and not K+1.
+type DroppedVisitor struct {
+	VisitorID string    `json:"visitor_id"`
+	UserID    string    `json:"user_id"`
+	StepTime  time.Time `json:"step_time"`
+	Channel   string    `json:"channel"`
+}
+
+// NextEvent is an event that dropped visitors did next, and how many.
+type NextEvent struct {
+	Event    string `json:"event"`
+	Visitors uint64 `json:"visitors"`
+}
+
+// dropoffSQL renders funnel_dropoff.sql with the variant v of funnel.sql
+// for n steps and step k (from 1): the visitor list, or with next the top
+// next events.
+func dropoffSQL(v funnelVariant, n, k int, next bool) (string, error) {
+	t, err := v.template()
+	if err != nil {
+		return "", err
+	}
+	if t, err = t.Clone(); err != nil {
+		return "", fmt.Errorf("clone funnel.sql: %w", err)
+	}
+	text, err := querySQL("funnel_dropoff")
+	if err != nil {
+		return "", err
+	}
+	if t, err = t.New("funnel_dropoff.sql").Parse(text); err != nil {
+		return "", fmt.Errorf("parse funnel_dropoff.sql: %w", err)
+	}
+	var b strings.Builder
+	data := struct {
+		Steps   []struct{}
+		K, Cond int
+		Next    bool
+	}{make([]struct{}, n), k, k - 1, next}
+	if err := t.ExecuteTemplate(&b, "funnel_dropoff.sql", data); err != nil {
+		return "", fmt.Errorf("render funnel_dropoff.sql: %w", err)
+	}
+	return b.String(), nil
+}
+
+// dropoff runs funnel_dropoff.sql for q.opts.Dropoff.
+func (q *funnelQuery) dropoff(ctx context.Context, conn driver.Conn) (*FunnelDropoff, error) {
+	k := q.opts.Dropoff
+	d := &FunnelDropoff{Step: k, StepName: q.steps[k-1].label, Visitors: []DroppedVisitor{}, NextEvents: []NextEvent{}}
+	params := q.params("", "")
+
+	query, err := dropoffSQL(q.variant(""), len(q.steps), k, false)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := conn.Query(ctx, query, params...)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v DroppedVisitor
+		if err := rows.Scan(&v.VisitorID, &v.UserID, &v.StepTime, &v.Channel); err != nil {
+			return nil, fmt.Errorf("scan: %w", err)
+		}
+		v.StepTime = v.StepTime.UTC()
+		d.Visitors = append(d.Visitors, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+
+	if query, err = dropoffSQL(q.variant(""), len(q.steps), k, true); err != nil {
+		return nil, err
+	}
+	next, err := conn.Query(ctx, query, params...)
+	if err != nil {
+		return nil, fmt.Errorf("query next events: %w", err)
+	}
+	defer next.Close()
+	for next.Next() {
+		var e NextEvent
+		if err := next.Scan(&e.Event, &e.Visitors); err != nil {
+			return nil, fmt.Errorf("scan next events: %w", err)
+		}
+		d.NextEvents = append(d.NextEvents, e)
+	}
+	if err := next.Err(); err != nil {
+		return nil, fmt.Errorf("query next events: %w", err)
+	}
+	return d, nil
+}

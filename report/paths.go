@@ -1,0 +1,98 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	chgo "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Defaults of the paths report.
+const (
+	DefaultDepth = 4  // labels a path has, the start included
+	pathsLimit   = 20 // paths listed
+	maxDepth     = 50
+)
+
+// PathsReport is the answer of `touchstream report paths`:
+// sql/queries/paths.sql defines each number.
+type PathsReport struct {
+	// FromEvent is the starting label ("" for session entry).
+	FromEvent string `json:"from_event"`
+	// Depth is the most labels a path has.
+	Depth int `json:"depth"`
+	// Paths are the most common paths, the most visitors first.
+	Paths []Path `json:"paths"`
+}
+
+// Path is one sequence of labels ("page:/pricing", "Signed Up") and how
+// many visitors and sessions followed it.
+type Path struct {
+	Path     []string `json:"path"`
+	Visitors uint64   `json:"visitors"`
+	Sessions uint64   `json:"sessions"`
+}
+
+// Kind is KindPaths.
+func (*PathsReport) Kind() string { return KindPaths }
+
+// Paths runs sql/queries/paths.sql: opts.From, To, Site, FromEvent and
+// Depth (DefaultDepth when 0).
+func Paths(ctx context.Context, conn driver.Conn, opts Options) (*PathsReport, error) {
+	if err := opts.validateRange(); err != nil {
+		return nil, fmt.Errorf("paths: %w", err)
+	}
+	depth := opts.Depth
+	if depth == 0 {
+		depth = DefaultDepth
+	}
+	if depth < 1 || depth > maxDepth {
+		return nil, fmt.Errorf("paths: depth %d: want 1 to %d", opts.Depth, maxDepth)
+	}
+	from := strings.TrimSpace(opts.FromEvent)
+	query, err := querySQL("paths")
+	if err != nil {
+		return nil, fmt.Errorf("paths: %w", err)
+	}
+	params := append(opts.rangeParams(), chgo.Named("from_event", from),
+		chgo.Named("depth", uint64(depth)), chgo.Named("limit", uint64(pathsLimit)))
+	rows, err := conn.Query(ctx, query, params...)
+	if err != nil {
+		return nil, fmt.Errorf("paths: query: %w", err)
+	}
+	defer rows.Close()
+	r := &PathsReport{FromEvent: from, Depth: depth, Paths: []Path{}}
+	for rows.Next() {
+		var p Path
+		if err := rows.Scan(&p.Path, &p.Visitors, &p.Sessions); err != nil {
+			return nil, fmt.Errorf("paths: scan: %w", err)
+		}
+		r.Paths = append(r.Paths, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("paths: query: %w", err)
+	}
+	return r, nil
+}
+
+// pathSeparator joins a path's labels in CSV and tables.
+const pathSeparator = " > "
+
+func (r *PathsReport) records() [][]string {
+	out := [][]string{{"path", "visitors", "sessions"}}
+	for _, p := range r.Paths {
+		out = append(out, []string{strings.Join(p.Path, pathSeparator), formatUint(p.Visitors), formatUint(p.Sessions)})
+	}
+	return out
+}
+
+func (r *PathsReport) display() []table {
+	out := table{{"#", "PATH", "VISITORS", "SESSIONS"}}
+	for i, p := range r.Paths {
+		out = append(out, []string{strconv.Itoa(i + 1), strings.Join(p.Path, pathSeparator), formatUint(p.Visitors), formatUint(p.Sessions)})
+	}
+	return []table{out}
+}
