@@ -44,6 +44,7 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 		trend    string
 		exclude  string
 		dropoff  int
+		carts    bool
 		fromEv   string
 		depth    = report.DefaultDepth
 	)
@@ -65,6 +66,7 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	fs.String(&brk, "breakdown", "funnel: split by the visitor's first step event's channel, touchpoint, campaign, device, source or property:NAME")
 	fs.String(&trend, "trend", "funnel: split by the day or week (from Monday, UTC) of the visitor's first step event")
 	fs.String(&exclude, "exclude", "funnel: exclusion steps, comma-separated event names: a visitor with one between step 1 and a later step does not count past it")
+	fs.Bool(&carts, "carts", "abandonment: print the abandoned carts (cart, visitor, user, time, value, items) instead of the rates; with --format csv, a list for email/SMS reminders")
 	fs.Int(&dropoff, "dropoff", "funnel: list the visitors who reached step K and not K+1 (with --format csv: for remarketing) and what they did next")
 	fs.String(&fromEv, "from-event", `paths: start at a session's first such event: an event name or "page:/path" (default: the session's entry)`)
 	fs.Int(&depth, "depth", "paths: how many pages and events a path has, the start included")
@@ -120,6 +122,9 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	}
 	opts.Dimension, opts.Cohort, opts.Period = dim, cohort, period
 	opts.Breakdown, opts.Trend, opts.Exclude, opts.Dropoff = brk, trend, report.SplitList(exclude), dropoff
+	if carts && kind != report.KindAbandonment {
+		return errors.New("--carts: abandonment only")
+	}
 	if kind != report.KindFunnel && (brk != "" || trend != "" || exclude != "" || dropoff != 0) {
 		return errors.New("--breakdown, --trend, --exclude and --dropoff: funnel only")
 	}
@@ -151,6 +156,9 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if a, ok := r.(*report.AbandonmentReport); ok && carts {
+		r = a.CartList()
 	}
 	return report.Write(w, r, f)
 }

@@ -141,6 +141,25 @@ func TestReportCommand(t *testing.T) {
 		}
 	}
 
+	// --carts: the abandoned carts as a CSV list. Visitor d added a cart and
+	// never ordered; the list holds that cart alone.
+	err = conn.Exec(t.Context(), `INSERT INTO events (message_id, event_time, event_name, visitor_id, user_id, cart_id, revenue, write_key) VALUES
+		('c1', '2026-11-04 12:00:00', 'Product Added', 'd', 'u-d', 'cart-d', 25, 'shop')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := reportTo(t.Context(), &out, []string{"abandonment", "--carts", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "csv"}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], "cart-d") || !strings.Contains(lines[1], ",d,u-d,") || !strings.Contains(lines[1], "25") {
+		t.Errorf("abandonment --carts csv:\n%s", out.String())
+	}
+	if err := reportTo(t.Context(), &out, []string{"funnel", "--carts", "--steps", "View"}); err == nil {
+		t.Error("--carts with the funnel: want an error")
+	}
+
 	// Attribution: one order by a with two sessions, linear credit.
 	err = conn.Exec(t.Context(), `INSERT INTO sessions (session_id, visitor_id, start_time, end_time, traffic_channel, version) VALUES
 		('s1', 'a', '2026-11-01 10:00:00', '2026-11-01 10:01:00', 'Email', 1), ('s2', 'a', '2026-11-02 09:00:00', '2026-11-02 10:01:00', 'Direct', 1)`)
