@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -32,21 +33,99 @@ type SinkOptions struct {
 // nothing to close.
 type Sink struct {
 	conn        driver.Conn
-	events      string // INSERT statement for events
-	sessions    string // INSERT statement for sessions
-	transitions string // INSERT statement for stage_transitions
-	identities  string // INSERT statement for identities
+	events      string             // INSERT statement for events
+	sessions    string             // INSERT statement for sessions
+	transitions string             // INSERT statement for stage_transitions
+	identities  string             // INSERT statement for identities
+	inserts     map[string]*insert // by statement
 }
 
 // NewSink returns a Sink writing through conn.
 func NewSink(conn driver.Conn, opts SinkOptions) *Sink {
-	return &Sink{
-		conn:        conn,
-		events:      insertStatement(opts.Database, "events", eventColumns),
-		sessions:    insertStatement(opts.Database, "sessions", sessionColumns),
-		transitions: insertStatement(opts.Database, "stage_transitions", transitionColumns),
-		identities:  insertStatement(opts.Database, "identities", identityColumns),
+	s := &Sink{conn: conn, inserts: make(map[string]*insert)}
+	for _, t := range []struct {
+		query   *string
+		table   string
+		columns []string
+	}{
+		{&s.events, "events", eventColumns},
+		{&s.sessions, "sessions", sessionColumns},
+		{&s.transitions, "stage_transitions", transitionColumns},
+		{&s.identities, "identities", identityColumns},
+	} {
+		in := newInsert(opts.Database, t.table, t.columns)
+		*t.query = in.query
+		s.inserts[in.query] = in
 	}
+	return s
+}
+
+// insert is one table's INSERT statement and the types of its columns.
+// Over HTTP, clickhouse-go asks the server for the types (DESCRIBE TABLE)
+// before every batch unless it is told them; the Sink learns them on the
+// first write and tells them from then on, and forgets them when a write
+// fails (the table may have changed).
+type insert struct {
+	table string   // quoted, qualified name
+	query string   // INSERT INTO table (names)
+	names []string // columns in the order of the statement
+
+	mu    sync.Mutex
+	types []ch.ColumnNameAndType // nil until learned
+}
+
+func newInsert(database, table string, columns []string) *insert {
+	name := quoteIdent(table)
+	if database != "" {
+		name = quoteIdent(database) + "." + name
+	}
+	return &insert{table: name, query: "INSERT INTO " + name + " (" + strings.Join(columns, ", ") + ")", names: columns}
+}
+
+// columnTypes returns the types of the insert's columns, asking the server
+// on first use; learned reports whether they were known already.
+func (in *insert) columnTypes(ctx context.Context, conn driver.Conn) (types []ch.ColumnNameAndType, learned bool, err error) {
+	in.mu.Lock()
+	types = in.types
+	in.mu.Unlock()
+	if types != nil {
+		return types, true, nil
+	}
+	rows, err := conn.Query(ctx, "DESCRIBE TABLE "+in.table)
+	if err != nil {
+		return nil, false, fmt.Errorf("describe %s: %w", in.table, classify(err))
+	}
+	defer rows.Close()
+	byName := make(map[string]string)
+	for rows.Next() {
+		var name, typ, ignore string
+		if err := rows.Scan(&name, &typ, &ignore, &ignore, &ignore, &ignore, &ignore); err != nil {
+			return nil, false, fmt.Errorf("describe %s: %w", in.table, classify(err))
+		}
+		byName[name] = typ
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("describe %s: %w", in.table, classify(err))
+	}
+	types = make([]ch.ColumnNameAndType, len(in.names))
+	for i, name := range in.names {
+		typ, ok := byName[name]
+		if !ok {
+			return nil, false, &PermanentError{Err: fmt.Errorf("describe %s: no column %s", in.table, name)}
+		}
+		types[i] = ch.ColumnNameAndType{Name: name, Type: typ}
+	}
+	in.mu.Lock()
+	in.types = types
+	in.mu.Unlock()
+	return types, false, nil
+}
+
+// forget drops the learned column types.
+func (in *insert) forget() {
+	in.mu.Lock()
+	in.types = nil
+	in.mu.Unlock()
 }
 
 // transitionColumns are the stage_transitions columns the Sink writes.
@@ -104,14 +183,6 @@ var sessionColumns = []string{
 	"events", "page_views", "engaged_msec", "entry_page", "exit_page",
 	"touchpoint", "traffic_channel", "utm_source", "utm_medium", "utm_campaign",
 	"device_type", "conversions", "revenue", "version", "is_deleted",
-}
-
-func insertStatement(database, table string, columns []string) string {
-	name := quoteIdent(table)
-	if database != "" {
-		name = quoteIdent(database) + "." + name
-	}
-	return "INSERT INTO " + name + " (" + strings.Join(columns, ", ") + ")"
 }
 
 // WriteEvents inserts events as one batch. token is the batch's
@@ -266,12 +337,46 @@ func (s *Sink) WriteSessions(ctx context.Context, sessions []pipeline.Session, t
 	return nil
 }
 
-// send prepares query as a batch, appends columns (slices in the order of
-// names) and sends it with token as the insert_deduplication_token. The
-// returned error is classified.
-func (s *Sink) send(ctx context.Context, query string, names []string, columns []any, token string) (err error) {
+// send inserts columns (slices in the order of names) with query, one of
+// the Sink's statements, and token as the insert_deduplication_token. It
+// tells clickhouse-go the column types it learned, and when the insert
+// fails permanently with learned types it learns them again and tries once
+// more (the table may have changed since). The returned error is
+// classified.
+func (s *Sink) send(ctx context.Context, query string, names []string, columns []any, token string) error {
+	in := s.inserts[query]
+	if in == nil {
+		return s.sendOnce(ctx, query, names, columns, token, nil)
+	}
+	types, learned, err := in.columnTypes(ctx, s.conn)
+	if err != nil {
+		return err
+	}
+	err = s.sendOnce(ctx, query, names, columns, token, types)
+	if err != nil && learned && IsPermanent(err) {
+		in.forget()
+		if types, _, derr := in.columnTypes(ctx, s.conn); derr == nil {
+			err = s.sendOnce(ctx, query, names, columns, token, types)
+		}
+	}
+	if err != nil {
+		in.forget()
+	}
+	return err
+}
+
+// sendOnce prepares query as a batch of the columns of types (nil: ask the
+// server), appends columns and sends it with token.
+func (s *Sink) sendOnce(ctx context.Context, query string, names []string, columns []any, token string, types []ch.ColumnNameAndType) (err error) {
+	var opts []ch.QueryOption
+	if types != nil {
+		opts = append(opts, ch.WithColumnNamesAndTypes(types))
+	}
 	if token != "" {
-		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_deduplication_token": token}))
+		opts = append(opts, ch.WithSettings(ch.Settings{"insert_deduplication_token": token}))
+	}
+	if len(opts) > 0 {
+		ctx = ch.Context(ctx, opts...)
 	}
 	batch, err := s.conn.PrepareBatch(ctx, query)
 	if err != nil {

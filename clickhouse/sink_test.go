@@ -493,3 +493,31 @@ func TestWriteToStoppedServerIsRetryable(t *testing.T) {
 	}
 	t.Logf("error: %v", err)
 }
+
+// TestSinkRelearnsColumnTypes checks that the Sink, which tells
+// clickhouse-go the column types it learned on its first write instead of
+// asking before every batch, still writes after a column changed type (the
+// server converts the columns sent; should it refuse, send learns the
+// types again and retries once).
+func TestSinkRelearnsColumnTypes(t *testing.T) {
+	t.Parallel()
+	_, database, conn := migratedDB(t)
+	sink := NewSink(conn, SinkOptions{Database: database})
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	event := func(id string) pipeline.Event {
+		return pipeline.Event{MessageID: id, EventTime: at, ReceivedAt: at, Type: pipeline.TypePage,
+			Touchpoint: pipeline.TouchpointWeb, VisitorID: "v-1", Browser: "Firefox"}
+	}
+	if err := sink.WriteEvents(t.Context(), []pipeline.Event{event("m-1")}, "relearn-1"); err != nil {
+		t.Fatalf("first write: %v", err)
+	}
+	if err := conn.Exec(t.Context(), fmt.Sprintf("ALTER TABLE %s.events MODIFY COLUMN browser String", quoteIdent(database))); err != nil {
+		t.Fatalf("alter: %v", err)
+	}
+	if err := sink.WriteEvents(t.Context(), []pipeline.Event{event("m-2")}, "relearn-2"); err != nil {
+		t.Fatalf("write after the columns changed type: %v", err)
+	}
+	if n := count(t, conn, fmt.Sprintf("SELECT count() FROM %s.events FINAL WHERE browser = 'Firefox'", quoteIdent(database))); n != 2 {
+		t.Errorf("got %d events, want 2", n)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,8 +44,9 @@ const (
 //     processor's partition readers) fetching all benchN messages and
 //     discarding them; no commits.
 //   - processor: processor.Run with the real clickhouse.Sink on the embedded
-//     ClickHouse (a freshly migrated database per iteration), BatchSize 5000,
-//     FlushInterval 1s (the default), until SELECT count() FROM events
+//     ClickHouse (a freshly migrated database per iteration), BatchSize
+//     (per process) and FlushInterval 1s the defaults,
+//     until SELECT count() FROM events
 //     reaches benchN (polled every 250 ms, without FINAL: the input has no
 //     duplicates, and a FINAL scan every poll competed with the inserts;
 //     nothing subtracted, so the group join, the last flush and the poll
@@ -75,7 +77,8 @@ func BenchmarkProcessor(b *testing.B) {
 
 	var kafkaTime, procTime time.Duration
 	var kafkaAlloc, procAlloc uint64
-	var flushCount uint64
+	var kafkaCPU, procCPU time.Duration
+	var flushCount, writeCount uint64
 	var flushTime, flushErrors float64
 	b.ResetTimer()
 	for i := range b.N {
@@ -91,24 +94,27 @@ func BenchmarkProcessor(b *testing.B) {
 		}
 		runKafka := func() {
 			runtime.GC()
-			a0 := totalAlloc()
+			a0, c0 := totalAlloc(), cpuTime()
 			b.StartTimer()
 			start := time.Now()
 			readAll(b, addr, fmt.Sprintf("bench-kafkago-%d", i), benchN)
 			kafkaTime += time.Since(start)
 			b.StopTimer()
+			kafkaCPU += cpuTime() - c0
 			kafkaAlloc += totalAlloc() - a0
 		}
 		runProc := func() {
 			runtime.GC()
-			a0 := totalAlloc()
+			a0, c0 := totalAlloc(), cpuTime()
 			b.StartTimer()
 			start := time.Now()
 			f := process(b, addr, fmt.Sprintf("bench-processor-%d", i), conn, database, benchN)
 			d := time.Since(start)
 			procTime += d
 			flushCount, flushTime, flushErrors = flushCount+f.count, flushTime+f.seconds, flushErrors+f.errors
+			writeCount += f.writes
 			b.StopTimer()
+			procCPU += cpuTime() - c0
 			procAlloc += totalAlloc() - a0
 		}
 		if i%2 == 0 {
@@ -130,11 +136,19 @@ func BenchmarkProcessor(b *testing.B) {
 	b.ReportMetric(procRate/kafkaRate, "ratio")
 	b.ReportMetric(float64(kafkaAlloc)/total, "kafkago-alloc-B/event")
 	b.ReportMetric(float64(procAlloc)/total, "processor-alloc-B/event")
+	// CPU time of the whole process (user + system, all threads: the
+	// embedded Kafka and ClickHouse included) per event during each run.
+	// Less sensitive than the rates to other load on a shared machine.
+	b.ReportMetric(float64(kafkaCPU.Microseconds())/total, "kafkago-cpu-us/event")
+	b.ReportMetric(float64(procCPU.Microseconds())/total, "processor-cpu-us/event")
 	// Where the processor's time goes: the time its partition goroutines
 	// spent in flushes (summed over the 8, so it may exceed the wall time),
 	// per second of its run; and the failed write attempts.
 	b.ReportMetric(flushTime/procTime.Seconds(), "flush-s/s")
 	b.ReportMetric(float64(flushCount)/float64(b.N), "flushes/op")
+	// The writes of the merged batches (all partitions flushing at the
+	// same time go out together).
+	b.ReportMetric(float64(writeCount)/float64(b.N), "writes/op")
 	b.ReportMetric(flushErrors, "flush-errors")
 }
 
@@ -142,6 +156,15 @@ func totalAlloc() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.TotalAlloc
+}
+
+// cpuTime returns the CPU time (user + system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // readAll fetches n messages of the events topic with a kafka-go group
@@ -173,7 +196,6 @@ func process(b *testing.B, addr, group string, conn driver.Conn, database string
 	cfg := processor.DefaultConfig()
 	cfg.Brokers = []string{addr}
 	cfg.GroupID = group
-	cfg.BatchSize = 5000
 	cfg.FlushInterval = time.Second
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	reg := prometheus.NewRegistry()
@@ -221,6 +243,8 @@ func flushStats(b *testing.B, reg *prometheus.Registry) (s flushes) {
 			case "touchstream_processor_flush_duration_seconds":
 				s.count += m.GetHistogram().GetSampleCount()
 				s.seconds += m.GetHistogram().GetSampleSum()
+			case "touchstream_processor_write_duration_seconds":
+				s.writes += m.GetHistogram().GetSampleCount()
 			case "touchstream_processor_flush_errors_total":
 				s.errors += m.GetCounter().GetValue()
 			}
@@ -230,7 +254,7 @@ func flushStats(b *testing.B, reg *prometheus.Registry) (s flushes) {
 }
 
 type flushes struct {
-	count           uint64
+	count, writes   uint64
 	seconds, errors float64
 }
 

@@ -5,9 +5,12 @@
 // time, assigns journey stages, links visitors to user ids, and writes
 // events, stage transitions, identity links and changed sessions to
 // ClickHouse in batches bounded by size and time.
-// Offsets are committed only after the rows of a batch are written, and each
-// write carries a deduplication token derived from the partition and offsets,
-// so a batch written again after a crash lands once.
+// The partitions' batches are written by one writer per process (group
+// commit, writer.go): batches of partitions flushing at the same time go
+// out as one insert per table. A partition's offsets are committed only
+// after the write holding its rows succeeded, and each write carries a
+// deduplication token derived from the partitions, offsets and runs it
+// holds, so a retried write lands once.
 //
 // Metrics (on the injected prometheus.Registerer):
 //
@@ -15,6 +18,8 @@
 //	touchstream_processor_sessions_written_total     session rows written (including restatements and tombstones)
 //	touchstream_processor_flush_duration_seconds     time to write one batch (events + sessions)
 //	touchstream_processor_flush_errors_total         failed write attempts (retried)
+//	touchstream_processor_write_duration_seconds     time to write the merged batches of one group commit
+//	touchstream_processor_write_partitions           partition batches merged into one write
 //	touchstream_processor_open_visitors              visitors held in sessionizer state
 //	touchstream_processor_lag_seconds{partition}     wall time minus the newest event's received_at
 package processor

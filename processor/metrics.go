@@ -3,12 +3,14 @@ package processor
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	events      *prometheus.CounterVec
-	sessions    prometheus.Counter
-	flush       prometheus.Histogram
-	flushErrors prometheus.Counter
-	visitors    prometheus.Gauge
-	lag         *prometheus.GaugeVec
+	events       *prometheus.CounterVec
+	sessions     prometheus.Counter
+	flush        prometheus.Histogram
+	flushErrors  prometheus.Counter
+	writes       prometheus.Histogram
+	writeBatches prometheus.Histogram
+	visitors     prometheus.Gauge
+	lag          *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -26,6 +28,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		flushErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "touchstream_processor_flush_errors_total", Help: "Failed batch write attempts (retried).",
 		}),
+		writes: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "touchstream_processor_write_duration_seconds", Help: "Time to write the merged batches of the partitions flushing together, retries included.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}),
+		writeBatches: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "touchstream_processor_write_partitions", Help: "Partition batches merged into one write.",
+			Buckets: prometheus.LinearBuckets(1, 1, 16),
+		}),
 		visitors: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "touchstream_processor_open_visitors", Help: "Visitors held in sessionizer state.",
 		}),
@@ -36,7 +46,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.events, m.sessions, m.flush, m.flushErrors, m.visitors, m.lag} {
+	for _, c := range []prometheus.Collector{m.events, m.sessions, m.flush, m.flushErrors, m.writes, m.writeBatches, m.visitors, m.lag} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

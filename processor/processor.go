@@ -2,14 +2,13 @@ package processor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	kafkago "github.com/segmentio/kafka-go"
 
@@ -34,7 +33,7 @@ type Config struct {
 	Brokers       []string
 	GroupID       string
 	Topic         string
-	BatchSize     int           // events per write, at most
+	BatchSize     int           // events per write of all partitions of the process, at most
 	FlushInterval time.Duration // a non-empty batch is written at least this often
 	Session       sessionize.Config
 	Stages        *stage.Rules // journey stage rules; nil means stage.Default()
@@ -49,7 +48,7 @@ func DefaultConfig() Config {
 		Brokers:       []string{"127.0.0.1:9092"},
 		GroupID:       "touchstream-processor",
 		Topic:         pipeline.TopicEvents,
-		BatchSize:     5000,
+		BatchSize:     40000,
 		FlushInterval: time.Second,
 		Session:       sessionize.DefaultConfig(),
 	}
@@ -81,6 +80,32 @@ type Processor struct {
 	sink Sink
 	log  *slog.Logger
 	m    *metrics
+	w    *writer // the partitions' batches, merged
+
+	// kick is closed (and replaced) to make every partition flush now:
+	// every FlushInterval, and when a partition's batch is full, so that
+	// the partitions' batches go out in one write.
+	kick atomic.Pointer[chan struct{}]
+}
+
+// flushAll makes every partition flush.
+func (p *Processor) flushAll() {
+	c := make(chan struct{})
+	close(*p.kick.Swap(&c))
+}
+
+// tick calls flushAll every FlushInterval until ctx is done.
+func (p *Processor) tick(ctx context.Context) {
+	t := time.NewTicker(p.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			p.flushAll()
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // New makes a processor writing to sink.
@@ -98,7 +123,11 @@ func New(cfg Config, sink Sink, reg prometheus.Registerer) (*Processor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Processor{cfg: cfg, sink: sink, log: cfg.Logger.With("component", "processor"), m: m}, nil
+	p := &Processor{cfg: cfg, sink: sink, log: cfg.Logger.With("component", "processor"), m: m}
+	p.w = newWriter(p)
+	kick := make(chan struct{})
+	p.kick.Store(&kick)
+	return p, nil
 }
 
 // Run joins the group and processes assigned partitions until ctx is done.
@@ -121,6 +150,9 @@ func (p *Processor) Run(ctx context.Context) error {
 	}
 	defer group.Close()
 	p.log.Info("processor started", "group", p.cfg.GroupID, "topic", p.cfg.Topic, "brokers", p.cfg.Brokers)
+	tctx, stopTick := context.WithCancel(ctx)
+	defer stopTick()
+	go p.tick(tctx)
 	for {
 		gen, err := group.Next(ctx)
 		if err != nil {
@@ -132,8 +164,11 @@ func (p *Processor) Run(ctx context.Context) error {
 		}
 		assigned := gen.Assignments[p.cfg.Topic]
 		p.log.Info("partitions assigned", "generation", gen.ID, "count", len(assigned))
+		// A partition's share of BatchSize: when one partition's batch
+		// reaches it, all partitions flush (together, in one write).
+		share := max(1, p.cfg.BatchSize/max(1, len(assigned)))
 		for _, a := range assigned {
-			part := &partition{p: p, gen: gen, id: a.ID, offset: a.Offset, written: a.Offset, committed: a.Offset, run0: time.Now().UnixNano(), sz: sessionize.New(p.cfg.Session), stages: make(map[string]*journey)}
+			part := &partition{p: p, gen: gen, id: a.ID, share: share, offset: a.Offset, written: a.Offset, committed: a.Offset, run0: time.Now().UnixNano(), sz: sessionize.New(p.cfg.Session), stages: make(map[string]*journey)}
 			gen.Start(func(gctx context.Context) { part.run(ctx, gctx) })
 		}
 	}
@@ -144,6 +179,7 @@ type partition struct {
 	p      *Processor
 	gen    *kafkago.Generation
 	id     int
+	share  int // events per batch at most (see Run)
 	offset int64
 	sz     *sessionize.Sessionizer
 
@@ -209,9 +245,8 @@ func (pt *partition) run(ctx, gctx context.Context) {
 		}
 	}()
 	pt.sessions = make(map[string]pipeline.Session)
-	tick := time.NewTicker(pt.p.cfg.FlushInterval)
-	defer tick.Stop()
 	for {
+		kick := *pt.p.kick.Load()
 		select {
 		case m, ok := <-msgs:
 			if !ok {
@@ -226,12 +261,13 @@ func (pt *partition) run(ctx, gctx context.Context) {
 				return
 			}
 			pt.add(m)
-			if len(pt.events) >= pt.p.cfg.BatchSize {
+			if len(pt.events) >= pt.share {
+				pt.p.flushAll()
 				if !pt.flushOrStop(ctx, rctx, log) {
 					return
 				}
 			}
-		case <-tick.C:
+		case <-kick:
 			if !pt.flushOrStop(ctx, rctx, log) {
 				return
 			}
@@ -273,7 +309,7 @@ func (pt *partition) add(m kafkago.Message) {
 	pt.next = m.Offset + 1
 	pt.cur = m.Offset
 	var e pipeline.Event
-	if err := json.Unmarshal(m.Value, &e); err != nil || e.MessageID == "" || e.VisitorID == "" || e.EventTime.IsZero() {
+	if err := decodeEvent(m.Value, &e); err != nil || e.MessageID == "" || e.VisitorID == "" || e.EventTime.IsZero() {
 		pt.p.m.events.WithLabelValues("invalid").Inc()
 		pt.p.log.Warn("undecodable event skipped", "partition", pt.id, "offset", m.Offset, "err", err)
 		return
@@ -326,8 +362,10 @@ func (pt *partition) allowance() time.Duration {
 	return sessionize.DefaultAllowance
 }
 
-// flush writes the batch, then commits its offsets. Transient write errors
-// are retried with backoff until ctx ends.
+// flush writes the batch (through the process's writer, together with the
+// batches of the partitions flushing at the same time), then commits its
+// offsets. Transient write errors are retried with backoff until the write
+// succeeds, even when ctx ends meanwhile (see writer).
 func (pt *partition) flush(ctx context.Context) error {
 	if pt.next == 0 || (len(pt.events) == 0 && len(pt.sessions) == 0 && len(pt.transitions) == 0 && len(pt.identities) == 0 && pt.next <= pt.written) {
 		return nil
@@ -353,36 +391,12 @@ func (pt *partition) flush(ctx context.Context) error {
 	for _, s := range pt.sessions {
 		sessions = append(sessions, s)
 	}
-	// Sessions go last: a reader that sees a batch's sessions sees its
-	// events, transitions and identities too.
-	write := func() error {
-		if len(pt.events) > 0 {
-			if err := pt.p.sink.WriteEvents(ctx, pt.events, token+"-e"); err != nil {
-				return pt.retryable(err)
-			}
-		}
-		if len(pt.transitions) > 0 {
-			if err := pt.p.sink.WriteStageTransitions(ctx, pt.transitions, token+"-t"); err != nil {
-				return pt.retryable(err)
-			}
-		}
-		if len(pt.identities) > 0 {
-			if err := pt.p.sink.WriteIdentities(ctx, pt.identities, token+"-i"); err != nil {
-				return pt.retryable(err)
-			}
-		}
-		if len(sessions) > 0 {
-			if err := pt.p.sink.WriteSessions(ctx, sessions, token+"-s"); err != nil {
-				return pt.retryable(err)
-			}
-		}
-		if err := pt.publishTriggers(ctx); err != nil {
-			return pt.retryable(err)
-		}
-		return nil
+	b := &batch{
+		partition: pt.id, token: token,
+		events: pt.events, transitions: pt.transitions, identities: pt.identities,
+		sessions: sessions, triggers: pt.batchTriggers(),
 	}
-	bo := backoff.WithContext(backoff.NewExponentialBackOff(backoff.WithMaxElapsedTime(0), backoff.WithMaxInterval(10*time.Second)), ctx)
-	if err := backoff.Retry(write, bo); err != nil {
+	if err := pt.p.w.write(ctx, b); err != nil {
 		return fmt.Errorf("write batch %s: %w", token, err)
 	}
 	pt.written = pt.next
@@ -412,18 +426,4 @@ func (pt *partition) flush(ctx context.Context) error {
 	pt.p.m.flush.Observe(time.Since(start).Seconds())
 	pt.p.m.visitors.Set(float64(pt.sz.Stats().Visitors))
 	return nil
-}
-
-// retryable counts a failed write and decides whether to try again.
-func (pt *partition) retryable(err error) error {
-	if errors.Is(err, context.Canceled) {
-		return backoff.Permanent(err) // revoked or stopping: not a write failure
-	}
-	pt.p.m.flushErrors.Inc()
-	var perm interface{ Permanent() bool }
-	if errors.As(err, &perm) && perm.Permanent() {
-		return backoff.Permanent(err)
-	}
-	pt.p.log.Warn("write failed, retrying", "partition", pt.id, "err", err)
-	return err
 }

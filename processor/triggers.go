@@ -66,9 +66,9 @@ func (pt *partition) trigger(e *pipeline.Event) {
 	pt.trig.out = append(pt.trig.out, pt.trig.eng.Event(e, sid, pt.newest)...)
 }
 
-// publishTriggers publishes the batch's triggers: the carts' and one Stage
-// Changed per stage transition of the batch.
-func (pt *partition) publishTriggers(ctx context.Context) error {
+// batchTriggers returns the batch's triggers to publish: the carts' and one
+// Stage Changed per stage transition of the batch.
+func (pt *partition) batchTriggers() []pipeline.Trigger {
 	if pt.p.cfg.Triggers == nil {
 		return nil
 	}
@@ -79,10 +79,7 @@ func (pt *partition) publishTriggers(ctx context.Context) error {
 	for _, tr := range pt.transitions {
 		ts = append(ts, triggers.StageChanged(tr))
 	}
-	if len(ts) == 0 {
-		return nil
-	}
-	return pt.p.cfg.Triggers.PublishTriggers(ctx, ts)
+	return ts
 }
 
 // flushedTriggers clears the published triggers and drops the state of

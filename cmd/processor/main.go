@@ -45,7 +45,7 @@ func run(args []string) error {
 	fs.List(&cfg.Brokers, "kafka-brokers", "TOUCHSTREAM_KAFKA_BROKERS", "Kafka bootstrap brokers")
 	fs.String(&dsn, "clickhouse-dsn", "TOUCHSTREAM_CLICKHOUSE_DSN", "ClickHouse: http://host:8123/db (HTTP) or clickhouse://host:9000/db (native)")
 	fs.String(&cfg.GroupID, "group", "TOUCHSTREAM_PROCESSOR_GROUP", "Kafka consumer group")
-	fs.Int(&cfg.BatchSize, "batch-size", "TOUCHSTREAM_PROCESSOR_BATCH_SIZE", "events per ClickHouse write, at most")
+	fs.Int(&cfg.BatchSize, "batch-size", "TOUCHSTREAM_PROCESSOR_BATCH_SIZE", "events per ClickHouse write, at most (all partitions of the process together; each flushes all at its share)")
 	fs.Duration(&cfg.FlushInterval, "flush-interval", "TOUCHSTREAM_PROCESSOR_FLUSH_INTERVAL", "a pending batch is written at least this often")
 	fs.Duration(&cfg.Session.Gap, "session-gap", "TOUCHSTREAM_SESSION_GAP", "inactivity that ends a session")
 	fs.String(&triggersTopic, "triggers-topic", "TOUCHSTREAM_TRIGGERS_TOPIC", "Kafka topic of journey triggers (empty: none)")
