@@ -21,13 +21,18 @@ import (
 //     (non_replicated_deduplication_window becomes
 //     replicated_deduplication_window), plus the Distributed table t over
 //     t_local, sharded by cityHash64(visitor_id). Every table must have a
-//     visitor_id column.
+//     visitor_id column, except the two kinds below.
 //   - CREATE [OR REPLACE] VIEW v and DROP VIEW v run ON CLUSTER as they are:
 //     their queries read the Distributed tables.
 //   - DROP TABLE t drops t and t_local ON CLUSTER.
 //   - ALTER TABLE t ... runs ON CLUSTER on t_local; when it starts with a
 //     column command (ADD, DROP, MODIFY, RENAME, COMMENT or CLEAR COLUMN) it
 //     runs on the Distributed table t too.
+//   - A ReplacingMergeTree table without a visitor_id (rejected_events: a
+//     dead letter may have no visitor) is sharded by cityHash64 of its
+//     sorting key instead: rows replace each other only when their sorting
+//     keys are equal, so every version of a row lives on one shard and
+//     FINAL is exact shard by shard.
 //   - A rollup table (engine AggregatingMergeTree) needs no visitor_id: its
 //     local table is filled on each shard by a materialized view, and its
 //     Distributed table has no sharding key, so an INSERT through it fails
@@ -190,11 +195,19 @@ func (r clusterRewriter) createTable(stmt string, m []int) ([]string, error) {
 		return nil, fmt.Errorf("%w: table %s: engine %s is not a single-node MergeTree", ErrNoClusterForm, name, engine)
 	}
 	shardingKey := ", " + ShardingKey
-	if !visitorColRE.MatchString(columns[1:]) {
-		if engine != rollupEngine {
-			return nil, fmt.Errorf("%w: table %s has no visitor_id column to shard by", ErrNoClusterForm, name)
-		}
+	hasVisitor := visitorColRE.MatchString(columns[1:])
+	switch {
+	case hasVisitor:
+	case engine == rollupEngine:
 		shardingKey = "" // a rollup: written on each shard by its materialized view
+	case engine == replacingEngine:
+		key, ok := sortingKey(rest[em[1]:])
+		if !ok {
+			return nil, fmt.Errorf("%w: table %s has no visitor_id column and no ORDER BY to shard by", ErrNoClusterForm, name)
+		}
+		shardingKey = ", cityHash64(" + key + ")" // every version of a row on one shard
+	default:
+		return nil, fmt.Errorf("%w: table %s has no visitor_id column to shard by", ErrNoClusterForm, name)
 	}
 	rest = rest[em[1]:]
 	args := ""
@@ -227,6 +240,38 @@ func (r clusterRewriter) createTable(stmt string, m []int) ([]string, error) {
 // rollupEngine is the engine of a rollup table: its rows are aggregate
 // states, filled by a materialized view (see materializedView).
 const rollupEngine = "AggregatingMergeTree"
+
+// replacingEngine is the engine whose tables without a visitor_id (dead
+// letters) are sharded by their sorting key: ReplacingMergeTree replaces
+// rows with equal sorting keys, so hashing the key puts every version of a
+// row on one shard and FINAL stays exact.
+const replacingEngine = "ReplacingMergeTree"
+
+// orderByRE finds the ORDER BY clause after a table's engine.
+var orderByRE = regexp.MustCompile(`(?is)\bORDER\s+BY\s+`)
+
+// sortingKey returns the expressions of the ORDER BY clause in rest (the
+// text after ENGINE = X), without the parentheses of a tuple: "a, b" for
+// ORDER BY (a, b), "a" for ORDER BY a. ok is false without one, or for
+// ORDER BY tuple().
+func sortingKey(rest string) (key string, ok bool) {
+	m := orderByRE.FindStringIndex(rest)
+	if m == nil {
+		return "", false
+	}
+	rest = rest[m[1]:]
+	if strings.HasPrefix(rest, "(") {
+		end, err := closingParen(rest, 0)
+		if err != nil {
+			return "", false
+		}
+		key = strings.TrimSpace(rest[1:end])
+	} else {
+		key, _, _ = strings.Cut(rest, "\n")
+		key = strings.TrimSpace(strings.Fields(key + " ")[0])
+	}
+	return key, key != "" && !strings.EqualFold(key, "tuple()")
+}
 
 // singleSource returns the one table a SELECT reads (a plain name after its
 // only FROM) and the index pair of that name in sel; ok is false for a

@@ -119,6 +119,7 @@ func TestClusterPlanShape(t *testing.T) {
 	createTable := regexp.MustCompile(`(?m)^CREATE TABLE IF NOT EXISTS (\w+)\s*\(`)
 	createView := regexp.MustCompile("(?m)^CREATE (?:OR REPLACE )?VIEW (?:IF NOT EXISTS )?`?(\\w+)`?")
 	createMV := regexp.MustCompile(`^CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+) TO (\w+) AS\s[^;]*\sFROM (\w+)\s`)
+	sortKeyRE := regexp.MustCompile(`\nORDER BY \(([^()]*)\)`)
 	var tables, views, mvs, inserts int
 	for _, p := range single {
 		if m := createTable.FindStringSubmatch(p.SQL); m != nil {
@@ -126,6 +127,10 @@ func TestClusterPlanShape(t *testing.T) {
 			sharding := ", cityHash64(visitor_id)"
 			if strings.Contains(p.SQL, "\nENGINE = AggregatingMergeTree\n") {
 				sharding = "" // a rollup, written by its materialized view on each shard
+			}
+			if k := sortKeyRE.FindStringSubmatch(p.SQL); k != nil && !strings.Contains(p.SQL, "visitor_id ") &&
+				strings.Contains(p.SQL, "\nENGINE = ReplacingMergeTree(") {
+				sharding = ", cityHash64(" + k[1] + ")" // dead letters: by the sorting key
 			}
 			local := "CREATE TABLE IF NOT EXISTS touchstream." + m[1] + "_local ON CLUSTER " + goldenCluster + "\n"
 			dist := "CREATE TABLE IF NOT EXISTS touchstream." + m[1] + " ON CLUSTER " + goldenCluster +
@@ -259,6 +264,18 @@ func TestClusterRewriteRules(t *testing.T) {
 				"ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')\nORDER BY day",
 			"CREATE TABLE db.r ON CLUSTER c\nAS db.r_local\nENGINE = Distributed('c', 'db', 'r_local')"}},
 		{"CREATE TABLE s (day Date, n UInt64) ENGINE = SummingMergeTree ORDER BY day", nil},
+		{"CREATE TABLE d (at DateTime, p Int32, o Int64, v DateTime) ENGINE = ReplacingMergeTree(v) PARTITION BY toYYYYMM(at) ORDER BY (at, p, o) TTL at + INTERVAL 1 DAY", []string{
+			"CREATE TABLE db.d_local ON CLUSTER c\n(at DateTime, p Int32, o Int64, v DateTime)\n" +
+				"ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', v)\n" +
+				"PARTITION BY toYYYYMM(at) ORDER BY (at, p, o) TTL at + INTERVAL 1 DAY",
+			"CREATE TABLE db.d ON CLUSTER c\nAS db.d_local\nENGINE = Distributed('c', 'db', 'd_local', cityHash64(at, p, o))"}},
+		{"CREATE TABLE d (k String)\nENGINE = ReplacingMergeTree\nORDER BY k\nSETTINGS index_granularity = 8192", []string{
+			"CREATE TABLE db.d_local ON CLUSTER c\n(k String)\n" +
+				"ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')\n" +
+				"ORDER BY k\nSETTINGS index_granularity = 8192",
+			"CREATE TABLE db.d ON CLUSTER c\nAS db.d_local\nENGINE = Distributed('c', 'db', 'd_local', cityHash64(k))"}},
+		{"CREATE TABLE d (k String) ENGINE = ReplacingMergeTree ORDER BY tuple()", nil},
+		{"CREATE TABLE d (k String) ENGINE = ReplacingMergeTree PRIMARY KEY k", nil},
 		{"CREATE MATERIALIZED VIEW IF NOT EXISTS mv TO t AS SELECT toDate(event_time) AS day, uniqExactState(visitor_id) AS n FROM events GROUP BY day", []string{
 			"CREATE MATERIALIZED VIEW IF NOT EXISTS db.mv ON CLUSTER c TO db.t_local AS\n" +
 				"SELECT toDate(event_time) AS day, uniqExactState(visitor_id) AS n FROM db.events_local GROUP BY day"}},

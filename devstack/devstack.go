@@ -16,6 +16,7 @@ import (
 	"github.com/touchstream/touchstream/clickhouse"
 	"github.com/touchstream/touchstream/collector"
 	"github.com/touchstream/touchstream/collector/endpoints"
+	"github.com/touchstream/touchstream/deadletter"
 	embeddedch "github.com/touchstream/touchstream/embedded/clickhouse"
 	embeddedkafka "github.com/touchstream/touchstream/embedded/kafka"
 	"github.com/touchstream/touchstream/kafka"
@@ -243,6 +244,10 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 			defer trig.Close()
 			return proc.Run(ctx)
 		})
+		// Dead letters: clickstream.rejected copied into rejected_events.
+		dcfg := deadletter.DefaultConfig()
+		dcfg.Brokers, dcfg.DSN, dcfg.Database, dcfg.Logger = []string{addrs.Kafka}, addrs.ClickHouseDSN, cfg.Database, log
+		g.Go(func() error { return deadletter.Run(ctx, dcfg) })
 	}
 	if ready != nil {
 		ready(addrs)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,6 +126,45 @@ func TestPipelineEndToEnd(t *testing.T) {
 	checkReports(t, addrs.ClickHouseDSN, world, want)
 	checkEnrichment(t, addrs.ClickHouseDSN)
 	checkLibraries(t, addrs.ClickHouseDSN, map[string]int{"touchstream-redirect": stats.Clicks})
+	checkDeadLetter(t, addrs)
+}
+
+// checkDeadLetter sends a batch whose one event the collector refuses and
+// waits for its dead letter in rejected_events, the reason included.
+func checkDeadLetter(t *testing.T, addrs devstack.Addrs) {
+	t.Helper()
+	body := `{"writeKey":"e2e","batch":[{"type":"track","anonymousId":"dead-letter-e2e","messageId":"dl-1"}]}`
+	resp, err := http.Post(addrs.Collector+"/v1/batch", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(answer), `"accepted":0`) {
+		t.Fatalf("a batch of one bad event: %d %s", resp.StatusCode, answer)
+	}
+	conn, err := clickhouse.Open(t.Context(), addrs.ClickHouseDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n uint64
+		var reason string
+		err := conn.QueryRow(t.Context(), `SELECT count(), any(error) FROM rejected_events FINAL
+			WHERE source = '/v1/batch' AND write_key = 'e2e' AND position(payload, 'dead-letter-e2e') > 0`).Scan(&n, &reason)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 && reason != "" {
+			return
+		}
+		if n > 1 || time.Now().After(deadline) {
+			t.Fatalf("rejected_events: %d rows for the refused event (reason %q), want 1 within 30 s", n, reason)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // checkLibraries checks how many events each endpoint library stored.

@@ -82,6 +82,25 @@ FROM touchstream.identities
 FINAL
 GROUP BY visitor_id;
 
+-- rejected_events
+CREATE TABLE touchstream.rejected_events
+(
+    `received_at` DateTime64(3, 'UTC') COMMENT 'when the collector received the request',
+    `source` LowCardinality(String) COMMENT 'the endpoint that refused it, e.g. /v1/batch',
+    `write_key` LowCardinality(String) COMMENT 'the source it came in through; empty if unknown',
+    `batch_index` Int32 COMMENT 'position of the event in its batch; -1 when the whole request was refused',
+    `error` String COMMENT 'why it was refused, as answered to the client',
+    `payload` String COMMENT 'the refused event or body as JSON text; empty when too large to keep',
+    `kafka_partition` Int32 COMMENT 'partition of clickstream.rejected the dead letter was read from',
+    `kafka_offset` Int64 COMMENT 'its offset in that partition',
+    `inserted_at` DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(received_at)
+ORDER BY (received_at, kafka_partition, kafka_offset)
+TTL toDateTime(received_at) + toIntervalDay(30)
+SETTINGS non_replicated_deduplication_window = 1000, index_granularity = 8192;
+
 -- sessions
 CREATE TABLE touchstream.sessions
 (

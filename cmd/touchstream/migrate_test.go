@@ -33,7 +33,7 @@ func TestMigratePrint(t *testing.T) {
 	if err := migrate(t.Context(), []string{"--print"}, &out, nil); err != nil {
 		t.Fatal(err)
 	}
-	if s := out.String(); !strings.Contains(s, "CREATE TABLE IF NOT EXISTS events\n") || strings.Contains(s, "ON CLUSTER") || strings.Contains(s, "TTL") {
+	if s := out.String(); !strings.Contains(s, "CREATE TABLE IF NOT EXISTS events\n") || strings.Contains(s, "ON CLUSTER") || strings.Contains(s, "MODIFY TTL") {
 		t.Errorf("--print for a single node:\n%s", s)
 	}
 
