@@ -49,7 +49,9 @@ type AttributionReport struct {
 	LookbackSeconds uint64 `json:"lookback_seconds"`
 	// Models are the models the rows carry, in order.
 	Models []string `json:"models"`
-	// Conversions and Revenue are all 'Order Completed' events in the range.
+	// Conversions and Revenue are all orders in the range: 'Order
+	// Completed' events that are not cancelled, revenue net of refunds
+	// (sql/README.md, "Orders, refunds and cancellations").
 	Conversions uint64  `json:"conversions"`
 	Revenue     float64 `json:"revenue"`
 	// AttributedConversions and AttributedRevenue are those with at least

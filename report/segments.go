@@ -45,7 +45,7 @@ type Customer struct {
 	UserID      string
 	Email       string
 	Orders      uint64
-	Revenue     float64 // LTV in the range
+	Revenue     float64 // LTV in the range, net of refunds
 	AOV         float64
 	LastOrder   time.Time
 	RecencyDays float64

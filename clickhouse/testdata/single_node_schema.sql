@@ -63,6 +63,49 @@ ENGINE = ReplacingMergeTree(last_seen)
 ORDER BY (visitor_id, user_id)
 SETTINGS non_replicated_deduplication_window = 1000, index_granularity = 8192;
 
+-- net_orders
+CREATE VIEW touchstream.net_orders
+(
+    `message_id` String,
+    `event_time` DateTime64(3, 'UTC'),
+    `visitor_id` String,
+    `user_id` String,
+    `session_id` String,
+    `order_id` String,
+    `write_key` LowCardinality(String),
+    `revenue` Float64,
+    `refunded` Float64,
+    `net_revenue` Float64
+)
+AS WITH
+    order_changes AS
+    (
+        SELECT
+            order_id,
+            max(event_name = 'Order Cancelled') AS cancelled,
+            max((event_name = 'Order Refunded') AND (abs(revenue) = 0)) AS refunded_in_full,
+            sumIf(abs(revenue), event_name = 'Order Refunded') AS refunded
+        FROM touchstream.events
+        FINAL
+        WHERE (type = 'track') AND (event_name IN ('Order Cancelled', 'Order Refunded')) AND (order_id != '')
+        GROUP BY order_id
+    )
+SELECT
+    o.message_id AS message_id,
+    o.event_time AS event_time,
+    o.visitor_id AS visitor_id,
+    o.user_id AS user_id,
+    o.session_id AS session_id,
+    o.order_id AS order_id,
+    o.write_key AS write_key,
+    o.revenue AS revenue,
+    toFloat64(ifNull(c.refunded, 0)) AS refunded,
+    toFloat64(if(ifNull(c.refunded_in_full, 0) != 0, 0, greatest(0, o.revenue - ifNull(c.refunded, 0)))) AS net_revenue
+FROM touchstream.events AS o
+FINAL
+LEFT JOIN order_changes AS c ON c.order_id = o.order_id
+WHERE (o.type = 'track') AND (o.event_name = 'Order Completed') AND (ifNull(c.cancelled, 0) = 0);
+
 -- persons
 CREATE VIEW touchstream.persons
 (

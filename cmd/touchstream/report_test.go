@@ -166,8 +166,8 @@ func TestReportCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = conn.Exec(t.Context(), `INSERT INTO events (message_id, event_time, event_name, visitor_id, write_key, revenue) VALUES
-		('5', '2026-11-02 10:00:00', 'Order Completed', 'a', 'shop', 10)`)
+	err = conn.Exec(t.Context(), `INSERT INTO events (message_id, event_time, type, event_name, visitor_id, write_key, revenue) VALUES
+		('5', '2026-11-02 10:00:00', 'track', 'Order Completed', 'a', 'shop', 10)`)
 	if err != nil {
 		t.Fatal(err)
 	}

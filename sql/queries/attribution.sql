@@ -15,9 +15,19 @@
 --
 -- Definitions (events FINAL, sessions FINAL without tombstones):
 --
---   conversion  an 'Order Completed' event; its revenue is the event's
---               revenue. Each event is one conversion (two events with the
---               same order_id are two conversions).
+--   conversion  an order of the CTE `orders` (sql/README.md, "Orders,
+--               refunds and cancellations"): a track event 'Order
+--               Completed' in the range whose order_id has no 'Order
+--               Cancelled' event (a cancelled order is no conversion).
+--               Its revenue is net of the 'Order Refunded' events of its
+--               order_id: revenue - the amounts refunded (abs(revenue) of
+--               each refund), 0 when a refund has no amount (revenue 0),
+--               never below 0; a refunded order is still a conversion.
+--               Cancellations and refunds are matched by order_id alone
+--               (any site, any visitor) whenever they happened, also
+--               before `from` or after `to`. Each event is one conversion
+--               (two events with the same order_id are two conversions,
+--               and a refund of that order_id nets each of them).
 --   touch       a session of the converting visitor (same visitor_id) whose
 --               start_time t satisfies conversion time - lookback <= t <=
 --               conversion time; the session in which the conversion
@@ -49,14 +59,21 @@
 -- position_based_conversions, position_based_revenue,
 -- time_decay_conversions, time_decay_revenue (all Float64 but value).
 WITH
-    conversions AS
+    -- orders: the orders in [from, to) of the site, from the view
+    -- net_orders (migration 00006: not cancelled, revenue net of refunds;
+    -- sql/README.md, "Orders, refunds and cancellations")
+    orders AS
     (
-        SELECT visitor_id, message_id AS conversion_id, event_time AS conversion_time, revenue
-        FROM events FINAL
-        WHERE event_name = 'Order Completed'
-          AND event_time >= {from:DateTime64(3)}
+        SELECT visitor_id, message_id, event_time, net_revenue
+        FROM net_orders
+        WHERE event_time >= {from:DateTime64(3)}
           AND event_time < {to:DateTime64(3)}
           AND ({site:String} = '' OR write_key = {site:String})
+    ),
+    conversions AS
+    (
+        SELECT visitor_id, message_id AS conversion_id, event_time AS conversion_time, net_revenue AS revenue
+        FROM orders
     ),
     touches AS
     (

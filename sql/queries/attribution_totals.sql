@@ -7,9 +7,10 @@
 --
 -- Definitions: conversion and touch as in attribution.sql.
 --
---   conversions             'Order Completed' events in [from, to) (site
---                           filtered).
---   revenue                 their revenue.
+--   conversions             the orders in [from, to) (site filtered): the
+--                           CTE `orders`, 'Order Completed' events that
+--                           are not cancelled.
+--   revenue                 their revenue, net of refunds.
 --   attributed_conversions  the conversions with at least one touch: a
 --                           session of the same visitor_id that started in
 --                           [conversion time - lookback, conversion time].
@@ -20,14 +21,21 @@
 -- One row: conversions (UInt64), revenue (Float64), attributed_conversions
 -- (UInt64), attributed_revenue (Float64).
 WITH
-    conversions AS
+    -- orders: the orders in [from, to) of the site, from the view
+    -- net_orders (migration 00006: not cancelled, revenue net of refunds;
+    -- sql/README.md, "Orders, refunds and cancellations")
+    orders AS
     (
-        SELECT visitor_id, message_id AS conversion_id, event_time AS conversion_time, revenue AS amount
-        FROM events FINAL
-        WHERE event_name = 'Order Completed'
-          AND event_time >= {from:DateTime64(3)}
+        SELECT visitor_id, message_id, event_time, net_revenue
+        FROM net_orders
+        WHERE event_time >= {from:DateTime64(3)}
           AND event_time < {to:DateTime64(3)}
           AND ({site:String} = '' OR write_key = {site:String})
+    ),
+    conversions AS
+    (
+        SELECT visitor_id, message_id AS conversion_id, event_time AS conversion_time, net_revenue AS amount
+        FROM orders
     ),
     touched AS
     (

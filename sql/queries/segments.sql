@@ -14,10 +14,23 @@
 --                 person_id of the event's visitor_id in the view persons
 --                 (the user id it is linked to), else the visitor_id. So a
 --                 customer who signed in on two devices is one customer.
---   order         an 'Order Completed' event in the range.
+--   order         an order of the CTE `orders` (sql/README.md, "Orders,
+--                 refunds and cancellations"): a track event 'Order
+--                 Completed' in the range whose order_id has no 'Order
+--                 Cancelled' event. Its revenue is net of the 'Order
+--                 Refunded' events of its order_id: revenue - the amounts
+--                 refunded (abs(revenue) of each refund), 0 when a refund
+--                 has no amount (revenue 0), never below 0; a refunded
+--                 order is still an order. Cancellations and refunds are
+--                 matched by order_id alone (any site, any visitor, so a
+--                 refund sent by a server counts) whenever they happened,
+--                 also before `from` or after `to`. The person of an order
+--                 is that of the order event's visitor_id.
 --   orders        the customer's orders; revenue (LTV in the range) their
---                 revenue; aov revenue / orders; last_order the time of
---                 the newest one; recency_days (to - last_order) in days.
+--                 net revenue; aov revenue / orders; last_order the time
+--                 of the newest one; recency_days (to - last_order) in
+--                 days. A customer whose every order is cancelled is no
+--                 customer.
 --   visitor_ids   the customer's visitor_ids with an event before `to`,
 --                 sorted.
 --   user_id       the person_id if linked, else the user_id of the newest
@@ -26,11 +39,13 @@
 --                 event of the customer that has a non-empty one, else ''.
 --   top_category  the 'category' property most often seen on the
 --                 customer's 'Order Completed' and 'Product Added' events
---                 in the range (ties: the first by name); '' if none.
+--                 in the range (ties: the first by name); '' if none. It
+--                 measures interest, so a cancelled order's category
+--                 counts.
 --   r, f, m       RFM scores 1-5, quintiles over the customers of the
 --                 result: score = 1 + floor(5 * (rank - 1) / customers),
 --                 rank being rank() over last_order (R), orders (F),
---                 revenue (M) ascending, so equal values score the same
+--                 net revenue (M) ascending, so equal values score the same
 --                 and the newest, most frequent, biggest spenders get 5.
 --   segment       from R and F, the first that matches:
 --                   Champions    R >= 4 and F >= 4
@@ -45,6 +60,17 @@
 -- revenue, aov (Float64), last_order (DateTime64(3, 'UTC')), recency_days
 -- (Float64), top_category, r, f, m (UInt8), segment.
 WITH
+    -- orders: the orders in [from, to) of the site, from the view
+    -- net_orders (migration 00006: not cancelled, revenue net of refunds;
+    -- sql/README.md, "Orders, refunds and cancellations")
+    orders AS
+    (
+        SELECT visitor_id, message_id, event_time, net_revenue
+        FROM net_orders
+        WHERE event_time >= {from:DateTime64(3)}
+          AND event_time < {to:DateTime64(3)}
+          AND ({site:String} = '' OR write_key = {site:String})
+    ),
     customer_events AS
     (
         SELECT
@@ -54,28 +80,46 @@ WITH
             e.user_id AS uid,
             e.event_name AS event_name,
             e.event_time AS event_time,
-            e.revenue AS amount,
-            e.properties AS properties,
-            e.event_name = 'Order Completed' AND e.event_time >= {from:DateTime64(3)} AS is_order
+            e.properties AS properties
         FROM events AS e FINAL
         LEFT JOIN (SELECT visitor_id, person_id FROM persons) AS p ON p.visitor_id = e.visitor_id
         WHERE e.event_time < {to:DateTime64(3)}
           AND ({site:String} = '' OR e.write_key = {site:String})
     ),
+    -- the orders of each customer (the person of the order's visitor)
+    customer_orders AS
+    (
+        SELECT
+            coalesce(nullIf(p.person_id, ''), o.visitor_id) AS customer_id,
+            toUInt64(count()) AS orders,
+            toFloat64(sum(o.net_revenue)) AS revenue,
+            max(o.event_time) AS last_order
+        FROM orders AS o
+        LEFT JOIN (SELECT visitor_id, person_id FROM persons) AS p ON p.visitor_id = o.visitor_id
+        GROUP BY customer_id
+    ),
     customers AS
     (
         SELECT
-            customer_id,
-            arraySort(groupUniqArray(visitor_id)) AS visitor_ids,
-            if(max(linked), customer_id, argMaxIf(uid, event_time, uid != '')) AS user_id,
-            argMaxIf(JSONExtractString(properties, 'email'), event_time, JSONExtractString(properties, 'email') != '') AS email,
-            toUInt64(countIf(is_order)) AS orders,
-            toFloat64(sumIf(amount, is_order)) AS revenue,
-            toFloat64(revenue / orders) AS aov,
-            maxIf(event_time, is_order) AS last_order
-        FROM customer_events
-        GROUP BY customer_id
-        HAVING orders > 0
+            e.customer_id AS customer_id,
+            e.visitor_ids AS visitor_ids,
+            e.user_id AS user_id,
+            e.email AS email,
+            k.orders AS orders,
+            k.revenue AS revenue,
+            toFloat64(k.revenue / k.orders) AS aov,
+            k.last_order AS last_order
+        FROM
+        (
+            SELECT
+                customer_id,
+                arraySort(groupUniqArray(visitor_id)) AS visitor_ids,
+                if(max(linked), customer_id, argMaxIf(uid, event_time, uid != '')) AS user_id,
+                argMaxIf(JSONExtractString(properties, 'email'), event_time, JSONExtractString(properties, 'email') != '') AS email
+            FROM customer_events
+            GROUP BY customer_id
+        ) AS e
+        INNER JOIN customer_orders AS k ON k.customer_id = e.customer_id
     ),
     categories AS
     (

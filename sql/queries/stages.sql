@@ -29,8 +29,18 @@
 --   "an event named X"  a `track` event with event_name X. A page or screen
 --                  whose name is X does not count.
 --   customer       a visitor with at least one order in the range.
---   order          an event named 'Order Completed'; its revenue is the
---                  event's `revenue` column (currencies are not converted).
+--   order          a row of the CTE `orders` (sql/README.md, "Orders,
+--                  refunds and cancellations"): an event named 'Order
+--                  Completed' in the range whose order_id has no event
+--                  named 'Order Cancelled'. Its revenue is net of the
+--                  events named 'Order Refunded' of its order_id: revenue
+--                  - the amounts refunded (abs(revenue) of each refund), 0
+--                  when a refund has no amount (revenue 0), never below 0.
+--                  Cancellations and refunds are matched by order_id alone
+--                  (any site, any visitor) whenever they happened, also
+--                  before `from` or after `to`. A refunded order is still
+--                  an order (the customer bought). Currencies are not
+--                  converted.
 --   score          properties.score of the event, a number or a numeric
 --                  string. An answer counts only when its score is a whole
 --                  number on the scale of the question (4.0 is 4; 4.5, 11,
@@ -66,9 +76,11 @@
 -- purchase
 --   orders                    orders.
 --   conversion_rate           customers / visitors.
---   aov                       revenue of the orders / orders.
+--   aov                       net revenue of the orders / orders.
 --   cart_abandonment_rate     abandonment.sql, kind 'cart': abandoned carts
---                             / carts.
+--                             / carts. A cart converts on any 'Order
+--                             Completed', a later cancelled one too: the
+--                             visitor did check out.
 --   checkout_abandonment_rate abandonment.sql, kind 'checkout'.
 -- return
 --   retention_rate            visitors with sessions starting on 2 or more
@@ -93,6 +105,17 @@
 --   social_shares             events named 'Social Share', 'Product Shared'
 --                             or 'Content Shared'.
 WITH
+    -- orders: the orders in [from, to) of the site, from the view
+    -- net_orders (migration 00006: not cancelled, revenue net of refunds;
+    -- sql/README.md, "Orders, refunds and cancellations")
+    orders AS
+    (
+        SELECT visitor_id, message_id, event_time, net_revenue
+        FROM net_orders
+        WHERE event_time >= {from:DateTime64(3)}
+          AND event_time < {to:DateTime64(3)}
+          AND ({site:String} = '' OR write_key = {site:String})
+    ),
     abandonment AS
     (
 {{.Abandonment}}
@@ -114,8 +137,6 @@ WITH
             countIf(is_track AND event_name IN ('Ad Impression', 'Ad Viewed')) AS n_ad_impressions,
             countIf(is_track AND event_name = 'Ad Clicked') AS n_ad_clicks,
             countIf(is_track AND event_name IN ('Lead Submitted', 'Demo Requested', 'Trial Started', 'Signed Up')) AS n_leads,
-            countIf(is_track AND event_name = 'Order Completed') AS n_orders,
-            sumIf(revenue, is_track AND event_name = 'Order Completed') AS order_revenue,
             countIf(is_csat) AS n_csat,
             countIf(is_csat AND score >= 4) AS n_csat_satisfied,
             countIf(is_nps) AS n_nps,
@@ -129,7 +150,6 @@ WITH
                 visitor_id,
                 stage,
                 event_name,
-                revenue,
                 type = 'track' AS is_track,
                 -- properties.score as a number; nan when missing or not numeric
                 if(is_track AND event_name IN ('CSAT Rated', 'CSAT Submitted', 'NPS Rated', 'NPS Submitted', 'Survey Answered'),
@@ -144,6 +164,13 @@ WITH
               AND event_time < {to:DateTime64(3)}
               AND ({site:String} = '' OR write_key = {site:String})
         )
+        GROUP BY visitor_id
+    ),
+    -- one row per customer: a visitor with an order (`orders` above)
+    per_customer AS
+    (
+        SELECT visitor_id, toUInt64(count()) AS n_orders, sum(net_revenue) AS order_revenue
+        FROM orders
         GROUP BY visitor_id
     ),
     totals AS
@@ -176,7 +203,8 @@ WITH
             toUInt64(sum(n_referrals)) AS referrals,
             toUInt64(countIf(n_orders > 0 AND n_referrals > 0)) AS referring_customers,
             toUInt64(sum(n_social_shares)) AS social_shares
-        FROM per_visitor
+        FROM per_visitor AS v
+        LEFT JOIN per_customer AS c ON c.visitor_id = v.visitor_id
     ),
     -- visitors with a session in the range (the sessions of time_on_site.sql)
     retention AS
