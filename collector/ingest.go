@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -106,6 +107,7 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, rt route) i
 		return http.StatusTooManyRequests
 	}
 	events := make([]pipeline.Event, 0, len(req.events))
+	at := make([]int, 0, len(req.events)) // the request index of each event
 	answer := batchAnswer{Rejected: []rejection{}}
 	var dead []pipeline.Rejected
 	for i, raw := range req.events {
@@ -130,10 +132,15 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, rt route) i
 			continue
 		}
 		events = append(events, ev)
+		at = append(at, i)
+	}
+
+	err = s.publish(r.Context(), events, dead)
+	if perm := (*PermanentError)(nil); errors.As(err, &perm) {
+		events, err = s.isolateRefused(r.Context(), rt.label, meta.writeKey, receivedAt, events, at, perm.Unwritten, &answer)
 	}
 	answer.Accepted = len(events)
-
-	if err := s.publish(r.Context(), events, dead); err != nil {
+	if err != nil {
 		w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.RetryAfter/time.Second)))
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "events could not be stored; retry later"})
 		return http.StatusServiceUnavailable
@@ -171,6 +178,47 @@ func (s *Server) publish(ctx context.Context, events []pipeline.Event, dead []pi
 	}
 	wg.Wait()
 	return err
+}
+
+// isolateRefused publishes events one by one after Kafka refused a batch of
+// them for good (a record too large for the topic, say): the ones it
+// refuses again become rejections of the answer and dead letters (without
+// their payload, which Kafka would refuse as well); the others are
+// accepted. unwritten, when not nil, lists the events the failed publish
+// did not store: the others are kept without publishing them again. It
+// returns the accepted events, or an error when a publish failed for
+// another reason (then nothing is answered as accepted and the client
+// retries the request; the events already stored deduplicate on their
+// message ids).
+func (s *Server) isolateRefused(ctx context.Context, endpoint, writeKey string, receivedAt time.Time, events []pipeline.Event, at, unwritten []int, answer *batchAnswer) ([]pipeline.Event, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PublishTimeout)
+	defer cancel()
+	kept := events[:0:0]
+	var dead []pipeline.Rejected
+	for i, ev := range events {
+		if unwritten != nil && !slices.Contains(unwritten, i) {
+			kept = append(kept, ev)
+			continue
+		}
+		err := s.pub.Publish(ctx, []pipeline.Event{ev})
+		var perm *PermanentError
+		switch {
+		case errors.As(err, &perm):
+			msg := "kafka refused the event: " + perm.Err.Error()
+			s.metrics.rejected.WithLabelValues(reasonKafkaRefused).Inc()
+			answer.Rejected = append(answer.Rejected, rejection{Index: at[i], Error: msg})
+			dead = append(dead, pipeline.Rejected{ReceivedAt: receivedAt, Source: endpoint, WriteKey: writeKey, Index: at[i], Error: msg})
+		case err != nil:
+			return nil, err
+		default:
+			kept = append(kept, ev)
+		}
+	}
+	slices.SortFunc(answer.Rejected, func(a, b rejection) int { return a.Index - b.Index })
+	if len(dead) > 0 {
+		s.deadLetters(ctx, dead)
+	}
+	return kept, nil
 }
 
 func (s *Server) deadLetters(ctx context.Context, dead []pipeline.Rejected) {

@@ -28,6 +28,7 @@ const (
 	reasonField        = "invalid_field"    // another field with a value the collector refuses
 	reasonTooDeep      = "too_deep"         // JSON nested deeper than MaxJSONDepth
 	reasonOrigin       = "forbidden_origin" // a browser origin the write key's source does not allow
+	reasonKafkaRefused = "kafka_refused"    // Kafka refused the event for good (too large for the topic, say)
 )
 
 // eventError is why one event was refused.

@@ -29,6 +29,9 @@ type Publisher interface {
 // of retrying them forever.
 type PermanentError struct {
 	Err error
+	// Unwritten lists the indexes of the events that were not stored, when
+	// the publisher knows (the others were); nil means any may be unstored.
+	Unwritten []int
 }
 
 func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }

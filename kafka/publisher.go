@@ -138,7 +138,18 @@ func (p *Publisher) write(ctx context.Context, msgs []kafkago.Message) error {
 	}
 	err := p.writer.WriteMessages(ctx, msgs...)
 	if err != nil && permanent(err) {
-		return &collector.PermanentError{Err: err}
+		perm := &collector.PermanentError{Err: err}
+		// Messages kafka-go reports written are written; the others may
+		// have been refused with the record batch of a bad one.
+		var each kafkago.WriteErrors
+		if errors.As(err, &each) && len(each) == len(msgs) {
+			for i, e := range each {
+				if e != nil {
+					perm.Unwritten = append(perm.Unwritten, i)
+				}
+			}
+		}
+		return perm
 	}
 	return err
 }
