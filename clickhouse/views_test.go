@@ -141,3 +141,42 @@ func checkFloats(t *testing.T, what string, got, want []float64) {
 		}
 	}
 }
+
+// TestReportViewsByPerson: report_retention and report_attribution take
+// `by`; a person on two devices (p, l linked to u1) is one cohort member
+// and one journey by person, two visitors by visitor.
+func TestReportViewsByPerson(t *testing.T) {
+	t.Parallel()
+	_, _, conn := migratedDB(t)
+	for _, q := range []string{
+		`INSERT INTO events (message_id, event_time, event_name, visitor_id, type, revenue) VALUES
+			('e1', '2026-11-03 10:00:00.000', 'Home', 'p', 'page', 0),
+			('e2', '2026-11-10 10:00:00.000', 'Order Completed', 'l', 'track', 40)`,
+		`INSERT INTO sessions (session_id, visitor_id, start_time, end_time, traffic_channel, version, is_deleted) VALUES
+			('s1', 'p', '2026-11-03 10:00:00.000', '2026-11-03 10:00:00.000', 'Email', 1, 0),
+			('s2', 'l', '2026-11-10 10:00:00.000', '2026-11-10 10:00:00.000', 'Direct', 1, 0)`,
+		`INSERT INTO identities (visitor_id, user_id, first_seen, last_seen, source, message_id) VALUES
+			('p', 'u1', '2026-11-03 10:00:00.000', '2026-11-03 10:00:00.000', 'identify', 'i1'),
+			('l', 'u1', '2026-11-10 10:00:00.000', '2026-11-10 10:00:00.000', 'identify', 'i2')`,
+	} {
+		if err := conn.Exec(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for _, tc := range []struct{ query, visitor, person string }{
+		{`SELECT arraySort(groupArray(toString(cohort) || ':' || toString(size))) FROM report_retention(from = '2026-11-02', to = '2026-11-16', site = '', cohort = 'first-visit', period = 'week', by = %s) WHERE period_offset = 0`,
+			"[2026-11-02:1 2026-11-09:1]", "[2026-11-02:1]"},
+		{`SELECT arraySort(groupArray(value || ':' || toString(first_touch_conversions))) FROM report_attribution(from = '2026-11-01', to = '2026-12-01', site = '', lookback_seconds = 2592000, dimension = 'channel', by = %s) WHERE first_touch_conversions > 0`,
+			"[Direct:1]", "[Email:1]"},
+	} {
+		for by, want := range map[string]string{"'visitor'": tc.visitor, "'person'": tc.person} {
+			var got []string
+			if err := conn.QueryRow(t.Context(), fmt.Sprintf(tc.query, by)).Scan(&got); err != nil {
+				t.Fatalf("by %s: %v", by, err)
+			}
+			if g := fmt.Sprint(got); g != want {
+				t.Errorf("%s by %s = %s, want %s", tc.query[:40], by, g, want)
+			}
+		}
+	}
+}

@@ -45,6 +45,10 @@ const DefaultLookback = 30 * 24 * time.Hour
 type AttributionReport struct {
 	// Dimension is what a row is (DimensionChannel, ...).
 	Dimension string `json:"dimension"`
+	// By is ByPerson when the touches are the sessions of every visitor
+	// of the converting visitor's person; empty (left out of the JSON)
+	// for the default, the converting visitor's own sessions.
+	By string `json:"by,omitempty"`
 	// LookbackSeconds is the lookback window.
 	LookbackSeconds uint64 `json:"lookback_seconds"`
 	// Models are the models the rows carry, in order.
@@ -121,7 +125,9 @@ func ParseModel(s string) (string, error) {
 }
 
 // Attribution runs sql/queries/attribution.sql and attribution_totals.sql:
-// opts.From, To, Site, Model, Lookback and Dimension.
+// opts.From, To, Site, Model, Lookback, Dimension and By. By ByPerson the
+// touches of a conversion are the sessions of every visitor of the
+// converting visitor's person (the persons view), not only its own.
 func Attribution(ctx context.Context, conn driver.Conn, opts Options) (*AttributionReport, error) {
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("attribution: %w", err)
@@ -137,6 +143,10 @@ func Attribution(ctx context.Context, conn driver.Conn, opts Options) (*Attribut
 	if !slices.Contains(Dimensions, dimension) {
 		return nil, fmt.Errorf("attribution: dimension %q: want one of %s", dimension, strings.Join(Dimensions, ", "))
 	}
+	by, err := checkBy(opts.By)
+	if err != nil {
+		return nil, fmt.Errorf("attribution: %w", err)
+	}
 	lookback := opts.Lookback
 	if lookback == 0 {
 		lookback = DefaultLookback
@@ -148,7 +158,10 @@ func Attribution(ctx context.Context, conn driver.Conn, opts Options) (*Attribut
 	if model != ModelAll {
 		r.Models = []string{model}
 	}
-	params := append(opts.rangeParams(), chgo.Named("lookback_seconds", r.LookbackSeconds))
+	if by == ByPerson {
+		r.By = ByPerson
+	}
+	params := append(opts.rangeParams(), chgo.Named("lookback_seconds", r.LookbackSeconds), chgo.Named("by", by))
 
 	totals, err := querySQL("attribution_totals")
 	if err != nil {
@@ -227,6 +240,10 @@ func (r *AttributionReport) display() []table {
 		{"CONVERSIONS", "REVENUE", "ATTRIBUTED", "ATTRIBUTED REVENUE", "LOOKBACK"},
 		{formatUint(r.Conversions), formatMoney(r.Revenue), formatUint(r.AttributedConversions),
 			formatMoney(r.AttributedRevenue), formatLookback(r.LookbackSeconds)},
+	}
+	if r.By != "" {
+		summary[0] = append(summary[0], "TOUCHES BY")
+		summary[1] = append(summary[1], r.By)
 	}
 	header := []string{strings.ToUpper(r.Dimension)}
 	for _, m := range r.Models {

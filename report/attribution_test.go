@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -238,5 +239,79 @@ func TestAttributionOptions(t *testing.T) {
 	}
 	if b.String() != "channel,linear_conversions,linear_revenue\nEmail,1.5,30\n" {
 		t.Errorf("csv:\n%s", b.String())
+	}
+}
+
+// TestAttributionByPerson: person u1 browses on a phone (m, Paid Social,
+// Nov 1) and buys on a laptop (k, Direct, Nov 5, 60); t buys without a
+// session of its own (Nov 12, 5), its person u3's other device t2 came
+// through Organic Search on Nov 10; x is linked to nobody (Email, 10).
+func TestAttributionByPerson(t *testing.T) {
+	conn := migratedConn(t)
+	day := func(d int) time.Time { return date(2026, 11, d) }
+	insertTouches(t, conn,
+		touch{id: "m1", visitor: "m", start: day(1), channel: "Paid Social"},
+		touch{id: "k1", visitor: "k", start: day(5), channel: "Direct"},
+		touch{id: "t21", visitor: "t2", start: day(10), channel: "Organic Search"},
+		touch{id: "x1", visitor: "x", start: day(3), channel: "Email"},
+	)
+	insertRich(t, conn,
+		rich{id: "ok", visitor: "k", at: day(5), revenue: 60},
+		rich{id: "ot", visitor: "t", at: day(12), revenue: 5},
+		rich{id: "ox", visitor: "x", at: day(3), revenue: 10},
+	)
+	exec(t, conn, `INSERT INTO identities (visitor_id, user_id, first_seen, last_seen, source, message_id) VALUES
+		('m', 'u1', '2026-11-01 00:00:00', '2026-11-01 00:00:00', 'identify', 'i1'),
+		('k', 'u1', '2026-11-05 00:00:00', '2026-11-05 00:00:00', 'identify', 'i2'),
+		('t', 'u3', '2026-11-12 00:00:00', '2026-11-12 00:00:00', 'identify', 'i3'),
+		('t2', 'u3', '2026-11-10 00:00:00', '2026-11-10 00:00:00', 'identify', 'i4')`)
+	opts := Options{From: day(1), To: day(30)}
+
+	// By visitor (the default, and "visitor"): k's order has its Direct
+	// session alone; t's order has no touch.
+	for _, by := range []string{"", ByVisitor} {
+		opts.By = by
+		got, err := Attribution(t.Context(), conn, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.By != "" || got.Conversions != 3 || !near(got.Revenue, 75) || got.AttributedConversions != 2 || !near(got.AttributedRevenue, 70) {
+			t.Errorf("by %q: %q totals %d %v %d %v, want 3 75 2 70", by, got.By, got.Conversions, got.Revenue, got.AttributedConversions, got.AttributedRevenue)
+		}
+		checkCredits(t, got, map[string]credits{
+			"Direct": {{1, 60}, {1, 60}, {1, 60}, {1, 60}, {1, 60}},
+			"Email":  {{1, 10}, {1, 10}, {1, 10}, {1, 10}, {1, 10}},
+		})
+	}
+
+	// By person: k's order has m1 (4 days before) then k1 (0 days); t's
+	// order is credited to t2's session (2 days before).
+	opts.By = ByPerson
+	got, err := Attribution(t.Context(), conn, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.By != ByPerson || got.Conversions != 3 || !near(got.Revenue, 75) || got.AttributedConversions != 3 || !near(got.AttributedRevenue, 75) {
+		t.Errorf("by person: %q totals %d %v %d %v, want 3 75 3 75", got.By, got.Conversions, got.Revenue, got.AttributedConversions, got.AttributedRevenue)
+	}
+	// Paid Social's time-decay share: 2^(-4/7) / (2^(-4/7) + 1).
+	w := math.Pow(2, -4.0/7) / (math.Pow(2, -4.0/7) + 1)
+	checkCredits(t, got, map[string]credits{
+		"Direct":         {{0, 0}, {0, 0}, {0.5, 30}, {0.5, 30}, {1 - w, 60 * (1 - w)}},
+		"Email":          {{1, 10}, {1, 10}, {1, 10}, {1, 10}, {1, 10}},
+		"Organic Search": {{1, 5}, {1, 5}, {1, 5}, {1, 5}, {1, 5}},
+		"Paid Social":    {{1, 60}, {1, 60}, {0.5, 30}, {0.5, 30}, {w, 60 * w}},
+	})
+	var b bytes.Buffer
+	if err := Write(&b, got, FormatJSON); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"by":"person"`) {
+		t.Errorf("json lacks by: %s", b.String())
+	}
+
+	opts.By = "session"
+	if _, err := Attribution(t.Context(), conn, opts); !errors.Is(err, ErrNotSupported) {
+		t.Errorf("by session: %v, want ErrNotSupported", err)
 	}
 }

@@ -20,10 +20,11 @@ const (
 	KindRetention   = "retention"
 	KindSegments    = "segments"
 	KindPaths       = "paths"
+	KindTraffic     = "traffic"
 )
 
 // Kinds lists the report kinds Run knows, in the order the CLI shows them.
-var Kinds = []string{KindFunnel, KindAbandonment, KindTimeOnSite, KindStages, KindAttribution, KindRetention, KindSegments, KindPaths}
+var Kinds = []string{KindFunnel, KindAbandonment, KindTimeOnSite, KindStages, KindAttribution, KindRetention, KindSegments, KindPaths, KindTraffic}
 
 // Defaults of the options.
 const (
@@ -102,6 +103,12 @@ type Options struct {
 	// Period is the retention period: PeriodWeek (the default when empty)
 	// or PeriodMonth.
 	Period string
+
+	// By is what attribution and retention count: ByVisitor (the default
+	// when empty) or ByPerson, the visitors linked to one user id (the
+	// persons view) counted as one. The funnel takes it as FunnelBy's
+	// argument instead.
+	By string
 }
 
 // validateRange checks From and To.
@@ -128,7 +135,7 @@ func (o Options) rangeParams() []any {
 
 // Result is the answer of one report: *FunnelReport, *AbandonmentReport,
 // *TimeOnSiteReport, *StagesReport, *AttributionReport, *RetentionReport,
-// *SegmentsReport or *PathsReport. Write prints any of them; encoding/json gives the JSON
+// *SegmentsReport, *PathsReport or *TrafficReport. Write prints any of them; encoding/json gives the JSON
 // of DESIGN.md section 3.
 type Result interface {
 	// Kind is the report's kind (KindFunnel, ...).
@@ -159,6 +166,8 @@ func Run(ctx context.Context, conn driver.Conn, kind string, opts Options) (Resu
 		return Segments(ctx, conn, opts)
 	case KindPaths:
 		return Paths(ctx, conn, opts)
+	case KindTraffic:
+		return Traffic(ctx, conn, opts)
 	}
 	return nil, fmt.Errorf("%w %q (want one of %v)", ErrUnknownKind, kind, Kinds)
 }

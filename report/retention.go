@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	chgo "github.com/ClickHouse/clickhouse-go/v2"
@@ -28,6 +29,10 @@ type RetentionReport struct {
 	Cohort string `json:"cohort"`
 	// Period is PeriodWeek or PeriodMonth.
 	Period string `json:"period"`
+	// By is ByPerson when the cohorts are of persons (the visitors linked
+	// to one user id count as one); empty (left out of the JSON) for the
+	// default, visitors.
+	By string `json:"by,omitempty"`
 	// Cohorts are ordered by their period.
 	Cohorts []RetentionCohort `json:"cohorts"`
 }
@@ -37,7 +42,7 @@ type RetentionReport struct {
 type RetentionCohort struct {
 	// Cohort is the first day of the cohort's period, 2026-11-02.
 	Cohort string `json:"cohort"`
-	// Size is the number of visitors in the cohort.
+	// Size is the number of visitors (persons with ByPerson) in the cohort.
 	Size uint64 `json:"size"`
 	// Periods has one entry per period offset, 0 (the cohort's own period)
 	// up to the period that contains the end of the range.
@@ -56,8 +61,10 @@ type RetentionPeriod struct {
 // Kind is KindRetention.
 func (*RetentionReport) Kind() string { return KindRetention }
 
-// Retention runs sql/queries/retention.sql: opts.From, To, Site, Cohort and
-// Period.
+// Retention runs sql/queries/retention.sql: opts.From, To, Site, Cohort,
+// Period and By. By ByPerson a cohort member is a person (the visitors
+// linked to one user id, the persons view): its first visit or purchase,
+// activity and purchases are those of all its devices.
 func Retention(ctx context.Context, conn driver.Conn, opts Options) (*RetentionReport, error) {
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
@@ -77,11 +84,18 @@ func Retention(ctx context.Context, conn driver.Conn, opts Options) (*RetentionR
 	default:
 		return nil, fmt.Errorf("retention: period %q: want %s or %s", r.Period, PeriodWeek, PeriodMonth)
 	}
+	by, err := checkBy(opts.By)
+	if err != nil {
+		return nil, fmt.Errorf("retention: %w", err)
+	}
+	if by == ByPerson {
+		r.By = ByPerson
+	}
 	query, err := querySQL("retention")
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}
-	params := append(opts.rangeParams(), chgo.Named("cohort", r.Cohort), chgo.Named("period", r.Period))
+	params := append(opts.rangeParams(), chgo.Named("cohort", r.Cohort), chgo.Named("period", r.Period), chgo.Named("by", by))
 	rows, err := conn.Query(ctx, query, params...)
 	if err != nil {
 		return nil, fmt.Errorf("retention: query: %w", err)
@@ -128,7 +142,11 @@ func (r *RetentionReport) display() []table {
 		width = max(width, len(c.Periods))
 	}
 	tri := func(label string, share func(RetentionPeriod) float64) table {
-		header := []string{"COHORT (" + r.Cohort + ", by " + r.Period + ")", "SIZE"}
+		first := "COHORT (" + r.Cohort + ", by " + r.Period + ")"
+		if r.By != "" {
+			first = "COHORT OF " + strings.ToUpper(r.By) + "S (" + r.Cohort + ", by " + r.Period + ")"
+		}
+		header := []string{first, "SIZE"}
 		for k := range width {
 			header = append(header, fmt.Sprintf("%s %d", label, k))
 		}

@@ -125,3 +125,69 @@ func TestRetentionOptions(t *testing.T) {
 		t.Errorf("table:\n%s", b.String())
 	}
 }
+
+// TestRetentionByPerson: person u1 visits and buys on a phone p (Nov 3
+// and 4, week of Nov 2), then comes on a laptop l (Nov 10) and buys on it
+// (Nov 17). z is linked to nobody (Nov 10, Nov 24). Range: Nov 2..30.
+func TestRetentionByPerson(t *testing.T) {
+	conn := migratedConn(t)
+	at := func(d int) time.Time { return time.Date(2026, 11, d, 10, 0, 0, 0, time.UTC) }
+	insertRich(t, conn,
+		rich{id: "1", visitor: "p", typ: "page", at: at(3)},
+		rich{id: "2", visitor: "p", at: at(4), revenue: 10},
+		rich{id: "3", visitor: "l", typ: "page", at: at(10)},
+		rich{id: "4", visitor: "l", at: at(17), revenue: 20},
+		rich{id: "5", visitor: "z", typ: "page", at: at(10)},
+		rich{id: "6", visitor: "z", typ: "page", at: at(24)},
+	)
+	exec(t, conn, `INSERT INTO identities (visitor_id, user_id, first_seen, last_seen, source, message_id) VALUES
+		('p', 'u1', '2026-11-03 10:00:00', '2026-11-03 10:00:00', 'identify', 'i1'),
+		('l', 'u1', '2026-11-10 10:00:00', '2026-11-10 10:00:00', 'identify', 'i2')`)
+	for _, tc := range []struct {
+		name, cohort, by string
+		want             string
+	}{
+		{
+			// The laptop is a new visitor of the week of Nov 9.
+			"first visit by visitor", CohortFirstVisit, "",
+			"2026-11-02 1 | 1/1 0/0 0/0 0/0\n" +
+				"2026-11-09 2 | 2/0 1/1 1/0",
+		},
+		{
+			// u1 came first on Nov 3: its laptop visits are its weeks 1
+			// and 2, a repeat purchase in week 2.
+			"first visit by person", CohortFirstVisit, ByPerson,
+			"2026-11-02 1 | 1/1 1/0 1/1 0/0\n" +
+				"2026-11-09 1 | 1/0 0/0 1/0",
+		},
+		{
+			"first purchase by visitor", CohortFirstPurchase, ByVisitor,
+			"2026-11-02 1 | 1/1 0/0 0/0 0/0\n" +
+				"2026-11-16 1 | 1/1 0/0",
+		},
+		{
+			"first purchase by person", CohortFirstPurchase, ByPerson,
+			"2026-11-02 1 | 1/1 1/0 1/1 0/0",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Retention(t.Context(), conn, Options{From: date(2026, 11, 2), To: date(2026, 11, 30), Cohort: tc.cohort, By: tc.by})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := retentionLines(r); got != tc.want {
+				t.Errorf("retention =\n%s\nwant\n%s", got, tc.want)
+			}
+			var b bytes.Buffer
+			if err := Write(&b, r, FormatJSON); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(b.String(), `"by":"person"`); got != (tc.by == ByPerson) {
+				t.Errorf("json by: %s", b.String())
+			}
+		})
+	}
+	if _, err := Retention(t.Context(), conn, Options{From: date(2026, 11, 2), To: date(2026, 11, 30), By: "device"}); err == nil {
+		t.Error("by device: no error")
+	}
+}

@@ -165,51 +165,57 @@ func TestAbandonmentView(t *testing.T) {
 func TestAttributionView(t *testing.T) {
 	conn := migratedConn(t)
 	attributionFixtures(t, conn)
+	// a and b are one person: by person their touches join.
+	exec(t, conn, `INSERT INTO identities (visitor_id, user_id, first_seen, last_seen, source, message_id) VALUES
+		('a', 'u', '2026-11-01 00:00:00', '2026-11-01 00:00:00', 'identify', 'i1'),
+		('b', 'u', '2026-11-01 00:00:00', '2026-11-01 00:00:00', 'identify', 'i2')`)
 	for _, r := range [][2]time.Time{{date(2026, 11, 1), date(2026, 12, 1)}, {date(2026, 11, 10), date(2026, 11, 18)}, {date(2027, 1, 1), date(2027, 2, 1)}} {
 		for _, lookback := range []time.Duration{DefaultLookback, 24 * time.Hour} {
 			for _, dim := range Dimensions {
-				o := Options{From: r[0], To: r[1], Lookback: lookback, Dimension: dim}
-				name := fmt.Sprintf("%s..%s %s %s", o.From.Format(time.DateOnly), o.To.Format(time.DateOnly), lookback, dim)
-				t.Run(name, func(t *testing.T) {
-					want, err := Attribution(t.Context(), conn, o)
-					if err != nil {
-						t.Fatal(err)
-					}
-					rows, err := conn.Query(t.Context(), fmt.Sprintf(
-						`SELECT * FROM report_attribution(from = %s, to = %s, site = '', lookback_seconds = %d, dimension = %s)`,
-						sqlTime(o.From), sqlTime(o.To), seconds(lookback), sqlString(dim)))
-					if err != nil {
-						t.Fatalf("report_attribution: %v", err)
-					}
-					defer rows.Close()
-					var got []AttributionRow
-					for rows.Next() {
-						var (
-							row AttributionRow
-							c   [5]Credit
-						)
-						if err := rows.Scan(&row.Value, &c[0].Conversions, &c[0].Revenue, &c[1].Conversions, &c[1].Revenue,
-							&c[2].Conversions, &c[2].Revenue, &c[3].Conversions, &c[3].Revenue, &c[4].Conversions, &c[4].Revenue); err != nil {
+				for _, by := range []string{ByVisitor, ByPerson} {
+					o := Options{From: r[0], To: r[1], Lookback: lookback, Dimension: dim, By: by}
+					name := fmt.Sprintf("%s..%s %s %s %s", o.From.Format(time.DateOnly), o.To.Format(time.DateOnly), lookback, dim, by)
+					t.Run(name, func(t *testing.T) {
+						want, err := Attribution(t.Context(), conn, o)
+						if err != nil {
 							t.Fatal(err)
 						}
-						row.FirstTouch, row.LastNonDirect, row.Linear, row.PositionBased, row.TimeDecay = &c[0], &c[1], &c[2], &c[3], &c[4]
-						got = append(got, row)
-					}
-					if err := rows.Err(); err != nil {
-						t.Fatal(err)
-					}
-					if len(got) != len(want.Rows) {
-						t.Fatalf("view: %d rows, report: %d", len(got), len(want.Rows))
-					}
-					for i, g := range got {
-						w := want.Rows[i]
-						for _, m := range Models {
-							if g.Value != w.Value || !near(g.Credit(m).Conversions, w.Credit(m).Conversions) || !near(g.Credit(m).Revenue, w.Credit(m).Revenue) {
-								t.Errorf("row %d %s: view %s %+v, report %s %+v", i, m, g.Value, *g.Credit(m), w.Value, *w.Credit(m))
+						rows, err := conn.Query(t.Context(), fmt.Sprintf(
+							`SELECT * FROM report_attribution(from = %s, to = %s, site = '', lookback_seconds = %d, dimension = %s, by = %s)`,
+							sqlTime(o.From), sqlTime(o.To), seconds(lookback), sqlString(dim), sqlString(by)))
+						if err != nil {
+							t.Fatalf("report_attribution: %v", err)
+						}
+						defer rows.Close()
+						var got []AttributionRow
+						for rows.Next() {
+							var (
+								row AttributionRow
+								c   [5]Credit
+							)
+							if err := rows.Scan(&row.Value, &c[0].Conversions, &c[0].Revenue, &c[1].Conversions, &c[1].Revenue,
+								&c[2].Conversions, &c[2].Revenue, &c[3].Conversions, &c[3].Revenue, &c[4].Conversions, &c[4].Revenue); err != nil {
+								t.Fatal(err)
+							}
+							row.FirstTouch, row.LastNonDirect, row.Linear, row.PositionBased, row.TimeDecay = &c[0], &c[1], &c[2], &c[3], &c[4]
+							got = append(got, row)
+						}
+						if err := rows.Err(); err != nil {
+							t.Fatal(err)
+						}
+						if len(got) != len(want.Rows) {
+							t.Fatalf("view: %d rows, report: %d", len(got), len(want.Rows))
+						}
+						for i, g := range got {
+							w := want.Rows[i]
+							for _, m := range Models {
+								if g.Value != w.Value || !near(g.Credit(m).Conversions, w.Credit(m).Conversions) || !near(g.Credit(m).Revenue, w.Credit(m).Revenue) {
+									t.Errorf("row %d %s: view %s %+v, report %s %+v", i, m, g.Value, *g.Credit(m), w.Value, *w.Credit(m))
+								}
 							}
 						}
-					}
-				})
+					})
+				}
 			}
 		}
 	}
@@ -219,41 +225,47 @@ func TestAttributionView(t *testing.T) {
 func TestRetentionView(t *testing.T) {
 	conn := migratedConn(t)
 	retentionFixtures(t, conn)
+	// v1 and v4 are one person: by person its cohort moves.
+	exec(t, conn, `INSERT INTO identities (visitor_id, user_id, first_seen, last_seen, source, message_id) VALUES
+		('v1', 'u', '2026-11-03 10:00:00', '2026-11-03 10:00:00', 'identify', 'i1'),
+		('v4', 'u', '2026-11-03 10:00:00', '2026-11-03 10:00:00', 'identify', 'i2')`)
 	for _, r := range [][2]time.Time{{date(2026, 11, 2), date(2026, 11, 30)}, {date(2026, 10, 1), date(2026, 12, 1)}} {
 		for _, cohort := range []string{CohortFirstVisit, CohortFirstPurchase} {
 			for _, period := range []string{PeriodWeek, PeriodMonth} {
-				o := Options{From: r[0], To: r[1], Cohort: cohort, Period: period}
-				want, err := Retention(t.Context(), conn, o)
-				if err != nil {
-					t.Fatal(err)
-				}
-				rows, err := conn.Query(t.Context(), fmt.Sprintf(
-					`SELECT * FROM report_retention(from = %s, to = %s, site = '', cohort = %s, period = %s)`,
-					sqlTime(o.From), sqlTime(o.To), sqlString(cohort), sqlString(period)))
-				if err != nil {
-					t.Fatalf("report_retention: %v", err)
-				}
-				var got []string
-				for rows.Next() {
-					var (
-						c                       time.Time
-						size, k, active, buyers uint64
-						activeShare, buyerShare float64
-					)
-					if err := rows.Scan(&c, &size, &k, &active, &activeShare, &buyers, &buyerShare); err != nil {
+				for _, by := range []string{ByVisitor, ByPerson} {
+					o := Options{From: r[0], To: r[1], Cohort: cohort, Period: period, By: by}
+					want, err := Retention(t.Context(), conn, o)
+					if err != nil {
 						t.Fatal(err)
 					}
-					got = append(got, fmt.Sprintf("%s %d %d %d %.6f %d %.6f", c.Format(time.DateOnly), size, k, active, activeShare, buyers, buyerShare))
-				}
-				rows.Close()
-				var wantRows []string
-				for _, c := range want.Cohorts {
-					for _, p := range c.Periods {
-						wantRows = append(wantRows, fmt.Sprintf("%s %d %d %d %.6f %d %.6f", c.Cohort, c.Size, p.Offset, p.Active, p.ActiveShare, p.Purchasers, p.PurchaserShare))
+					rows, err := conn.Query(t.Context(), fmt.Sprintf(
+						`SELECT * FROM report_retention(from = %s, to = %s, site = '', cohort = %s, period = %s, by = %s)`,
+						sqlTime(o.From), sqlTime(o.To), sqlString(cohort), sqlString(period), sqlString(by)))
+					if err != nil {
+						t.Fatalf("report_retention: %v", err)
 					}
-				}
-				if len(wantRows) == 0 || strings.Join(got, "\n") != strings.Join(wantRows, "\n") {
-					t.Errorf("%+v: view\n%s\nreport\n%s", o, strings.Join(got, "\n"), strings.Join(wantRows, "\n"))
+					var got []string
+					for rows.Next() {
+						var (
+							c                       time.Time
+							size, k, active, buyers uint64
+							activeShare, buyerShare float64
+						)
+						if err := rows.Scan(&c, &size, &k, &active, &activeShare, &buyers, &buyerShare); err != nil {
+							t.Fatal(err)
+						}
+						got = append(got, fmt.Sprintf("%s %d %d %d %.6f %d %.6f", c.Format(time.DateOnly), size, k, active, activeShare, buyers, buyerShare))
+					}
+					rows.Close()
+					var wantRows []string
+					for _, c := range want.Cohorts {
+						for _, p := range c.Periods {
+							wantRows = append(wantRows, fmt.Sprintf("%s %d %d %d %.6f %d %.6f", c.Cohort, c.Size, p.Offset, p.Active, p.ActiveShare, p.Purchasers, p.PurchaserShare))
+						}
+					}
+					if len(wantRows) == 0 || strings.Join(got, "\n") != strings.Join(wantRows, "\n") {
+						t.Errorf("%+v: view\n%s\nreport\n%s", o, strings.Join(got, "\n"), strings.Join(wantRows, "\n"))
+					}
 				}
 			}
 		}

@@ -55,14 +55,14 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 		fs.PrintDefaults()
 	}
 	fs.Set.String(&dsn, "clickhouse-dsn", "TOUCHSTREAM_CLICKHOUSE_DSN", "ClickHouse to read: http://host:8123/db or clickhouse://host:9000/db")
-	fs.String(&from, "from", "start of the range, inclusive: a date (2026-11-20, UTC) or an RFC 3339 time (default 30 days before --to)")
-	fs.String(&to, "to", "end of the range, exclusive; a date means the end of that day (default now)")
+	fs.String(&from, "from", "start of the range, inclusive: a date (2026-11-20, UTC) or an RFC 3339 time (default 30 days before --to); traffic: a date or 00:00 UTC")
+	fs.String(&to, "to", "end of the range, exclusive; a date means the end of that day (default now; traffic: the end of today, UTC)")
 	fs.String(&site, "site", "only events that came in with this write key (sessions: with an event that did); empty for all")
 	fs.String(&format, "format", "output: table, json, csv or html")
 	fs.String(&steps, "steps", `funnel: the steps in order, comma-separated; "A|B" is either; "page:/path/*" is a page view whose path matches`)
 	fs.String(&window, "window", "funnel: conversion window, from the first step to the last (7d, 36h, ...)")
 	fs.String(&mode, "mode", "funnel: ordered (other events may come between steps), strict (none may) or any (every step within the window, in any order)")
-	fs.String(&by, "by", "funnel: count visitor (each device/browser) or person (visitors linked to one user id count once)")
+	fs.String(&by, "by", "funnel, attribution, retention: count visitor (each device/browser) or person (visitors linked to one user id count once)")
 	fs.String(&brk, "breakdown", "funnel: split by the visitor's first step event's channel, touchpoint, campaign, device, source or property:NAME")
 	fs.String(&trend, "trend", "funnel: split by the day or week (from Monday, UTC) of the visitor's first step event")
 	fs.String(&exclude, "exclude", "funnel: exclusion steps, comma-separated event names: a visitor with one between step 1 and a later step does not count past it")
@@ -107,7 +107,13 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 		return fmt.Errorf("%w %q: want one of %s", report.ErrUnknownKind, kind, strings.Join(report.Kinds, ", "))
 	}
 
-	opts, err := reportOptions(time.Now(), from, to, site, steps, window, mode, within)
+	now := time.Now()
+	if kind == report.KindTraffic {
+		// The daily rollup answers whole UTC days only: without --to, the
+		// range ends at the end of today.
+		now = now.UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+	}
+	opts, err := reportOptions(now, from, to, site, steps, window, mode, within)
 	if err != nil {
 		return err
 	}
@@ -136,8 +142,14 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--format: %w", err)
 	}
-	if kind != report.KindFunnel && by != "" && by != report.ByVisitor {
-		return fmt.Errorf("--by %s: only the funnel counts by person", by)
+	switch kind {
+	case report.KindAttribution, report.KindRetention:
+		opts.By = by
+	case report.KindFunnel:
+	default:
+		if by != "" && by != report.ByVisitor {
+			return fmt.Errorf("--by %s: only the funnel, attribution and retention count by person", by)
+		}
 	}
 	if kind == report.KindFunnel && len(opts.Steps) == 0 {
 		return errors.New(`funnel: --steps is required, e.g. --steps "Page Viewed,Product Added,Order Completed"`)

@@ -131,7 +131,7 @@ func TestReportCommand(t *testing.T) {
 
 	// The kind may follow the flags; the DSN comes from the environment.
 	t.Setenv("TOUCHSTREAM_CLICKHOUSE_DSN", dsn)
-	for _, kind := range []string{"abandonment", "time-on-site", "retention", "segments", "attribution", "paths"} {
+	for _, kind := range []string{"abandonment", "time-on-site", "retention", "segments", "attribution", "paths", "traffic"} {
 		out.Reset()
 		if err := reportTo(t.Context(), &out, []string{"--from", "2026-11-01", "--to", "2026-11-30", "--format", "json", kind}); err != nil {
 			t.Fatalf("%s: %v", kind, err)
@@ -181,6 +181,27 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("attribution json:\n got %s\nwant %s", out.String(), want)
 	}
 
+	// --by person: a is linked to nobody, so the same credit.
+	out.Reset()
+	if err := reportTo(t.Context(), &out, []string{"attribution", "--by", "person", "--from", "2026-11-01", "--to", "2026-11-30", "--model", "linear", "--lookback", "7d", "--format", "json"}); err != nil {
+		t.Fatal(err)
+	}
+	want = `{"dimension":"channel","by":"person","lookback_seconds":604800,"models":["linear"],"conversions":1,"revenue":10,"attributed_conversions":1,"attributed_revenue":10,` +
+		`"rows":[{"value":"Direct","linear":{"conversions":0.5,"revenue":5}},{"value":"Email","linear":{"conversions":0.5,"revenue":5}}]}` + "\n"
+	if out.String() != want {
+		t.Errorf("attribution --by person json:\n got %s\nwant %s", out.String(), want)
+	}
+
+	// Traffic on Nov 2 (site shop): a and b, 3 events, a's order ('5').
+	out.Reset()
+	if err := reportTo(t.Context(), &out, []string{"traffic", "--from", "2026-11-02", "--to", "2026-11-02", "--site", "shop", "--format", "csv"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "day,channel,visitors,sessions,events,orders,revenue,customers,conversion_rate\n" +
+		"2026-11-02,,2,0,4,1,10,1,0.5\n2026-11-02,(all),2,0,4,1,10,1,0.5\n(all),(all),2,0,4,1,10,1,0.5\n"; out.String() != want {
+		t.Errorf("traffic csv:\n got %s\nwant %s", out.String(), want)
+	}
+
 	// Paths after /a, 2 deep: p's session holds /a, /a again, then Signed Up.
 	err = conn.Exec(t.Context(), `INSERT INTO sessions (session_id, visitor_id, start_time, end_time, version) VALUES ('sp', 'p', '2026-11-03 10:00:00', '2026-11-03 10:02:00', 1)`)
 	if err != nil {
@@ -207,6 +228,13 @@ func TestReportCommand(t *testing.T) {
 	}
 	if want := "cohort,size,period_offset,active,active_share,purchasers,purchaser_share\n2026-11-01,1,0,1,1,1,1\n"; out.String() != want {
 		t.Errorf("retention csv:\n got %s\nwant %s", out.String(), want)
+	}
+	out.Reset()
+	if err := reportTo(t.Context(), &out, []string{"retention", "--by", "person", "--from", "2026-11-01", "--to", "2026-11-30", "--cohort", "first-purchase", "--period", "month", "--format", "table"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "COHORT OF PERSONS") {
+		t.Errorf("retention --by person table:\n%s", out.String())
 	}
 	// Segments: a is the only customer.
 	out.Reset()
@@ -236,6 +264,10 @@ func TestReportCommand(t *testing.T) {
 		{"funnel", "--steps", "A[k"},
 		{"abandonment", "--breakdown", "channel"},
 		{"paths", "--depth", "0"},
+		{"segments", "--by", "person"},
+		{"attribution", "--by", "session"},
+		{"traffic", "--from", "2026-11-01T10:00:00Z", "--to", "2026-11-03"},
+		{"traffic", "--from", "2026-11-01", "--to", "2026-11-03T00:00:00+01:00"},
 		{"time-on-site", "extra"},
 	} {
 		if err := reportTo(t.Context(), &bytes.Buffer{}, args); err == nil {

@@ -7,7 +7,12 @@
 --                            [from, to)
 --   {site:String}            keep conversions whose write_key is this ('' keeps
 --                            all). Touches are not filtered by site: every
---                            session of the converting visitor is a touch
+--                            session of the converting visitor (or person)
+--                            is a touch
+--   {by:String}              whose sessions are the touches: 'visitor' (the
+--                            report's default: the converting visitor_id's)
+--                            or 'person' (those of every visitor of the
+--                            converting visitor's person)
 --   {lookback_seconds:UInt64} the lookback window (report default 30 days)
 --   {dimension:String}       what a row is: 'channel' (traffic_channel),
 --                            'source' (utm_source), 'medium' (utm_medium),
@@ -28,10 +33,18 @@
 --               before `from` or after `to`. Each event is one conversion
 --               (two events with the same order_id are two conversions,
 --               and a refund of that order_id nets each of them).
---   touch       a session of the converting visitor (same visitor_id) whose
---               start_time t satisfies conversion time - lookback <= t <=
---               conversion time; the session in which the conversion
---               happened is its last touch. A touch carries the session's
+--   unit        whose sessions count: with by = 'visitor' the visitor_id;
+--               with by = 'person' the person_id of the visitor in the view
+--               persons (sql/README.md, "View persons"), or the visitor_id
+--               itself when it has no link. A person's touches are then
+--               the sessions of all its visitors (devices), those before
+--               the link too.
+--   touch       a session of the converting unit (same visitor_id, or same
+--               person) whose start_time t satisfies conversion time -
+--               lookback <= t <= conversion time. By visitor, the session
+--               in which the conversion happened is its last touch; by
+--               person, a session of another device that started later
+--               (not after the conversion) comes after it. A touch carries the session's
 --               landing traffic_channel, utm_source, utm_medium,
 --               utm_campaign and touchpoint (those of its first event).
 --               Touches are ordered by start_time, then session_id. Touches
@@ -61,52 +74,62 @@
 WITH
     -- orders: the orders in [from, to) of the site, from the view
     -- net_orders (migration 00006: not cancelled, revenue net of refunds;
-    -- sql/README.md, "Orders, refunds and cancellations")
+    -- sql/README.md, "Orders, refunds and cancellations"), each with its
+    -- unit: the visitor, or with by = 'person' its person (the persons
+    -- view; the visitor itself when it has no link)
     orders AS
     (
-        SELECT visitor_id, message_id, event_time, net_revenue
-        FROM net_orders
-        WHERE event_time >= {from:DateTime64(3)}
-          AND event_time < {to:DateTime64(3)}
-          AND ({site:String} = '' OR write_key = {site:String})
+        SELECT
+            o.visitor_id AS visitor_id,
+            if({by:String} = 'person', coalesce(nullIf(p.person_id, ''), o.visitor_id), o.visitor_id) AS unit,
+            o.message_id AS message_id,
+            o.event_time AS event_time,
+            o.net_revenue AS net_revenue
+        FROM net_orders AS o
+        LEFT JOIN (SELECT visitor_id, person_id FROM persons WHERE {by:String} = 'person') AS p ON p.visitor_id = o.visitor_id
+        WHERE o.event_time >= {from:DateTime64(3)}
+          AND o.event_time < {to:DateTime64(3)}
+          AND ({site:String} = '' OR o.write_key = {site:String})
     ),
     conversions AS
     (
-        SELECT visitor_id, message_id AS conversion_id, event_time AS conversion_time, net_revenue AS revenue
+        SELECT visitor_id, unit, message_id AS conversion_id, event_time AS conversion_time, net_revenue AS revenue
         FROM orders
     ),
     touches AS
     (
         SELECT
-            visitor_id,
-            session_id,
-            start_time,
-            traffic_channel IN ('Direct', '') AS direct,
-            toString(multiIf({dimension:String} = 'channel', toString(traffic_channel),
-                             {dimension:String} = 'source', utm_source,
-                             {dimension:String} = 'medium', utm_medium,
-                             {dimension:String} = 'campaign', utm_campaign,
-                             {dimension:String} = 'touchpoint', toString(touchpoint),
+            if({by:String} = 'person', coalesce(nullIf(p.person_id, ''), s.visitor_id), s.visitor_id) AS unit,
+            s.session_id AS session_id,
+            s.start_time AS start_time,
+            s.traffic_channel IN ('Direct', '') AS direct,
+            toString(multiIf({dimension:String} = 'channel', toString(s.traffic_channel),
+                             {dimension:String} = 'source', s.utm_source,
+                             {dimension:String} = 'medium', s.utm_medium,
+                             {dimension:String} = 'campaign', s.utm_campaign,
+                             {dimension:String} = 'touchpoint', toString(s.touchpoint),
                              '')) AS value
-        FROM sessions FINAL
-        WHERE is_deleted = 0
-          AND start_time >= {from:DateTime64(3)} - toIntervalSecond({lookback_seconds:UInt64})
-          AND start_time < {to:DateTime64(3)}
-          AND visitor_id IN (SELECT visitor_id FROM conversions)
+        FROM sessions AS s FINAL
+        LEFT JOIN (SELECT visitor_id, person_id FROM persons WHERE {by:String} = 'person') AS p ON p.visitor_id = s.visitor_id
+        WHERE s.is_deleted = 0
+          AND s.start_time >= {from:DateTime64(3)} - toIntervalSecond({lookback_seconds:UInt64})
+          AND s.start_time < {to:DateTime64(3)}
+          AND unit IN (SELECT unit FROM conversions)
     ),
     journeys AS
     (
         SELECT
+            c.unit AS unit,
             c.visitor_id AS visitor_id,
             c.conversion_id AS conversion_id,
             any(c.conversion_time) AS conversion_time,
             any(c.revenue) AS revenue,
             arraySort(x -> (x.1, x.2), groupArray((t.start_time, t.session_id, t.value, t.direct))) AS path
         FROM conversions AS c
-        INNER JOIN touches AS t ON t.visitor_id = c.visitor_id
+        INNER JOIN touches AS t ON t.unit = c.unit
         WHERE t.start_time <= c.conversion_time
           AND t.start_time >= c.conversion_time - toIntervalSecond({lookback_seconds:UInt64})
-        GROUP BY visitor_id, conversion_id
+        GROUP BY unit, visitor_id, conversion_id
     ),
     credits AS
     (

@@ -13,8 +13,15 @@
 --                            first 'Order Completed' (visitors who never
 --                            ordered belong to no cohort)
 --   {period:String}          'week' (weeks start on Monday, UTC) or 'month'
+--   {by:String}              who is counted: 'visitor' (the report's
+--                            default: visitor_ids) or 'person'
 --
--- Definitions (events FINAL; visitors are visitor_ids, not persons):
+-- Definitions (events FINAL). Below, "visitor" is the unit counted: with
+-- by = 'visitor' a visitor_id; with by = 'person' the person_id of the
+-- event's visitor_id in the view persons (sql/README.md, "View persons"),
+-- or the visitor_id itself when it has no link. A person's first time,
+-- activity and purchases are then those of all its visitors (devices),
+-- before the link too.
 --
 --   first time    the visitor's earliest event (first-visit) or earliest
 --                 'Order Completed' (first-purchase), looked for over all
@@ -38,24 +45,35 @@
 -- (Date), size (UInt64), period_offset (UInt64), active (UInt64),
 -- active_share (Float64), purchasers (UInt64), purchaser_share (Float64).
 WITH
+    -- the events before `to` of the site, each with its unit: the visitor,
+    -- or with by = 'person' its person
+    unit_events AS
+    (
+        SELECT
+            if({by:String} = 'person', coalesce(nullIf(p.person_id, ''), e.visitor_id), e.visitor_id) AS unit,
+            e.event_time AS event_time,
+            e.event_name AS event_name
+        FROM events AS e FINAL
+        LEFT JOIN (SELECT visitor_id, person_id FROM persons WHERE {by:String} = 'person') AS p ON p.visitor_id = e.visitor_id
+        WHERE e.event_time < {to:DateTime64(3)}
+          AND ({site:String} = '' OR e.write_key = {site:String})
+    ),
     firsts AS
     (
         SELECT
-            visitor_id,
+            unit,
             if({cohort:String} = 'first-purchase',
                minIf(event_time, event_name = 'Order Completed'),
                min(event_time)) AS first_time
-        FROM events FINAL
-        WHERE event_time < {to:DateTime64(3)}
-          AND ({site:String} = '' OR write_key = {site:String})
-        GROUP BY visitor_id
+        FROM unit_events
+        GROUP BY unit
         HAVING ({cohort:String} != 'first-purchase' OR countIf(event_name = 'Order Completed') > 0)
            AND first_time >= {from:DateTime64(3)}
     ),
     members AS
     (
         SELECT
-            visitor_id,
+            unit,
             if({period:String} = 'week', toStartOfWeek(first_time, 1), toStartOfMonth(first_time)) AS cohort
         FROM firsts
     ),
@@ -67,13 +85,11 @@ WITH
             toUInt64(if({period:String} = 'week',
                         intDiv(dateDiff('day', m.cohort, period_start), 7),
                         dateDiff('month', m.cohort, period_start))) AS period_offset,
-            toUInt64(uniqExact(e.visitor_id)) AS active,
-            toUInt64(uniqExactIf(e.visitor_id, e.event_name = 'Order Completed')) AS purchasers
-        FROM events AS e FINAL
-        INNER JOIN members AS m ON m.visitor_id = e.visitor_id
-        WHERE e.event_time < {to:DateTime64(3)}
-          AND ({site:String} = '' OR e.write_key = {site:String})
-          AND period_start >= m.cohort
+            toUInt64(uniqExact(e.unit)) AS active,
+            toUInt64(uniqExactIf(e.unit, e.event_name = 'Order Completed')) AS purchasers
+        FROM unit_events AS e
+        INNER JOIN members AS m ON m.unit = e.unit
+        WHERE period_start >= m.cohort
         GROUP BY cohort, period_start
     ),
     grid AS

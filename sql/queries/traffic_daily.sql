@@ -2,6 +2,8 @@
 -- rate per day and channel, read from the rollup traffic_daily (migration
 -- 00004, sql/README.md "Rollups"), not from events. It equals the same
 -- numbers computed from `events FINAL` (clickhouse/rollups_test.go).
+-- `touchstream report traffic` prints these rows; traffic_totals.sql adds
+-- the totals per day and over the range.
 --
 -- Parameters:
 --   {from:DateTime64(3)}, {to:DateTime64(3)}  days whose start (00:00 UTC)
@@ -19,7 +21,9 @@
 --                    counts on both days.
 --   events           distinct (visitor_id, message_id): a redelivered event
 --                    counts once, as under FINAL.
---   orders           `track` events named 'Order Completed'.
+--   orders           `track` events named 'Order Completed': gross, the
+--                    cancelled and refunded ones too (the rollup has no
+--                    order_id to match them; net_orders is not used).
 --   revenue          the sum of their `revenue` (currencies not converted).
 --   customers        visitors with at least one order.
 --   conversion_rate  customers / visitors (0 when there are no visitors).
