@@ -81,8 +81,8 @@ type CheckoutAbandonment struct {
 // Kind is KindAbandonment.
 func (*AbandonmentReport) Kind() string { return KindAbandonment }
 
-// Abandonment runs sql/queries/abandonment.sql and its companions:
-// opts.From, To, Site and Within.
+// Abandonment runs sql/queries/abandonment.sql, and with opts.Detail its
+// companions: opts.From, To, Site and Within.
 func Abandonment(ctx context.Context, conn driver.Conn, opts Options) (*AbandonmentReport, error) {
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("abandonment: %w", err)
@@ -122,6 +122,9 @@ func Abandonment(ctx context.Context, conn driver.Conn, opts Options) (*Abandonm
 		return nil, fmt.Errorf("abandonment: query returned %d of the 2 rows", len(seen))
 	}
 	r.Cart, r.Checkout = total.Cart, total.Checkout
+	if !opts.Detail {
+		return &r, nil
+	}
 	for _, step := range []struct {
 		name string
 		run  func(string) error

@@ -64,7 +64,7 @@ func TestAbandonment(t *testing.T) {
 		ev{id: "10", visitor: "a4", name: added, session: "s4", at: t0, insertedAt: later},
 	)
 
-	got, err := Abandonment(t.Context(), conn, Options{From: from, To: to})
+	got, err := Abandonment(t.Context(), conn, Options{Detail: true, From: from, To: to})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestAbandonment(t *testing.T) {
 		// carts are abandoned; k1 (2 h), k2 (24 h) and k3 (24 h 1 s) are
 		// recovered. k1's checkout is ordered 30 min after it: converted;
 		// k3, s4 and k10 are abandoned, k3 and k10 recovered.
-		got, err := Abandonment(t.Context(), conn, Options{From: from, To: to, Within: 90 * time.Minute})
+		got, err := Abandonment(t.Context(), conn, Options{Detail: true, From: from, To: to, Within: 90 * time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +93,7 @@ func TestAbandonment(t *testing.T) {
 	})
 
 	t.Run("empty range", func(t *testing.T) {
-		got, err := Abandonment(t.Context(), conn, Options{From: date(2027, 1, 1), To: date(2027, 2, 1)})
+		got, err := Abandonment(t.Context(), conn, Options{Detail: true, From: date(2027, 1, 1), To: date(2027, 2, 1)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,9 +197,17 @@ func TestAbandonmentBreakdowns(t *testing.T) {
 		cartEvent{id: "10", visitor: "e", name: added, cart: "kE", session: "sE1", at: t2.Add(time.Hour), properties: `{"price":"7.5","quantity":"2"}`},
 	)
 
-	got, err := Abandonment(t.Context(), conn, Options{From: from, To: to})
+	got, err := Abandonment(t.Context(), conn, Options{Detail: true, From: from, To: to})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Without Detail: the same totals and none of the breakdowns.
+	plain, err := Abandonment(t.Context(), conn, Options{From: from, To: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Cart != got.Cart || plain.Checkout != got.Checkout || plain.Days != nil || plain.Channels != nil || plain.AbandonedCarts != nil {
+		t.Errorf("without Detail: %+v", plain)
 	}
 	// Carts kA kB kC sD1 kE = 5; abandoned kA kB sD1 kE = 4; recovered kB
 	// sD1 = 2. Checkouts kB = 1, abandoned and recovered.

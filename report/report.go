@@ -81,6 +81,13 @@ type Options struct {
 	// to count as abandoned (DefaultWithin when 0).
 	Within time.Duration
 
+	// Detail adds the breakdowns of abandonment (by day and channel, what
+	// recovered carts, the abandoned-cart list) and of time on site (by
+	// channel, landing page, touchpoint, device and stage; the histogram).
+	// They cost several more queries over the same rows, so the plain
+	// reports (and DESIGN.md's JSON contract) leave them out.
+	Detail bool
+
 	// Model is the attribution model: one of Models, or ModelAll (the
 	// default when empty) for every model side by side.
 	Model string

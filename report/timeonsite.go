@@ -61,9 +61,9 @@ type Distribution struct {
 // Kind is KindTimeOnSite.
 func (*TimeOnSiteReport) Kind() string { return KindTimeOnSite }
 
-// TimeOnSite runs sql/queries/time_on_site.sql and its companions
-// time_on_site_breakdown.sql and time_on_site_histogram.sql: opts.From, To
-// and Site.
+// TimeOnSite runs sql/queries/time_on_site.sql, and with opts.Detail its
+// companions time_on_site_breakdown.sql and time_on_site_histogram.sql:
+// opts.From, To and Site.
 func TimeOnSite(ctx context.Context, conn driver.Conn, opts Options) (*TimeOnSiteReport, error) {
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("time on site: %w", err)
@@ -82,6 +82,9 @@ func TimeOnSite(ctx context.Context, conn driver.Conn, opts Options) (*TimeOnSit
 		&engaged, &r.BounceRate, &r.EngagementRate)
 	if err != nil {
 		return nil, fmt.Errorf("time on site: query: %w", err)
+	}
+	if !opts.Detail {
+		return &r, nil
 	}
 	params := opts.rangeParams()
 	breakdown, err := companionSQL(query, scopeEnd, "time_on_site_breakdown")

@@ -42,7 +42,7 @@ func TestTimeOnSite(t *testing.T) {
 		sess{id: "s7", visitor: "f", start: t0, duration: 500 * time.Second, pageViews: 3, version: 2, deleted: true},
 	)
 
-	got, err := TimeOnSite(t.Context(), conn, Options{From: from, To: to})
+	got, err := TimeOnSite(t.Context(), conn, Options{Detail: true, From: from, To: to})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestTimeOnSite(t *testing.T) {
 	checkTimeOnSite(t, got, want)
 
 	t.Run("empty range", func(t *testing.T) {
-		got, err := TimeOnSite(t.Context(), conn, Options{From: date(2027, 1, 1), To: date(2027, 2, 1)})
+		got, err := TimeOnSite(t.Context(), conn, Options{Detail: true, From: date(2027, 1, 1), To: date(2027, 2, 1)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,9 +137,17 @@ func TestTimeOnSiteBreakdowns(t *testing.T) {
 	insertStages(t, conn, "d", t0, "s4:awareness", "s4:purchase", "s4:", "other:advocacy")
 	insertStages(t, conn, "e", t0, "s5:return")
 
-	got, err := TimeOnSite(t.Context(), conn, Options{From: date(2026, 11, 1), To: date(2026, 11, 15)})
+	got, err := TimeOnSite(t.Context(), conn, Options{Detail: true, From: date(2026, 11, 1), To: date(2026, 11, 15)})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Without Detail: the same totals and none of the breakdowns.
+	plain, err := TimeOnSite(t.Context(), conn, Options{From: date(2026, 11, 1), To: date(2026, 11, 15)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Sessions != got.Sessions || plain.DurationSeconds != got.DurationSeconds || plain.Breakdowns != nil || plain.Histogram != nil {
+		t.Errorf("without Detail: %+v", plain)
 	}
 	// Durations s1..s6: 5 20 45 120 3600 10; engaged 2 15 40 100 700 0.
 	// Engaged sessions: all but s1 (5 s, one page).
@@ -203,7 +211,7 @@ func TestTimeOnSiteBreakdowns(t *testing.T) {
 	}
 
 	t.Run("empty range", func(t *testing.T) {
-		got, err := TimeOnSite(t.Context(), conn, Options{From: date(2027, 1, 1), To: date(2027, 2, 1)})
+		got, err := TimeOnSite(t.Context(), conn, Options{Detail: true, From: date(2027, 1, 1), To: date(2027, 2, 1)})
 		if err != nil {
 			t.Fatal(err)
 		}

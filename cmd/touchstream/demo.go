@@ -98,6 +98,7 @@ func runDemo(ctx context.Context, args []string) error {
 	}
 
 	reportOpts := expect.Options(world)
+	reportOpts.Detail = true // the breakdowns, for the tables and report.html
 	var results []report.Result
 	for _, kind := range report.Kinds {
 		r, err := report.Run(ctx, conn, kind, reportOpts)

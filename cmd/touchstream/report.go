@@ -45,6 +45,7 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 		exclude  string
 		dropoff  int
 		carts    bool
+		detail   bool
 		fromEv   string
 		depth    = report.DefaultDepth
 	)
@@ -66,6 +67,7 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	fs.String(&brk, "breakdown", "funnel: split by the visitor's first step event's channel, touchpoint, campaign, device, source or property:NAME")
 	fs.String(&trend, "trend", "funnel: split by the day or week (from Monday, UTC) of the visitor's first step event")
 	fs.String(&exclude, "exclude", "funnel: exclusion steps, comma-separated event names: a visitor with one between step 1 and a later step does not count past it")
+	fs.Bool(&detail, "detail", "abandonment and time-on-site: add the breakdowns (by day, channel, recovered-by; by channel, landing page, touchpoint, device, stage; histogram); always on with --format html")
 	fs.Bool(&carts, "carts", "abandonment: print the abandoned carts (cart, visitor, user, time, value, items) instead of the rates; with --format csv, a list for email/SMS reminders")
 	fs.Int(&dropoff, "dropoff", "funnel: list the visitors who reached step K and not K+1 (with --format csv: for remarketing) and what they did next")
 	fs.String(&fromEv, "from-event", `paths: start at a session's first such event: an event name or "page:/path" (default: the session's entry)`)
@@ -142,6 +144,7 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--format: %w", err)
 	}
+	opts.Detail = detail || carts || f == report.FormatHTML
 	switch kind {
 	case report.KindAttribution, report.KindRetention:
 		opts.By = by

@@ -156,6 +156,20 @@ func TestReportCommand(t *testing.T) {
 	if len(lines) != 2 || !strings.Contains(lines[1], "cart-d") || !strings.Contains(lines[1], ",d,u-d,") || !strings.Contains(lines[1], "25") {
 		t.Errorf("abandonment --carts csv:\n%s", out.String())
 	}
+	// --detail adds the breakdowns; without it the JSON is DESIGN.md's.
+	for _, detail := range []bool{false, true} {
+		args := []string{"abandonment", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "json"}
+		if detail {
+			args = append(args, "--detail")
+		}
+		out.Reset()
+		if err := reportTo(t.Context(), &out, args); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(out.String(), `"days":`); got != detail {
+			t.Errorf("abandonment --detail=%v: days in the JSON %v:\n%s", detail, got, out.String())
+		}
+	}
 	if err := reportTo(t.Context(), &out, []string{"funnel", "--carts", "--steps", "View"}); err == nil {
 		t.Error("--carts with the funnel: want an error")
 	}
