@@ -10,7 +10,16 @@
 // out as one insert per table. A partition's offsets are committed only
 // after the write holding its rows succeeded, and each write carries a
 // deduplication token derived from the partitions, offsets and runs it
-// holds, so a retried write lands once.
+// holds, so a retried write lands once. The committed offset is the oldest
+// one the partition's state still needs; its commit carries the watermark
+// before it, which a partition starting from it restores (offsets.go), so
+// a replay after a crash or rebalance writes the same rows.
+//
+// Run survives Kafka outages of any length: when the group cannot be
+// joined or the member was dropped from it, the generation is over and
+// Run joins again with backoff (rejoins_total). Once its context is done
+// it retries a failing write for Config.ShutdownTimeout more, then gives
+// the batch up uncommitted and returns ErrShutdownUnwritten.
 //
 // Metrics (on the injected prometheus.Registerer):
 //
@@ -22,4 +31,5 @@
 //	touchstream_processor_write_partitions           partition batches merged into one write
 //	touchstream_processor_open_visitors              visitors held in sessionizer state
 //	touchstream_processor_lag_seconds{partition}     wall time minus the newest event's received_at
+//	touchstream_processor_rejoins_total              consumer group errors (e.g. Kafka unreachable) after which it joined again
 package processor

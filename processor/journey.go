@@ -20,10 +20,17 @@ type journey struct {
 	// the partition from from rebuilds the visitor's state exactly; see
 	// partition.needed.
 	from, to int64
+	// w0 is the partition's watermark before the message at from: what
+	// a replay from there must start with.
+	w0 time.Time
 }
 
-// span is the offsets [from, to] of an expired visitor's messages.
-type span struct{ from, to int64 }
+// span is the offsets [from, to] of an expired visitor's messages, and the
+// watermark before from.
+type span struct {
+	from, to int64
+	w0       time.Time
+}
 
 // stage fills the event's journey stage and records a stage transition when
 // the visitor moves to another stage. Stages follow arrival order within the
@@ -33,7 +40,7 @@ type span struct{ from, to int64 }
 func (pt *partition) stage(e *pipeline.Event) {
 	j := pt.stages[e.VisitorID]
 	if j == nil {
-		j = &journey{from: pt.cur, to: pt.cur}
+		j = &journey{from: pt.cur, to: pt.cur, w0: pt.newest}
 		pt.stages[e.VisitorID] = j
 	}
 	if e.EventTime.After(j.last) {
@@ -66,7 +73,7 @@ func (pt *partition) expireJourneys() {
 		if j.last.Before(cutoff) {
 			delete(pt.stages, id)
 			if j.to >= pt.committed {
-				pt.gone = append(pt.gone, span{j.from, j.to})
+				pt.gone = append(pt.gone, span{j.from, j.to, j.w0})
 			}
 		}
 	}
@@ -79,21 +86,46 @@ func (pt *partition) expireJourneys() {
 // replay from there would see the visitor's later messages without its
 // earlier ones), so it moves back to such a visitor's first offset. It
 // never goes below the committed offset.
-func (pt *partition) needed() int64 {
-	r := pt.next
+func (pt *partition) needed() (int64, time.Time) {
+	r, w := pt.next, pt.newest
 	for _, j := range pt.stages {
-		r = min(r, j.from)
+		if j.from < r {
+			r, w = j.from, j.w0
+		}
 	}
 	for moved := true; moved; {
 		moved = false
 		for _, g := range pt.gone {
 			if g.from < r && r <= g.to {
-				r, moved = g.from, true
+				r, w, moved = g.from, g.w0, true
 			}
 		}
 	}
-	r = max(r, pt.committed)
+	if r <= pt.committed {
+		r, w = pt.committed, pt.committedW
+	}
 	// Expired visitors wholly before r can no longer be reached.
 	pt.gone = slices.DeleteFunc(pt.gone, func(g span) bool { return g.to < r })
-	return r
+	return r, w
+}
+
+// stale reports whether the visitor's state is older than the lateness
+// allowance before the watermark. Such a visitor is forgotten before its
+// next message is taken (see expire), whether or not a flush has expired
+// it yet: what a message does must not depend on where batches were cut,
+// or a replay, which cuts them elsewhere, would write other rows.
+func (pt *partition) stale(visitor string) bool {
+	j := pt.stages[visitor]
+	return j != nil && j.last.Before(pt.newest.Add(-pt.allowance()))
+}
+
+// expire drops the state of every visitor idle for longer than the
+// allowance before the watermark: sessionizer, journeys and identities.
+// Staleness only grows with the watermark, so dropping one earlier than
+// the next flush would changes nothing else. (The triggers' state is
+// pruned at flushes only, as before: see flushedTriggers.)
+func (pt *partition) expire() {
+	pt.expireJourneys()
+	pt.expireIdentities()
+	pt.sz.Expire(pt.newest)
 }

@@ -11,6 +11,7 @@ type metrics struct {
 	writeBatches prometheus.Histogram
 	visitors     prometheus.Gauge
 	lag          *prometheus.GaugeVec
+	rejoins      prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -42,11 +43,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "touchstream_processor_lag_seconds", Help: "Wall time minus the newest consumed event's received_at.",
 		}, []string{"partition"}),
+		rejoins: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "touchstream_processor_rejoins_total", Help: "Consumer group errors after which the processor joined its group again.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.events, m.sessions, m.flush, m.flushErrors, m.writes, m.writeBatches, m.visitors, m.lag} {
+	for _, c := range []prometheus.Collector{m.events, m.sessions, m.flush, m.flushErrors, m.writes, m.writeBatches, m.visitors, m.lag, m.rejoins} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

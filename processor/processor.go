@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	kafkago "github.com/segmentio/kafka-go"
 
@@ -40,17 +41,36 @@ type Config struct {
 	Logger        *slog.Logger
 	Triggers      TriggerSink   // journey triggers (triggers.go); nil: none
 	TriggerWindow time.Duration // T of cart abandonment; 0: triggers.DefaultWindow
+
+	// SessionTimeout is the consumer group session timeout: a member not
+	// heard from for this long is dropped from the group by the broker.
+	// It is the rebalance timeout too; heartbeats go every third of it (at
+	// most every second). 0: 10 s.
+	SessionTimeout time.Duration
+	// ShutdownTimeout bounds the retries of a write once Run's context is
+	// done: a batch still unwritten then is given up, its offsets are not
+	// committed (they replay on the next start) and Run returns
+	// ErrShutdownUnwritten. 0: 30 s.
+	ShutdownTimeout time.Duration
 }
+
+// ErrShutdownUnwritten is returned by Run when the process was stopped
+// while a write was failing and ShutdownTimeout ran out before it
+// succeeded: the rows of the batches given up were not written and their
+// offsets not committed, so the next start replays them.
+var ErrShutdownUnwritten = errors.New("stopped with unwritten batches; their offsets are not committed and replay on the next start")
 
 // DefaultConfig returns the defaults of the processor command.
 func DefaultConfig() Config {
 	return Config{
-		Brokers:       []string{"127.0.0.1:9092"},
-		GroupID:       "touchstream-processor",
-		Topic:         pipeline.TopicEvents,
-		BatchSize:     40000,
-		FlushInterval: time.Second,
-		Session:       sessionize.DefaultConfig(),
+		Brokers:         []string{"127.0.0.1:9092"},
+		GroupID:         "touchstream-processor",
+		Topic:           pipeline.TopicEvents,
+		BatchSize:       40000,
+		FlushInterval:   time.Second,
+		Session:         sessionize.DefaultConfig(),
+		SessionTimeout:  10 * time.Second,
+		ShutdownTimeout: 30 * time.Second,
 	}
 }
 
@@ -67,6 +87,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("batch size: must be at least 1, got %d", c.BatchSize)
 	case c.FlushInterval <= 0:
 		return fmt.Errorf("flush interval: must be positive, got %s", c.FlushInterval)
+	case c.SessionTimeout != 0 && c.SessionTimeout < time.Second:
+		return fmt.Errorf("session timeout: must be at least 1s, got %s", c.SessionTimeout)
+	case c.ShutdownTimeout < 0:
+		return fmt.Errorf("shutdown timeout: must not be negative, got %s", c.ShutdownTimeout)
 	}
 	if err := c.Session.Validate(); err != nil {
 		return fmt.Errorf("session: %w", err)
@@ -81,6 +105,14 @@ type Processor struct {
 	log  *slog.Logger
 	m    *metrics
 	w    *writer // the partitions' batches, merged
+	// client commits and fetches offsets with their watermarks (offsets.go).
+	client *kafkago.Client
+
+	// hard ends ShutdownTimeout after Run's context: writes are retried
+	// until then (see writer). Set by Run before any partition starts.
+	hard context.Context
+	// abandoned is set when a write was given up because hard ended.
+	abandoned atomic.Bool
 
 	// kick is closed (and replaced) to make every partition flush now:
 	// every FlushInterval, and when a partition's batch is full, so that
@@ -119,12 +151,19 @@ func New(cfg Config, sink Sink, reg prometheus.Registerer) (*Processor, error) {
 	if cfg.Stages == nil {
 		cfg.Stages = stage.Default()
 	}
+	if d := DefaultConfig(); cfg.SessionTimeout == 0 {
+		cfg.SessionTimeout = d.SessionTimeout
+	}
+	if d := DefaultConfig(); cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = d.ShutdownTimeout
+	}
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, err
 	}
 	p := &Processor{cfg: cfg, sink: sink, log: cfg.Logger.With("component", "processor"), m: m}
 	p.w = newWriter(p)
+	p.client = &kafkago.Client{Addr: kafkago.TCP(cfg.Brokers...), Timeout: commitTimeout}
 	kick := make(chan struct{})
 	p.kick.Store(&kick)
 	return p, nil
@@ -133,35 +172,87 @@ func New(cfg Config, sink Sink, reg prometheus.Registerer) (*Processor, error) {
 // Run joins the group and processes assigned partitions until ctx is done.
 // On a rebalance every partition goroutine writes what it holds, commits and
 // stops before the next generation starts.
+//
+// When the group cannot be joined or the member was dropped from it (Kafka
+// unreachable longer than SessionTimeout, for one), the generation is over
+// (its partitions have written what they held; commits may have failed)
+// and Run joins again, with backoff, for as long as it takes: the next
+// generation's partitions rebuild their state by replaying from the
+// committed offsets, as after a rebalance.
+//
+// Once ctx is done, writes are retried for ShutdownTimeout more; if a
+// batch is still unwritten then, Run returns ErrShutdownUnwritten.
 func (p *Processor) Run(ctx context.Context) error {
 	group, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
 		ID:                    p.cfg.GroupID,
 		Brokers:               p.cfg.Brokers,
 		Topics:                []string{p.cfg.Topic},
 		StartOffset:           kafkago.FirstOffset,
-		HeartbeatInterval:     time.Second,
-		SessionTimeout:        10 * time.Second,
-		RebalanceTimeout:      10 * time.Second,
+		HeartbeatInterval:     min(time.Second, p.cfg.SessionTimeout/3),
+		SessionTimeout:        p.cfg.SessionTimeout,
+		RebalanceTimeout:      p.cfg.SessionTimeout,
 		JoinGroupBackoff:      500 * time.Millisecond,
 		WatchPartitionChanges: true,
 	})
 	if err != nil {
 		return fmt.Errorf("join consumer group %s: %w", p.cfg.GroupID, err)
 	}
-	defer group.Close()
+	hard, stopHard := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHard()
+	p.hard = hard
+	stopAfter := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(p.cfg.ShutdownTimeout, stopHard)
+		<-hard.Done()
+		t.Stop()
+	})
+	defer stopAfter()
 	p.log.Info("processor started", "group", p.cfg.GroupID, "topic", p.cfg.Topic, "brokers", p.cfg.Brokers)
 	tctx, stopTick := context.WithCancel(ctx)
 	defer stopTick()
 	go p.tick(tctx)
+	err = p.generations(ctx, group)
+	// Close waits for the partitions of the last generation: their final
+	// flushes end within ShutdownTimeout.
+	group.Close()
+	if err != nil {
+		return err
+	}
+	if p.abandoned.Load() {
+		p.log.Error("processor stopped with unwritten batches", "shutdown_timeout", p.cfg.ShutdownTimeout, "err", ErrShutdownUnwritten)
+		return ErrShutdownUnwritten
+	}
+	p.log.Info("processor stopped")
+	return nil
+}
+
+// generations starts the partitions of each generation of group until ctx
+// is done, joining again after errors (see Run).
+func (p *Processor) generations(ctx context.Context, group *kafkago.ConsumerGroup) error {
+	bo := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(500*time.Millisecond),
+		backoff.WithMaxInterval(30*time.Second),
+		backoff.WithMaxElapsedTime(0),
+	)
 	for {
 		gen, err := group.Next(ctx)
 		if err != nil {
-			if ctx.Err() != nil {
-				p.log.Info("processor stopped")
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case errors.Is(err, kafkago.ErrGroupClosed):
+				return fmt.Errorf("next generation: %w", err)
+			}
+			wait := bo.NextBackOff()
+			p.m.rejoins.Inc()
+			p.log.Warn("consumer group lost, joining again", "group", p.cfg.GroupID, "err", err, "backoff", wait)
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
 				return nil
 			}
-			return fmt.Errorf("next generation: %w", err)
+			continue
 		}
+		bo.Reset()
 		assigned := gen.Assignments[p.cfg.Topic]
 		p.log.Info("partitions assigned", "generation", gen.ID, "count", len(assigned))
 		// A partition's share of BatchSize: when one partition's batch
@@ -184,6 +275,7 @@ type partition struct {
 	sz     *sessionize.Sessionizer
 
 	events      []pipeline.Event
+	pending     map[string][]int            // indexes in events of each visitor's events
 	sessions    map[string]pipeline.Session // changed since the last write, newest version each
 	transitions []pipeline.StageTransition
 	stages      map[string]*journey // per visitor
@@ -195,6 +287,7 @@ type partition struct {
 	run0        int64               // when the partition was assigned (Unix ns): names this run in tokens
 	written     int64               // next as of the last successful flush
 	committed   int64               // offset committed last (or assigned at the start)
+	committedW  time.Time           // the watermark before committed (see needed)
 	gone        []span              // expired visitors a replay from committed could reach
 	newest      time.Time           // newest event time seen: the partition's watermark
 	trig        *partTriggers       // journey triggers; nil until the first event when configured
@@ -203,7 +296,6 @@ type partition struct {
 // run reads the partition until the generation or the process ends.
 func (pt *partition) run(ctx, gctx context.Context) {
 	log := pt.p.log.With("partition", pt.id)
-	log.Info("partition run started", "offset", pt.offset, "generation", pt.gen.ID)
 	// Stop reading when either the generation or the process ends.
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -214,6 +306,14 @@ func (pt *partition) run(ctx, gctx context.Context) {
 		}
 		cancel()
 	}()
+	if err := pt.restoreWatermark(rctx); err != nil {
+		if rctx.Err() != nil {
+			return
+		}
+		// Lateness is then decided from the replayed messages alone.
+		log.Error("committed watermark unreadable, replaying without it", "offset", pt.offset, "err", err)
+	}
+	log.Info("partition run started", "offset", pt.offset, "generation", pt.gen.ID, "watermark", pt.newest)
 	r := kafkago.NewReader(kafkago.ReaderConfig{
 		Brokers:   pt.p.cfg.Brokers,
 		Topic:     pt.p.cfg.Topic,
@@ -245,6 +345,7 @@ func (pt *partition) run(ctx, gctx context.Context) {
 		}
 	}()
 	pt.sessions = make(map[string]pipeline.Session)
+	pt.pending = make(map[string][]int)
 	for {
 		kick := *pt.p.kick.Load()
 		select {
@@ -314,6 +415,9 @@ func (pt *partition) add(m kafkago.Message) {
 		pt.p.log.Warn("undecodable event skipped", "partition", pt.id, "offset", m.Offset, "err", err)
 		return
 	}
+	if pt.stale(e.VisitorID) {
+		pt.expire()
+	}
 	if j := pt.stages[e.VisitorID]; j != nil {
 		j.to = m.Offset // duplicates and late events too: see needed
 	}
@@ -342,15 +446,31 @@ func (pt *partition) add(m kafkago.Message) {
 	default:
 		pt.p.m.events.WithLabelValues("written").Inc()
 	}
-	pt.stage(&e) // after deduplication: a duplicate must not move the visitor
-	pt.identify(&e)
+	// The event's session as of now. The sessionizer may drop the session
+	// (pruned as final) before the batch is written, so it is kept with
+	// the event, and refreshed while the visitor's sessions are restated.
+	if id := pt.sz.SessionOf(e.VisitorID, e.MessageID); id != "" {
+		e.SessionID = id
+	}
+	restated := false
 	for _, s := range changed {
 		pt.sessions[s.SessionID] = s
+		restated = restated || s.Deleted
 	}
+	if restated {
+		for _, i := range pt.pending[e.VisitorID] {
+			if id := pt.sz.SessionOf(e.VisitorID, pt.events[i].MessageID); id != "" {
+				pt.events[i].SessionID = id
+			}
+		}
+	}
+	pt.stage(&e) // after deduplication: a duplicate must not move the visitor
+	pt.identify(&e)
 	if e.EventTime.After(pt.newest) {
 		pt.newest = e.EventTime
 	}
 	pt.trigger(&e)
+	pt.pending[e.VisitorID] = append(pt.pending[e.VisitorID], len(pt.events))
 	pt.events = append(pt.events, e)
 	pt.p.m.lag.WithLabelValues(strconv.Itoa(pt.id)).Set(time.Since(e.ReceivedAt).Seconds())
 }
@@ -377,15 +497,29 @@ func (pt *partition) flush(ctx context.Context) error {
 	// newer versions of the same sessions, and that write must land.
 	token := fmt.Sprintf("%s-%d-%d-%d-%d", pt.p.cfg.Topic, pt.id, pt.first, pt.next, pt.run0)
 	// Session ids are final for this batch only now: an out-of-order event
-	// may have moved earlier events of its visitor to another session.
+	// may have moved earlier events of its visitor to another session. An
+	// event whose session the sessionizer has since pruned as final keeps
+	// the id it had then (see add): what it was pruned with cannot change.
 	for i := range pt.events {
 		if id := pt.sz.SessionOf(pt.events[i].VisitorID, pt.events[i].MessageID); id != "" {
 			pt.events[i].SessionID = id
 		}
 	}
+	var byMessage map[string]string // events' session ids, made when needed
 	for i := range pt.transitions {
 		tr := &pt.transitions[i]
 		tr.SessionID = pt.sz.SessionOf(tr.VisitorID, tr.MessageID)
+		if tr.SessionID == "" {
+			if byMessage == nil {
+				byMessage = make(map[string]string, len(pt.events))
+				for _, e := range pt.events {
+					if e.SessionID != "" {
+						byMessage[e.VisitorID+"\x00"+e.MessageID] = e.SessionID
+					}
+				}
+			}
+			tr.SessionID = byMessage[tr.VisitorID+"\x00"+tr.MessageID]
+		}
 	}
 	sessions := make([]pipeline.Session, 0, len(pt.sessions))
 	for _, s := range pt.sessions {
@@ -402,26 +536,32 @@ func (pt *partition) flush(ctx context.Context) error {
 	pt.written = pt.next
 	pt.p.m.sessions.Add(float64(len(sessions)))
 	pt.events = pt.events[:0]
+	clear(pt.pending)
 	pt.transitions = pt.transitions[:0]
 	pt.identities = pt.identities[:0]
 	clear(pt.sessions)
-	pt.expireJourneys()
-	pt.flushedTriggers()
-	pt.expireIdentities()
 	// Visitors idle for longer than the allowance before the watermark
 	// can no longer change; drop their state.
-	pt.sz.Expire(pt.newest)
+	pt.expire()
+	pt.flushedTriggers()
 	// Commit only what a replay need not see again: the oldest offset that
 	// still went into the state held (issue 5). After a crash or a
 	// rebalance the next owner replays from there, rebuilds the same state
 	// and rewrites rows that land as the same rows (events, transitions and
 	// identities replace on their keys, sessions get newer versions of the
-	// same content).
-	if c := pt.needed(); c > pt.committed {
-		if err := pt.gen.CommitOffsets(map[string]map[int]int64{pt.p.cfg.Topic: {pt.id: c}}); err != nil {
-			return fmt.Errorf("commit offset %d: %w", c, err)
+	// same content). The watermark before that offset goes with it
+	// (offsets.go), so the replay decides lateness and expiry as this run
+	// did.
+	if c, w := pt.needed(); c > pt.committed {
+		if err := pt.commit(c, w); err != nil {
+			// The rows are written: the next flush commits again (needed
+			// never goes back), and a replay from the older offset
+			// meanwhile rewrites the same rows. A partition of a
+			// generation that is over stops reading anyway.
+			pt.p.log.Warn("commit failed", "partition", pt.id, "offset", c, "err", err)
+		} else {
+			pt.committed, pt.committedW = c, w
 		}
-		pt.committed = c
 	}
 	pt.p.m.flush.Observe(time.Since(start).Seconds())
 	pt.p.m.visitors.Set(float64(pt.sz.Stats().Visitors))

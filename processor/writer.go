@@ -38,7 +38,10 @@ type batch struct {
 //
 // A write is retried until it succeeds or fails permanently, whatever the
 // partitions' contexts: a partition that is revoked meanwhile would write
-// the same rows again at its final flush anyway. A merged write carries a
+// the same rows again at its final flush anyway. Only the end of the
+// processor's hard context (Config.ShutdownTimeout after Run's context)
+// stops the retries: the write then fails, its partitions do not commit,
+// and Run reports ErrShutdownUnwritten. A merged write carries a
 // token made of its batches' tokens, so a retried merged write lands once;
 // a replay after a crash or rebalance writes with other tokens (they name
 // the run) and its rows replace their earlier copies on the tables' keys.
@@ -69,6 +72,9 @@ func newWriter(p *Processor) *writer {
 // failed permanently.
 func (w *writer) write(ctx context.Context, b *batch) error {
 	ctx = context.WithoutCancel(ctx)
+	if w.p.hard != nil {
+		ctx = w.p.hard
+	}
 	r := &request{b: b}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -105,8 +111,12 @@ func (w *writer) writeRequests(ctx context.Context, rs []*request) []error {
 	}
 	errs := make([]error, len(rs))
 	err := w.writeBatches(ctx, bs)
+	if err != nil && ctx.Err() != nil {
+		w.p.abandoned.Store(true)
+		w.p.log.Error("write given up at shutdown", "batches", len(bs), "err", err)
+	}
 	for i := range rs {
-		if err != nil && len(rs) > 1 {
+		if err != nil && len(rs) > 1 && ctx.Err() == nil {
 			errs[i] = w.writeBatches(ctx, bs[i:i+1])
 		} else {
 			errs[i] = err

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,5 +158,63 @@ func TestWriterPermanentErrorStaysWithItsBatch(t *testing.T) {
 	}
 	if want := []string{"p0-e", "p2-e"}; !slices.Equal(tokens, want) {
 		t.Errorf("writes %v, want %v", tokens, want)
+	}
+}
+
+// downSink fails every events write as a ClickHouse that is down would
+// (a transient error), counting the attempts.
+type downSink struct {
+	recordingSink
+	attempts atomic.Int64
+}
+
+func (s *downSink) WriteEvents(ctx context.Context, _ []pipeline.Event, _ string) error {
+	s.attempts.Add(1)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.New("dial tcp 127.0.0.1:8123: connect: connection refused")
+}
+
+// TestWriterGivesUpAtHardStop checks that a write failing transiently is
+// retried, whatever the caller's context, until the processor's hard
+// context ends (ShutdownTimeout after Run's), and is then given up: it
+// fails, so its partition does not commit, and Run will report it.
+func TestWriterGivesUpAtHardStop(t *testing.T) {
+	sink := &downSink{}
+	w := testWriter(t, sink)
+	hard, stop := context.WithCancel(t.Context())
+	w.p.hard = hard
+	caller, cancelCaller := context.WithCancel(t.Context())
+	cancelCaller() // the partition was revoked or the process is stopping
+	done := make(chan error, 1)
+	go func() { done <- w.write(caller, testBatch(0, "p0", "v0")) }()
+	select {
+	case err := <-done:
+		t.Fatalf("write returned %v before the hard stop", err)
+	case <-time.After(1500 * time.Millisecond):
+	}
+	if n := sink.attempts.Load(); n < 2 {
+		t.Errorf("%d attempts before the hard stop, want retries", n)
+	}
+	if w.p.abandoned.Load() {
+		t.Error("abandoned before the hard stop")
+	}
+	stop()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("write succeeded with ClickHouse down")
+		}
+		t.Logf("given up after %d attempts: %v", sink.attempts.Load(), err)
+	case <-time.After(2 * time.Second):
+		t.Fatal("write still retrying 2s after the hard stop")
+	}
+	if !w.p.abandoned.Load() {
+		t.Error("the write given up was not recorded for Run")
+	}
+	// A write arriving after the hard stop fails at once too.
+	if err := w.write(t.Context(), testBatch(1, "p1", "v1")); err == nil {
+		t.Error("a write after the hard stop succeeded")
 	}
 }
