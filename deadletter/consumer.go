@@ -19,15 +19,37 @@ const commitTimeout = 10 * time.Second
 
 // Run copies dead letters from cfg.Topic to rejected_events until ctx is
 // done, as a member of the consumer group cfg.GroupID (see the package
-// doc). It returns nil after a clean stop, and an error for a bad Config,
-// a ClickHouse it cannot open, or a Kafka reader that failed for good.
+// doc). It returns nil after a clean stop, and an error for a bad Config
+// or a ClickHouse it cannot open. When Kafka goes away for longer than the
+// group's session (an outage), the reader fails: Run then writes what it
+// holds, backs off and joins the group again, from the committed offsets,
+// for as long as ctx lasts.
 func Run(ctx context.Context, cfg Config) error {
 	c, err := newConsumer(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer c.close()
-	return c.run(ctx)
+	bo := backoff.NewExponentialBackOff(backoff.WithInitialInterval(500*time.Millisecond),
+		backoff.WithMaxInterval(30*time.Second), backoff.WithMaxElapsedTime(0))
+	for {
+		started := time.Now()
+		err := c.run(ctx)
+		if err == nil || ctx.Err() != nil || errors.Is(err, errCrashed) {
+			return err
+		}
+		if time.Since(started) > time.Minute {
+			bo.Reset() // a generation that lasted: the next failure starts over
+		}
+		wait := bo.NextBackOff()
+		c.m.rejoins.Inc()
+		c.log.Warn("dead-letter consumer lost Kafka, joining again", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
 }
 
 // consumer is one run of Run.

@@ -8,6 +8,7 @@ type metrics struct {
 	commitErrors prometheus.Counter
 	undecodable  prometheus.Counter
 	flush        prometheus.Histogram
+	rejoins      prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -24,6 +25,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		undecodable: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "touchstream_deadletters_undecodable_total", Help: "Messages on the dead-letter topic that were not a pipeline.Rejected (kept raw).",
 		}),
+		rejoins: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "touchstream_deadletters_rejoins_total", Help: "Times the dead-letter consumer lost Kafka (an outage, say) and joined its group again.",
+		}),
 		flush: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "touchstream_deadletters_flush_duration_seconds", Help: "Time to write and commit one batch of dead letters, retries included.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
@@ -34,7 +38,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.written, m.writeErrors, m.commitErrors, m.undecodable, m.flush} {
+	for _, c := range []prometheus.Collector{m.written, m.writeErrors, m.commitErrors, m.undecodable, m.flush, m.rejoins} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/touchstream/touchstream/clickhouse"
+	"github.com/touchstream/touchstream/deadletter"
 	"github.com/touchstream/touchstream/internal/cliflag"
 	"github.com/touchstream/touchstream/pipeline"
 	"github.com/touchstream/touchstream/processor"
@@ -53,6 +54,10 @@ func run(args []string) error {
 	fs.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", "TOUCHSTREAM_PROCESSOR_SHUTDOWN_TIMEOUT", "on SIGTERM, give up a failing write after this long; its offsets are not committed and replay on the next start (exit status 1)")
 	fs.String(&triggersTopic, "triggers-topic", "TOUCHSTREAM_TRIGGERS_TOPIC", "Kafka topic of journey triggers (empty: none)")
 	fs.Duration(&cfg.TriggerWindow, "trigger-window", "TOUCHSTREAM_TRIGGER_WINDOW", "cart abandonment window T (0: 24h)")
+	dl := deadletter.DefaultConfig()
+	deadLetters := true
+	fs.Bool(&deadLetters, "dead-letters", "TOUCHSTREAM_PROCESSOR_DEAD_LETTERS", "also copy the dead letters of clickstream.rejected into rejected_events (a consumer group of its own)")
+	fs.String(&dl.GroupID, "dead-letter-group", "TOUCHSTREAM_DEAD_LETTER_GROUP", "Kafka consumer group of the dead-letter copier")
 	fs.String(&metricsAddr, "metrics-listen", "TOUCHSTREAM_PROCESSOR_METRICS_LISTEN", "address of /metrics and /healthz (empty: none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -83,6 +88,10 @@ func run(args []string) error {
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return proc.Run(ctx) })
+	if deadLetters {
+		dl.Brokers, dl.Conn, dl.Logger, dl.Registerer = cfg.Brokers, conn, log, reg
+		g.Go(func() error { return deadletter.Run(ctx, dl) })
+	}
 	if metricsAddr != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
