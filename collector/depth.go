@@ -6,26 +6,19 @@ package collector
 const MaxJSONDepth = 64
 
 // tooDeep reports whether the JSON text b nests objects and arrays more than
-// max levels deep. It only counts brackets outside strings; it does not
-// validate (the decoder does that afterwards).
+// max levels deep. It only counts brackets outside strings, which it skips
+// with stringEnd (segment.go) as decodeSegment's readers do; it does not
+// validate (decodeSegment does that afterwards).
 func tooDeep(b []byte, max int) bool {
 	depth := 0
-	inString, escaped := false, false
-	for _, c := range b {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
 		case '"':
-			inString = true
+			end := stringEnd(b, i) // see segment.go
+			if end < 0 {
+				return false
+			}
+			i = end - 1
 		case '{', '[':
 			depth++
 			if depth > max {

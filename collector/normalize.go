@@ -91,17 +91,32 @@ type propsView struct {
 	Touchpoint   json.RawMessage `json:"touchpoint"`
 }
 
+// propsViewNames are propsView's JSON names, in the order of its fields.
+var propsViewNames = []string{"url", "path", "referrer", "revenue", "total", "currency",
+	"order_id", "orderId", "cart_id", "cartId", "engagement_time_msec", "touchpoint"}
+
+// read decodes the JSON object raw (valid JSON) into p as
+// encoding/json.Unmarshal would, without copying (see readObject).
+func (p *propsView) read(raw []byte) bool {
+	return readObject(raw, propsViewNames, []*json.RawMessage{&p.URL, &p.Path, &p.Referrer, &p.Revenue,
+		&p.Total, &p.Currency, &p.OrderID, &p.OrderIDCamel, &p.CartID, &p.CartIDCamel, &p.Engagement, &p.Touchpoint})
+}
+
 // normalize maps one Segment event to the canonical pipeline.Event, or says
 // why it cannot be accepted. It does no I/O; the clock comes in as
-// m.receivedAt.
+// m.receivedAt. raw is valid JSON, as decodeSegment leaves every event: it
+// is read once, without being checked again.
 func normalize(raw json.RawMessage, m *batchMeta) (pipeline.Event, *eventError) {
 	var ev pipeline.Event
 	if !isObject(raw) {
 		return ev, refuse(reasonMalformed, "event: must be a JSON object")
 	}
 	var r rawEvent
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return ev, refuse(reasonMalformed, "event: invalid JSON: %v", err)
+	if !r.read(raw) {
+		var err error
+		if r, err = unmarshalNew[rawEvent](raw); err != nil {
+			return ev, refuse(reasonMalformed, "event: invalid JSON: %v", err)
+		}
 	}
 
 	// Type: the endpoint's, else the event's own.
@@ -169,8 +184,11 @@ func normalize(raw json.RawMessage, m *batchMeta) (pipeline.Event, *eventError) 
 		if !isObject(r.Context) {
 			return ev, refuse(reasonMalformed, "context: must be an object")
 		}
-		if err := json.Unmarshal(r.Context, &ctx); err != nil {
-			return ev, refuse(reasonMalformed, "context: %v", err)
+		if !ctx.read(r.Context) {
+			var err error
+			if ctx, err = unmarshalNew[contextView](r.Context); err != nil {
+				return ev, refuse(reasonMalformed, "context: %v", err)
+			}
 		}
 	}
 	ctx = ctx.under(m.context)
@@ -195,7 +213,9 @@ func normalize(raw json.RawMessage, m *batchMeta) (pipeline.Event, *eventError) 
 		ev.Properties = props
 		if ev.Type != pipeline.TypeIdentify && ev.Type != pipeline.TypeGroup {
 			// Cannot fail: props is an object and every field is raw.
-			_ = json.Unmarshal(props, &pv)
+			if !pv.read(props) {
+				pv, _ = unmarshalNew[propsView](props)
+			}
 		}
 	}
 
@@ -206,11 +226,9 @@ func normalize(raw json.RawMessage, m *batchMeta) (pipeline.Event, *eventError) 
 	ev.ReceivedAt = m.receivedAt
 
 	// Touchpoint.
-	var lib struct {
-		Name json.RawMessage `json:"name"`
-	}
-	unmarshalObject(ctx.Library, &lib)
-	ev.LibraryName, _ = jsonString(lib.Name)
+	var libName json.RawMessage
+	readFields(ctx.Library, nameField, &libName)
+	ev.LibraryName, _ = jsonString(libName)
 	tp, err := touchpoint(pv.Touchpoint, ctx.Touchpoint, ev.LibraryName)
 	if err != nil {
 		return ev, refuse(reasonField, "%v", err)
@@ -218,15 +236,11 @@ func normalize(raw json.RawMessage, m *batchMeta) (pipeline.Event, *eventError) 
 	ev.Touchpoint = tp
 
 	// Page.
-	var page struct {
-		URL      json.RawMessage `json:"url"`
-		Path     json.RawMessage `json:"path"`
-		Referrer json.RawMessage `json:"referrer"`
-	}
-	unmarshalObject(ctx.Page, &page)
-	ev.PageURL = firstString(pv.URL, page.URL)
-	ev.PagePath = firstString(pv.Path, page.Path)
-	ev.Referrer = firstString(pv.Referrer, page.Referrer)
+	var pageURL, pagePath, pageReferrer json.RawMessage
+	readFields(ctx.Page, pageFields, &pageURL, &pagePath, &pageReferrer)
+	ev.PageURL = firstString(pv.URL, pageURL)
+	ev.PagePath = firstString(pv.Path, pagePath)
+	ev.Referrer = firstString(pv.Referrer, pageReferrer)
 	var pageQuery url.Values
 	if ev.PageURL != "" {
 		if u, err := url.Parse(ev.PageURL); err == nil {
@@ -238,15 +252,11 @@ func normalize(raw json.RawMessage, m *batchMeta) (pipeline.Event, *eventError) 
 	}
 
 	// Campaign: context.campaign, else the page URL's utm_ parameters.
-	var camp struct {
-		Source json.RawMessage `json:"source"`
-		Medium json.RawMessage `json:"medium"`
-		Name   json.RawMessage `json:"name"`
-	}
-	unmarshalObject(ctx.Campaign, &camp)
-	ev.UTMSource, _ = jsonString(camp.Source)
-	ev.UTMMedium, _ = jsonString(camp.Medium)
-	ev.UTMCampaign, _ = jsonString(camp.Name)
+	var campSource, campMedium, campName json.RawMessage
+	readFields(ctx.Campaign, campaignFields, &campSource, &campMedium, &campName)
+	ev.UTMSource, _ = jsonString(campSource)
+	ev.UTMMedium, _ = jsonString(campMedium)
+	ev.UTMCampaign, _ = jsonString(campName)
 	if ev.UTMSource == "" && ev.UTMMedium == "" && ev.UTMCampaign == "" && pageQuery != nil {
 		ev.UTMSource = pageQuery.Get("utm_source")
 		ev.UTMMedium = pageQuery.Get("utm_medium")
@@ -254,16 +264,11 @@ func normalize(raw json.RawMessage, m *batchMeta) (pipeline.Event, *eventError) 
 	}
 
 	// Device.
-	var device struct {
-		Type json.RawMessage `json:"type"`
-	}
-	unmarshalObject(ctx.Device, &device)
-	ev.DeviceType, _ = jsonString(device.Type)
-	var osv struct {
-		Name json.RawMessage `json:"name"`
-	}
-	unmarshalObject(ctx.OS, &osv)
-	ev.OS, _ = jsonString(osv.Name)
+	var deviceType, osName json.RawMessage
+	readFields(ctx.Device, typeField, &deviceType)
+	ev.DeviceType, _ = jsonString(deviceType)
+	readFields(ctx.OS, nameField, &osName)
+	ev.OS, _ = jsonString(osName)
 
 	// Commerce and engagement.
 	if v, ok := number(pv.Revenue); ok {
@@ -354,11 +359,25 @@ func touchpoint(fromProps, fromContext json.RawMessage, library string) (string,
 	return pipeline.TouchpointWeb, nil
 }
 
-// unmarshalObject decodes raw into v when raw is an object and leaves v
-// alone otherwise: context sub-objects of the wrong shape are ignored.
-func unmarshalObject(raw json.RawMessage, v any) {
-	if isObject(raw) {
-		_ = json.Unmarshal(raw, v)
+// The members normalize reads from context sub-objects.
+var (
+	nameField      = []string{"name"}
+	typeField      = []string{"type"}
+	pageFields     = []string{"url", "path", "referrer"}
+	campaignFields = []string{"source", "medium", "name"}
+)
+
+// readFields reads the members names of raw into vals when raw is an
+// object and leaves them alone otherwise: context sub-objects of the wrong
+// shape are ignored. It decodes as encoding/json.Unmarshal into a struct
+// of json.RawMessage fields would (see readObject).
+func readFields(raw json.RawMessage, names []string, vals ...*json.RawMessage) {
+	if isObject(raw) && !readObject(raw, names, vals) {
+		// Not valid JSON, so not from decodeSegment: encoding/json would
+		// have decoded nothing.
+		for _, v := range vals {
+			*v = nil
+		}
 	}
 }
 
