@@ -42,7 +42,7 @@ fuzz: install
 .PHONY: chaos soak
 
 # The long fault suite: Kafka, ClickHouse and collector processes stopped,
-# killed and restarted under load (about 7 minutes; see scripts/chaos.sh).
+# killed and restarted under load (about 8 minutes; see scripts/chaos.sh).
 chaos: install
 	./scripts/chaos.sh
 
