@@ -139,6 +139,10 @@ func FuzzReadStatement(f *testing.F) {
 		}
 		data, err := io.ReadAll(st.data)
 		if err != nil {
+			var ce *chdb.Error
+			if errors.As(err, &ce) && ce.Code == codeSyntaxError && strings.Contains(full, ";") {
+				return // VALUES data with more after a ';': refused, as ClickHouse refuses multi-statements
+			}
 			t.Fatalf("reading the insert data: %v", err)
 		}
 		if !strings.HasSuffix(full, string(data)) {
