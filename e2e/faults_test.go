@@ -42,6 +42,12 @@ func startStackWithoutProcessor(t *testing.T, partitions int, log *slog.Logger) 
 // group, into the database faultfree, and returns that database's DSN. It
 // stops when the test ends (before the stack does).
 func startFaultFree(t *testing.T, addrs devstack.Addrs, log *slog.Logger) string {
+	return startFaultFreeAllowance(t, addrs, log, 0)
+}
+
+// startFaultFreeAllowance is startFaultFree with the lateness allowance
+// allowance (0: that of crashProcessorConfig).
+func startFaultFreeAllowance(t *testing.T, addrs devstack.Addrs, log *slog.Logger, allowance time.Duration) string {
 	t.Helper()
 	refDSN := addrs.ClickHouse + "/faultfree"
 	if err := clickhouse.Migrate(t.Context(), refDSN, log); err != nil {
@@ -51,7 +57,11 @@ func startFaultFree(t *testing.T, addrs devstack.Addrs, log *slog.Logger) string
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := processor.New(crashProcessorConfig(addrs.Kafka, "faultfree", log), clickhouse.NewSink(refConn, clickhouse.SinkOptions{Database: "faultfree"}), prometheus.NewRegistry())
+	cfg := crashProcessorConfig(addrs.Kafka, "faultfree", log)
+	if allowance > 0 {
+		cfg.Session.Allowance = allowance
+	}
+	ref, err := processor.New(cfg, clickhouse.NewSink(refConn, clickhouse.SinkOptions{Database: "faultfree"}), prometheus.NewRegistry())
 	if err != nil {
 		refConn.Close()
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"net"
@@ -10,11 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/touchstream/touchstream/clickhouse"
-	"github.com/touchstream/touchstream/devstack"
-	"github.com/touchstream/touchstream/processor"
 )
 
 // This file holds the processor's process-level fault tests (issue 5):
@@ -199,7 +194,7 @@ func TestProcessorShutdownClickHouseDown(t *testing.T) {
 	addrs := startStackWithoutProcessor(t, partitions, warnLog())
 	// A short lateness allowance, so that the committed offsets move past
 	// the start of the topic and the no-commit check means something.
-	refDSN := startFaultFreeAllowance(t, addrs, time.Hour)
+	refDSN := startFaultFreeAllowance(t, addrs, warnLog(), time.Hour)
 	args := []string{"--lateness-allowance", time.Hour.String()}
 	proxy := &chProxy{target: strings.TrimPrefix(addrs.ClickHouse, "http://"), addr: "127.0.0.1:0"}
 	if err := proxy.start(); err != nil {
@@ -260,40 +255,6 @@ func TestProcessorShutdownClickHouseDown(t *testing.T) {
 	if err := child.wait(t, 30*time.Second); err != nil {
 		t.Errorf("%s exited with %v after SIGTERM, want 0", child.name, err)
 	}
-}
-
-// startFaultFreeAllowance is startFaultFree with the lateness allowance
-// allowance: a processor in this process, in group faultfree, writing to
-// database faultfree, whose DSN it returns.
-func startFaultFreeAllowance(t *testing.T, addrs devstack.Addrs, allowance time.Duration) string {
-	t.Helper()
-	log := warnLog()
-	refDSN := addrs.ClickHouse + "/faultfree"
-	if err := clickhouse.Migrate(t.Context(), refDSN, log); err != nil {
-		t.Fatal(err)
-	}
-	refConn, err := clickhouse.Open(t.Context(), refDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := crashProcessorConfig(addrs.Kafka, "faultfree", log)
-	cfg.Session.Allowance = allowance
-	ref, err := processor.New(cfg, clickhouse.NewSink(refConn, clickhouse.SinkOptions{Database: "faultfree"}), prometheus.NewRegistry())
-	if err != nil {
-		refConn.Close()
-		t.Fatal(err)
-	}
-	refCtx, refStop := context.WithCancel(context.Background())
-	refDone := make(chan error, 1)
-	go func() { refDone <- ref.Run(refCtx) }()
-	t.Cleanup(func() {
-		refStop()
-		if err := <-refDone; err != nil {
-			t.Errorf("fault-free processor: %v", err)
-		}
-		refConn.Close()
-	})
-	return refDSN
 }
 
 // counts returns the events and sessions of dsn, read with FINAL.
@@ -393,7 +354,7 @@ func TestProcessorPartialReplay(t *testing.T) {
 	}()
 	pbin := buildCmd(t, "cmd/processor")
 	addrs := startStackWithoutProcessor(t, partitions, warnLog())
-	refDSN := startFaultFreeAllowance(t, addrs, allowance)
+	refDSN := startFaultFreeAllowance(t, addrs, warnLog(), allowance)
 	args := []string{"--lateness-allowance", allowance.String(), "--kafka-session-timeout", "6s"}
 	child, _ := startProcessorBin(t, "processor-1", logs, pbin, addrs.Kafka, addrs.ClickHouseDSN, group, args...)
 
