@@ -49,8 +49,9 @@
 //	        type is its own name. The plugin's entities are added to the
 //	        properties: product entities as "products", the others under
 //	        their schema's name ("transaction", "cart", ...); order_id,
-//	        revenue (transaction only), currency and cart_id come from the
-//	        transaction, refund, cart and product entities
+//	        revenue (the transaction's revenue for a transaction, the
+//	        refund's refund_amount for a refund), currency and cart_id come
+//	        from the transaction, refund, cart and product entities
 //	      com.snowplowanalytics.mobile/screen_view and
 //	      com.snowplowanalytics.snowplow/screen_view        type screen, named by data.name
 //	      com.snowplowanalytics.mobile/application_install  Application Installed

@@ -84,6 +84,7 @@ func TestDecode(t *testing.T) {
 	}
 	product := `{"schema":"iglu:com.snowplowanalytics.snowplow.ecommerce/product/jsonschema/1-0-0","data":{"id":"sku-42","name":"Blue Shoes","category":"shoes","price":79.9,"currency":"eur","quantity":2}}`
 	transaction := `{"schema":"iglu:com.snowplowanalytics.snowplow.ecommerce/transaction/jsonschema/1-0-0","data":{"transaction_id":"T-1001","revenue":159.8,"currency":"EUR","payment_method":"card","total_quantity":2}}`
+	refund := `{"schema":"iglu:com.snowplowanalytics.snowplow.ecommerce/refund/jsonschema/1-0-0","data":{"transaction_id":"T-1001","currency":"EUR","refund_amount":40,"refund_reason":"damaged"}}`
 	cart := `{"schema":"iglu:com.snowplowanalytics.snowplow.ecommerce/cart/jsonschema/1-0-0","data":{"cart_id":"cart-7","total_value":159.8,"currency":"EUR"}}`
 	checkoutStep := func(step string) string {
 		return `{"schema":"iglu:com.snowplowanalytics.snowplow.ecommerce/checkout_step/jsonschema/1-0-0","data":{"step":` + step + `}}`
@@ -179,6 +180,19 @@ func TestDecode(t *testing.T) {
 				`"snowplow":{"event":"ue","app_id":"shop","platform":"web","tracker":"js-3.23.0","namespace":"sp",` +
 				`"schema":"iglu:com.snowplowanalytics.snowplow.ecommerce/snowplow_ecommerce_action/jsonschema/1-0-2",` +
 				`"session_id":"` + domainSession + `","session_index":3,"contexts":[` + webPage + `,` + product + `,` + transaction + `]}}`,
+		},
+		{
+			name: "e-commerce plugin: a refund is Order Refunded with its amount as revenue",
+			p:    jsEvent("ue", params{"ue_px": b64url(ecommerceAction("refund")), "cx": b64url(contexts(refund, transaction))}),
+			want: with(webEvent("track", "Order Refunded"), func(e *pipeline.Event) {
+				e.OrderID, e.Revenue, e.Currency = "T-1001", 40, "EUR"
+			}),
+		},
+		{
+			name: "e-commerce plugin: a refund without an amount refunds the whole order (revenue 0)",
+			p: jsEvent("ue", params{"ue_px": b64url(ecommerceAction("refund")),
+				"cx": b64url(contexts(`{"schema":"iglu:com.snowplowanalytics.snowplow.ecommerce/refund/jsonschema/1-0-0","data":{"transaction_id":"T-1002","currency":"usd"}}`))}),
+			want: with(webEvent("track", "Order Refunded"), func(e *pipeline.Event) { e.OrderID, e.Currency = "T-1002", "USD" }),
 		},
 		{
 			name: "e-commerce plugin: checkout step 1 is Checkout Started",

@@ -143,10 +143,17 @@ func mapEcommerceAction(data map[string]json.RawMessage, contexts []selfDescribi
 	}
 	var refund struct {
 		ID       json.RawMessage `json:"transaction_id"`
+		Amount   json.RawMessage `json:"refund_amount"`
 		Currency json.RawMessage `json:"currency"`
 	}
 	if entityInto(contexts, vendorEcommerce, "refund", &refund) {
 		ev.OrderID = firstNonEmpty(ev.OrderID, id(refund.ID))
+		// The refund's amount is the event's revenue, as a Segment Order
+		// Refunded carries it (net_orders reads abs(revenue); 0 or none
+		// refunds the whole order).
+		if v, ok := num(refund.Amount); ok && typ == "refund" {
+			ev.Revenue = v
+		}
 		ev.Currency = firstNonEmpty(ev.Currency, currency(str(refund.Currency)))
 	}
 	var cart struct {
