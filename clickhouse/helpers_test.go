@@ -11,13 +11,17 @@ import (
 	"github.com/touchstream/touchstream/internal/testenv"
 )
 
-// migratedDB creates and migrates a database of its own for the test on the
-// embedded ClickHouse and returns its DSN, its name and a connection to it.
-func migratedDB(t *testing.T) (dsn, database string, conn driver.Conn) {
+// migratedDB creates and migrates a database of its own for the test (or
+// benchmark) on the embedded ClickHouse and returns its DSN, its name and a connection to it.
+func migratedDB(t testing.TB) (dsn, database string, conn driver.Conn) {
 	t.Helper()
 	database = testenv.Database(t, "chadapter")
 	dsn = testenv.ClickHouse(t) + "/" + database
-	if err := Migrate(t.Context(), dsn, testLogger(t)); err != nil {
+	logger := testLogger(t)
+	if _, ok := t.(*testing.B); ok {
+		logger = slog.New(slog.DiscardHandler) // a benchmark prints its log always
+	}
+	if err := Migrate(t.Context(), dsn, logger); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	conn, err := Open(t.Context(), dsn)
@@ -29,11 +33,11 @@ func migratedDB(t *testing.T) (dsn, database string, conn driver.Conn) {
 }
 
 // testLogger logs to the test's output.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
