@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -93,43 +92,105 @@ func NewPublisher(brokers []string, log *slog.Logger) *Publisher {
 // some may have been written anyway (a retry may duplicate them; consumers
 // deduplicate on MessageID). If ctx ends first, the error is ctx's. An
 // error Kafka will give again for the same events (see permanent) is a
-// *collector.PermanentError.
+// *collector.PermanentError. The values are pipeline.Event.AppendJSON's,
+// the bytes json.Marshal would give.
 func (p *Publisher) Publish(ctx context.Context, events []pipeline.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	msgs := make([]kafkago.Message, len(events))
+	enc := getEncoding(len(events))
+	var err error
 	for i := range events {
-		v, err := json.Marshal(&events[i])
-		if err != nil {
+		if enc.buf, err = events[i].AppendJSON(enc.buf); err != nil {
+			putEncoding(enc)
 			return fmt.Errorf("encode event %d: %w", i, err)
 		}
-		msgs[i] = kafkago.Message{Topic: pipeline.TopicEvents, Key: []byte(events[i].VisitorID), Value: v}
+		mid := len(enc.buf)
+		enc.buf = append(enc.buf, events[i].VisitorID...)
+		enc.ends = append(enc.ends, mid, len(enc.buf))
 	}
+	msgs := enc.messages(pipeline.TopicEvents, true)
 	if err := p.write(ctx, msgs); err != nil {
 		return fmt.Errorf("publish %d events to %s: %w", len(msgs), pipeline.TopicEvents, err)
 	}
+	putEncoding(enc)
 	return nil
 }
 
 // Reject writes dead letters to pipeline.TopicRejected (no key, spread over
-// the partitions) and returns once Kafka has acknowledged all of them.
+// the partitions) and returns once Kafka has acknowledged all of them. The
+// values are pipeline.Rejected.AppendJSON's.
 func (p *Publisher) Reject(ctx context.Context, rejected []pipeline.Rejected) error {
 	if len(rejected) == 0 {
 		return nil
 	}
-	msgs := make([]kafkago.Message, len(rejected))
+	enc := getEncoding(len(rejected))
+	var err error
 	for i := range rejected {
-		v, err := json.Marshal(&rejected[i])
-		if err != nil {
+		if enc.buf, err = rejected[i].AppendJSON(enc.buf); err != nil {
+			putEncoding(enc)
 			return fmt.Errorf("encode dead letter %d: %w", i, err)
 		}
-		msgs[i] = kafkago.Message{Topic: pipeline.TopicRejected, Value: v}
+		enc.ends = append(enc.ends, len(enc.buf), len(enc.buf))
 	}
+	msgs := enc.messages(pipeline.TopicRejected, false)
 	if err := p.write(ctx, msgs); err != nil {
 		return fmt.Errorf("publish %d dead letters to %s: %w", len(msgs), pipeline.TopicRejected, err)
 	}
+	putEncoding(enc)
 	return nil
+}
+
+// encoding holds one write's messages: every value (and key) encoded
+// back to back in buf, ends[2i] the end of message i's value and
+// ends[2i+1] the end of its key. It is reused through encodings, but
+// only after a write that returned nil: kafka-go keeps the messages until
+// WriteMessages returns, and beyond it when ctx ends first (the batches
+// stay queued), so after an error the encoding is left to the collector.
+type encoding struct {
+	buf  []byte
+	ends []int
+	msgs []kafkago.Message
+}
+
+// maxPooledBytes is the largest buffer put back in encodings: a rare huge
+// write does not pin its memory.
+const maxPooledBytes = 4 << 20
+
+var encodings = sync.Pool{New: func() any { return new(encoding) }}
+
+func getEncoding(n int) *encoding {
+	enc := encodings.Get().(*encoding)
+	enc.buf, enc.ends = enc.buf[:0], enc.ends[:0]
+	if cap(enc.msgs) < n {
+		enc.msgs = make([]kafkago.Message, n)
+	}
+	enc.msgs = enc.msgs[:n]
+	return enc
+}
+
+func putEncoding(enc *encoding) {
+	if cap(enc.buf) > maxPooledBytes {
+		return
+	}
+	clear(enc.msgs) // drop the references kafka-go may have set (partition, offset, ...)
+	encodings.Put(enc)
+}
+
+// messages slices buf into the messages, with keys when keyed; buf is
+// complete, so no later append moves it.
+func (enc *encoding) messages(topic string, keyed bool) []kafkago.Message {
+	start := 0
+	for i := range enc.msgs {
+		valueEnd, keyEnd := enc.ends[2*i], enc.ends[2*i+1]
+		m := kafkago.Message{Topic: topic, Value: enc.buf[start:valueEnd:valueEnd]}
+		if keyed {
+			m.Key = enc.buf[valueEnd:keyEnd:keyEnd]
+		}
+		enc.msgs[i] = m
+		start = keyEnd
+	}
+	return enc.msgs
 }
 
 func (p *Publisher) write(ctx context.Context, msgs []kafkago.Message) error {

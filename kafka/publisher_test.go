@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -226,5 +228,93 @@ func TestClose(t *testing.T) {
 	}
 	if err := pub.Publish(t.Context(), []pipeline.Event{testEvent(1, "v")}); err == nil {
 		t.Error("publish after close: no error")
+	}
+}
+
+// TestPublishedBytes publishes batches of varied events from several
+// goroutines (so encodings are reused across writes) and requires every
+// value on the topic to be exactly json.Marshal of its event, and its key
+// the visitor id.
+func TestPublishedBytes(t *testing.T) {
+	addr := testenv.Kafka(t, 2)
+	pub := kafka.NewPublisher([]string{addr}, nil)
+	defer pub.Close()
+	want := map[string][]byte{}
+	var batches [][]pipeline.Event
+	for g := range 4 {
+		for b := range 3 {
+			var batch []pipeline.Event
+			for i := range 1 + 7*b {
+				n := g*1000 + b*100 + i
+				e := testEvent(n, fmt.Sprintf("visitor <%d> & \u2028%d", g, i%2))
+				e.PageURL = fmt.Sprintf("https://shop.example.com/?q=%s", strings.Repeat("x", n%97))
+				e.Revenue = float64(n) / 7
+				e.Properties = json.RawMessage(fmt.Sprintf(`{ "n" : %d, "s": "<%s>" }`, n, strings.Repeat("y", n%31)))
+				v, err := json.Marshal(&e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want[e.MessageID] = v
+				batch = append(batch, e)
+			}
+			batches = append(batches, batch)
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for _, batch := range batches[3*g : 3*g+3] {
+				if err := pub.Publish(t.Context(), batch); err != nil {
+					t.Errorf("publish: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	msgs := readTopic(t, addr, pipeline.TopicEvents)
+	if len(msgs) != len(want) {
+		t.Fatalf("got %d messages, want %d", len(msgs), len(want))
+	}
+	for _, m := range msgs {
+		var e pipeline.Event
+		if err := json.Unmarshal(m.Value, &e); err != nil {
+			t.Fatalf("decode %q: %v", m.Value, err)
+		}
+		w, ok := want[e.MessageID]
+		if !ok {
+			t.Fatalf("message %q published twice or never sent", e.MessageID)
+		}
+		delete(want, e.MessageID)
+		if string(m.Value) != string(w) {
+			t.Errorf("value\n%s\nwant json.Marshal's\n%s", m.Value, w)
+		}
+		if string(m.Key) != e.VisitorID {
+			t.Errorf("message %s: key %q, want %q", e.MessageID, m.Key, e.VisitorID)
+		}
+	}
+}
+
+// TestPublishUnencodable: an event json.Marshal refuses fails the whole
+// Publish with the event's index and encoding/json's error, before
+// anything is written; likewise a dead letter.
+func TestPublishUnencodable(t *testing.T) {
+	addr := testenv.Kafka(t, 1)
+	pub := kafka.NewPublisher([]string{addr}, nil)
+	defer pub.Close()
+	bad := testEvent(2, "v")
+	bad.Revenue = math.NaN()
+	err := pub.Publish(t.Context(), []pipeline.Event{testEvent(1, "v"), bad})
+	if err == nil || err.Error() != "encode event 1: json: unsupported value: NaN" {
+		t.Errorf("publish of a NaN revenue: %v", err)
+	}
+	err = pub.Reject(t.Context(), []pipeline.Rejected{{Source: "/v1/batch", Payload: json.RawMessage(`{"a"`)}})
+	if err == nil || err.Error() != "encode dead letter 0: json: error calling MarshalJSON for type json.RawMessage: unexpected end of JSON input" {
+		t.Errorf("reject of an invalid payload: %v", err)
+	}
+	if n := len(readTopic(t, addr, pipeline.TopicEvents)); n != 0 {
+		t.Errorf("%d events written, want none", n)
+	}
+	if n := len(readTopic(t, addr, pipeline.TopicRejected)); n != 0 {
+		t.Errorf("%d dead letters written, want none", n)
 	}
 }

@@ -3,4 +3,8 @@
 // publishes to Kafka, the Session the processor derives, and the names of
 // topics and well-known events. It does no I/O; adapters live in sibling
 // packages named after what they talk to (kafka, clickhouse).
+//
+// encode.go writes an Event or a Rejected as JSON without reflection
+// (AppendJSON): the bytes and errors of encoding/json.Marshal, checked by a
+// differential fuzz test, for the collector's hot path to Kafka.
 package pipeline
