@@ -280,14 +280,17 @@ func (s *Spool) Publish(ctx context.Context, events []pipeline.Event) error {
 // into place, the directory fsynced. The lock is held throughout so that
 // segment order is the order of appends.
 func (s *Spool) append(events []pipeline.Event) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	// One JSON line an event: AppendJSON writes json.Marshal's bytes, what
+	// json.Encoder wrote here before (segments stay readable both ways).
+	var buf []byte
 	for i := range events {
-		if err := enc.Encode(&events[i]); err != nil {
+		var err error
+		if buf, err = events[i].AppendJSON(buf); err != nil {
 			return fmt.Errorf("spool: encode event %d: %w", i, err)
 		}
+		buf = append(buf, '\n')
 	}
-	size := int64(buf.Len())
+	size := int64(len(buf))
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -295,7 +298,7 @@ func (s *Spool) append(events []pipeline.Event) error {
 		return fmt.Errorf("%w: %d bytes spooled, batch of %d bytes, limit %d", ErrFull, s.bytes, size, s.opts.MaxBytes)
 	}
 	g := segment{seq: s.nextSeq, events: len(events), bytes: size}
-	if err := s.writeSegment(g, buf.Bytes()); err != nil {
+	if err := s.writeSegment(g, buf); err != nil {
 		s.diskErr = err
 		s.log.Error("spool append failed", "err", err)
 		return err
