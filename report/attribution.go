@@ -124,7 +124,8 @@ func ParseModel(s string) (string, error) {
 	return "", fmt.Errorf("model %q: want all or one of %s", s, strings.Join(Models, ", "))
 }
 
-// Attribution runs sql/queries/attribution.sql and attribution_totals.sql:
+// Attribution runs sql/queries/attribution.sql and, for the totals,
+// attribution_totals.sql after attribution.sql's CTEs:
 // opts.From, To, Site, Model, Lookback, Dimension and By. By ByPerson the
 // touches of a conversion are the sessions of every visitor of the
 // converting visitor's person (the persons view), not only its own.
@@ -147,6 +148,9 @@ func Attribution(ctx context.Context, conn driver.Conn, opts Options) (*Attribut
 	if err != nil {
 		return nil, fmt.Errorf("attribution: %w", err)
 	}
+	if by != ByVisitor && by != ByPerson { // a session converts once: nothing to attribute across
+		return nil, fmt.Errorf("attribution: by %s: %w (only %s and %s)", by, ErrNotSupported, ByVisitor, ByPerson)
+	}
 	lookback := opts.Lookback
 	if lookback == 0 {
 		lookback = DefaultLookback
@@ -161,9 +165,14 @@ func Attribution(ctx context.Context, conn driver.Conn, opts Options) (*Attribut
 	if by == ByPerson {
 		r.By = ByPerson
 	}
-	params := append(opts.rangeParams(), chgo.Named("lookback_seconds", r.LookbackSeconds), chgo.Named("by", by))
+	params := append(opts.rangeParams(), chgo.Named("lookback_seconds", r.LookbackSeconds), chgo.Named("by", by),
+		chgo.Named("dimension", dimension))
 
-	totals, err := querySQL("attribution_totals")
+	query, err := querySQL("attribution")
+	if err != nil {
+		return nil, fmt.Errorf("attribution: %w", err)
+	}
+	totals, err := companionSQL(query, creditsEnd, "attribution_totals")
 	if err != nil {
 		return nil, fmt.Errorf("attribution: %w", err)
 	}
@@ -172,11 +181,7 @@ func Attribution(ctx context.Context, conn driver.Conn, opts Options) (*Attribut
 		return nil, fmt.Errorf("attribution: totals: %w", err)
 	}
 
-	query, err := querySQL("attribution")
-	if err != nil {
-		return nil, fmt.Errorf("attribution: %w", err)
-	}
-	rows, err := conn.Query(ctx, query, append(params, chgo.Named("dimension", dimension))...)
+	rows, err := conn.Query(ctx, query, params...)
 	if err != nil {
 		return nil, fmt.Errorf("attribution: query: %w", err)
 	}
@@ -208,6 +213,10 @@ func Attribution(ctx context.Context, conn driver.Conn, opts Options) (*Attribut
 	}
 	return r, nil
 }
+
+// creditsEnd is the line of attribution.sql that ends its CTEs; the
+// totals (attribution_totals.sql) count their conversions and journeys.
+const creditsEnd = "-- credits end"
 
 func (r *AttributionReport) records() [][]string {
 	header := []string{r.Dimension}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"strconv"
 )
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
@@ -23,7 +24,7 @@ svg.chart{display:block;max-width:100%;height:auto;font-family:system-ui,sans-se
 </head>
 <body>
 <h1>{{.Title}}</h1>
-{{range .Reports}}<section class="report" id="{{.Kind}}">
+{{range .Reports}}<section class="report" id="{{.ID}}">
 <h2>{{.Kind}}</h2>
 {{range .Charts}}<figure><figcaption>{{.Title}}</figcaption>{{.SVG}}</figure>
 {{end}}{{range .Tables}}<table>
@@ -40,19 +41,25 @@ svg.chart{display:block;max-width:100%;height:auto;font-family:system-ui,sans-se
 // WritePage prints several reports as one standalone HTML page, e.g.
 // out/report.html of `make demo`: per report its charts (inline SVG, see
 // charts.go; no script, nothing fetched) and the same tables as
-// FormatTable.
+// FormatTable. Each report is a section whose id is its kind (funnel,
+// then funnel-2 for a second funnel).
 func WritePage(w io.Writer, title string, results ...Result) error {
 	type section struct {
-		Kind   string
-		Charts []chart
-		Tables []table
+		Kind, ID string // ID is the kind, numbered from the second report of a kind on
+		Charts   []chart
+		Tables   []table
 	}
 	data := struct {
 		Title   string
 		Reports []section
 	}{Title: title}
+	seen := map[string]int{}
 	for _, r := range results {
-		data.Reports = append(data.Reports, section{r.Kind(), charts(r), r.display()})
+		id := r.Kind()
+		if seen[id]++; seen[id] > 1 {
+			id += "-" + strconv.Itoa(seen[id])
+		}
+		data.Reports = append(data.Reports, section{r.Kind(), id, charts(r), r.display()})
 	}
 	if err := pageTemplate.Execute(w, data); err != nil {
 		return fmt.Errorf("write report page: %w", err)

@@ -16,8 +16,9 @@ import (
 	"github.com/touchstream/touchstream/report"
 )
 
-// pageResults are one result of every kind, as `make demo` puts them on
-// out/report.html. The newer kinds are decoded from their JSON (DESIGN.md
+// pageResults are a result of each kind that has charts, as `make demo`
+// puts them on out/report.html: the funnel twice, with a trend by day and
+// with a breakdown by channel. The newer kinds are decoded from their JSON (DESIGN.md
 // section 3), so that this test follows their fields as they grow.
 func pageResults(t *testing.T) []report.Result {
 	t.Helper()
@@ -28,13 +29,28 @@ func pageResults(t *testing.T) []report.Result {
 		}
 		return k
 	}
+	funnelSteps := []report.FunnelStep{
+		{Step: "Page Viewed", Count: 2000, ConversionFromStart: 1, ConversionFromPrevious: 1},
+		{Step: "Product Added", Count: 640, ConversionFromStart: 0.32, ConversionFromPrevious: 0.32, MedianSecondsToConvert: 95},
+		{Step: "Checkout Started", Count: 310, ConversionFromStart: 0.155, ConversionFromPrevious: 0.484, MedianSecondsToConvert: 240},
+		{Step: "Order Completed", Count: 180, ConversionFromStart: 0.09, ConversionFromPrevious: 0.58, MedianSecondsToConvert: 3900},
+	}
+	trend := &report.FunnelReport{Steps: funnelSteps, TrendBy: report.TrendDay}
+	breakdown := &report.FunnelReport{Steps: funnelSteps, BreakdownBy: "channel"}
+	day := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	for i := range 14 {
+		entered := uint64(120 + 11*(i%6))
+		steps := scaledSteps(funnelSteps, entered, 1+0.1*float64(i%3))
+		trend.Trend = append(trend.Trend, report.FunnelPeriod{Period: day.AddDate(0, 0, i).Format(time.DateOnly),
+			Steps: steps, Conversion: steps[len(steps)-1].ConversionFromStart})
+	}
+	for i, ch := range []string{"Organic Search", "Paid Search", "Email", "Organic Social", "(none)", "Referral"} {
+		breakdown.Breakdown = append(breakdown.Breakdown, report.FunnelGroup{Value: ch,
+			Steps: scaledSteps(funnelSteps, uint64(700-100*i), 0.6+0.2*float64(i%4))})
+	}
 	results := []report.Result{
-		&report.FunnelReport{Steps: []report.FunnelStep{
-			{Step: "Page Viewed", Count: 2000, ConversionFromStart: 1, ConversionFromPrevious: 1},
-			{Step: "Product Added", Count: 640, ConversionFromStart: 0.32, ConversionFromPrevious: 0.32, MedianSecondsToConvert: 95},
-			{Step: "Checkout Started", Count: 310, ConversionFromStart: 0.155, ConversionFromPrevious: 0.484, MedianSecondsToConvert: 240},
-			{Step: "Order Completed", Count: 180, ConversionFromStart: 0.09, ConversionFromPrevious: 0.58, MedianSecondsToConvert: 3900},
-		}},
+		trend,
+		breakdown,
 		sampleAbandonment(),
 		&report.TimeOnSiteReport{
 			Sessions:        5100,
@@ -83,7 +99,52 @@ func pageResults(t *testing.T) []report.Result {
 		}
 		results = append(results, j.into)
 	}
-	return results
+	return append(results, sampleTraffic())
+}
+
+// scaledSteps is a funnel like steps with entered visitors at the first
+// step, each later step converting lift times as well as in steps.
+func scaledSteps(steps []report.FunnelStep, entered uint64, lift float64) []report.FunnelStep {
+	out := make([]report.FunnelStep, len(steps))
+	for i, st := range steps {
+		share := st.ConversionFromStart
+		if i > 0 {
+			share = min(1, share*lift)
+		}
+		out[i] = report.FunnelStep{Step: st.Step, Count: uint64(float64(entered) * share), ConversionFromStart: share}
+		if i > 0 && out[i-1].Count > 0 {
+			out[i].ConversionFromPrevious = float64(out[i].Count) / float64(out[i-1].Count)
+		}
+	}
+	return out
+}
+
+// sampleTraffic is a traffic report over two weeks of five channels.
+func sampleTraffic() *report.TrafficReport {
+	r := &report.TrafficReport{From: "2026-11-02", To: "2026-11-16"}
+	day := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	channels := []string{"Organic Search", "Paid Search", "Email", "Direct", ""}
+	for i := range 14 {
+		d := report.TrafficDay{Day: day.AddDate(0, 0, i).Format(time.DateOnly)}
+		for k, ch := range channels {
+			v := uint64(20 + 15*((i+k)%5) + 10*(len(channels)-k) + 3*i*(k%2)) // two channels grow
+			n := report.TrafficNumbers{Visitors: v, Sessions: v * 13 / 10, Events: v * 9, Orders: v / 20, Revenue: float64(v/20) * 74.5, Customers: v / uint64(22+i%5)}
+			n.ConversionRate = float64(n.Customers) / float64(n.Visitors)
+			d.Channels = append(d.Channels, report.TrafficChannel{Channel: ch, TrafficNumbers: n})
+			d.Total.Visitors += v * 9 / 10 // some visitors came by two channels
+			d.Total.Sessions += n.Sessions
+			d.Total.Events += n.Events
+			d.Total.Orders += n.Orders
+			d.Total.Revenue += n.Revenue
+			d.Total.Customers += n.Customers
+		}
+		d.Total.ConversionRate = float64(d.Total.Customers) / float64(d.Total.Visitors)
+		r.Days = append(r.Days, d)
+		r.Totals.Visitors += d.Total.Visitors * 8 / 10
+		r.Totals.Sessions += d.Total.Sessions
+		r.Totals.Events += d.Total.Events
+	}
+	return r
 }
 
 // sampleAbandonment is an abandonment report over two weeks.
@@ -129,6 +190,10 @@ type section struct {
 	// Marks are the drawn bars (rect) and lines of its svg charts, with a
 	// non-empty box.
 	Marks int `json:"marks"`
+	// Clipped are the texts of its charts that reach outside their svg;
+	// Overlaps the pairs of texts of one chart that cover each other.
+	Clipped  []string `json:"clipped"`
+	Overlaps []string `json:"overlaps"`
 }
 
 // sectionsJS walks the page as rendered: each h2 starts a report's
@@ -138,7 +203,7 @@ const sectionsJS = `(() => {
   const out = [];
   let cur = null;
   for (const el of document.body.querySelectorAll('*')) {
-    if (el.tagName === 'H2') { cur = {heading: el.textContent.trim(), tables: 0, rows: 0, cells: 0, charts: 0, drawn: 0, labels: [], marks: 0}; out.push(cur); continue; }
+    if (el.tagName === 'H2') { cur = {heading: el.textContent.trim(), tables: 0, rows: 0, cells: 0, charts: 0, drawn: 0, labels: [], marks: 0, clipped: [], overlaps: []}; out.push(cur); continue; }
     if (!cur) continue;
     if (el.tagName === 'TABLE') {
       cur.tables++;
@@ -151,6 +216,12 @@ const sectionsJS = `(() => {
       if (el.tagName === 'svg') {
         cur.labels.push(el.getAttribute('aria-label') || '');
         for (const m of el.querySelectorAll('rect, polyline')) { const b = m.getBoundingClientRect(); if (b.width > 0 && b.height > 0) cur.marks++; }
+        const box = el.getBoundingClientRect(), texts = [...el.querySelectorAll('text')].map(t => [t.textContent, t.getBoundingClientRect()]);
+        for (const [s, b] of texts) if (b.left < box.left - 0.5 || b.right > box.right + 0.5 || b.top < box.top - 0.5 || b.bottom > box.bottom + 0.5) cur.clipped.push(s);
+        for (let i = 0; i < texts.length; i++) for (let j = i + 1; j < texts.length; j++) {
+          const [a, p] = texts[i], [b, q] = texts[j];
+          if (Math.min(p.right, q.right) - Math.max(p.left, q.left) > 1 && Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top) > 2) cur.overlaps.push(a + ' / ' + b);
+        }
       }
     }
   }
@@ -160,8 +231,9 @@ const sectionsJS = `(() => {
 // TestPageInBrowser writes the report page as `make demo` does, opens it
 // from file:// in headless Chromium and checks what a reader sees: the
 // title, a section with a filled table for every report, no console error,
-// no request beyond the file itself, and the charts there are. It saves a
-// screenshot to out/report.png at the repository's root.
+// no request beyond the file itself, and the charts there are, each with
+// its texts inside it and none drawn over another. It saves a screenshot to
+// out/report.png at the repository's root.
 func TestPageInBrowser(t *testing.T) {
 	results := pageResults(t)
 	const title = "Touchstream demo"
@@ -208,12 +280,24 @@ func TestPageInBrowser(t *testing.T) {
 	// The charts each report must have: an svg whose aria-label says what
 	// it shows, with drawn bars.
 	wantCharts := map[string][]string{
-		report.KindFunnel:      {"drop-off"},
 		report.KindAbandonment: {"by day", "by channel"},
 		report.KindTimeOnSite:  {"Sessions by duration"},
 		report.KindStages:      {"stage flow"},
 		report.KindAttribution: {"by model"},
 		report.KindRetention:   {"Retention"},
+		report.KindTraffic:     {"Traffic by day: visitors and sessions", "by day and channel: visitors", "by day and channel: events"},
+	}
+	want := func(r report.Result) []string {
+		f, ok := r.(*report.FunnelReport)
+		switch {
+		case !ok:
+			return wantCharts[r.Kind()]
+		case f.TrendBy != "":
+			return []string{"drop-off", "Funnel trend by " + f.TrendBy}
+		case f.BreakdownBy != "":
+			return []string{"drop-off", "Funnel by " + f.BreakdownBy}
+		}
+		return []string{"drop-off"}
 	}
 	var noChart []string
 	for i, r := range results {
@@ -233,7 +317,7 @@ func TestPageInBrowser(t *testing.T) {
 		if s.Charts == 0 {
 			noChart = append(noChart, s.Heading)
 		}
-		for _, want := range wantCharts[r.Kind()] {
+		for _, want := range want(r) {
 			found := false
 			for _, l := range s.Labels {
 				found = found || strings.Contains(strings.ToLower(l), strings.ToLower(want))
@@ -242,7 +326,13 @@ func TestPageInBrowser(t *testing.T) {
 				t.Errorf("section %q: no chart labelled %q (charts: %q)", s.Heading, want, s.Labels)
 			}
 		}
-		if len(wantCharts[r.Kind()]) > 0 && s.Marks < 2*len(s.Labels) {
+		if len(s.Clipped) > 0 {
+			t.Errorf("section %q: texts cut off at the edge of their chart: %q", s.Heading, s.Clipped)
+		}
+		if len(s.Overlaps) > 0 {
+			t.Errorf("section %q: texts drawn over each other: %q", s.Heading, s.Overlaps)
+		}
+		if len(want(r)) > 0 && s.Marks < 2*len(s.Labels) {
 			t.Errorf("section %q: %d drawn bars or lines in %d charts", s.Heading, s.Marks, len(s.Labels))
 		}
 		t.Logf("section %q: %d tables, %d rows, %d charts %q, %d marks", s.Heading, s.Tables, s.Rows, s.Charts, s.Labels, s.Marks)

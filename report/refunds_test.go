@@ -258,6 +258,9 @@ func TestRefundsAcrossSites(t *testing.T) {
 // TestOrdersDefinedOnce: every query that counts orders reads them from
 // the view net_orders (migration 00006), the one definition of an order and
 // its net revenue, and none defines cancellations or refunds itself.
+// attribution_totals.sql is a companion of attribution.sql (it runs after
+// that file's CTEs and counts its conversions), so it reads no orders of
+// its own and must define none.
 func TestOrdersDefinedOnce(t *testing.T) {
 	for _, name := range []string{"stages", "attribution", "attribution_totals", "segments"} {
 		b, err := sqlfiles.Queries.ReadFile("queries/" + name + ".sql")
@@ -271,7 +274,7 @@ func TestOrdersDefinedOnce(t *testing.T) {
 			}
 		}
 		q := strings.Join(code, "\n")
-		if !strings.Contains(q, "FROM net_orders") {
+		if name != "attribution_totals" && !strings.Contains(q, "FROM net_orders") {
 			t.Errorf("%s.sql does not read the view net_orders", name)
 		}
 		if strings.Contains(q, "'Order Refunded'") || strings.Contains(q, "'Order Cancelled'") {

@@ -88,6 +88,9 @@ func Retention(ctx context.Context, conn driver.Conn, opts Options) (*RetentionR
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}
+	if by != ByVisitor && by != ByPerson { // cohorts of sessions would return every time
+		return nil, fmt.Errorf("retention: by %s: %w (only %s and %s)", by, ErrNotSupported, ByVisitor, ByPerson)
+	}
 	if by == ByPerson {
 		r.By = ByPerson
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -104,6 +105,10 @@ func TestRetentionOptions(t *testing.T) {
 		if _, err := Retention(t.Context(), nil, o); err == nil {
 			t.Errorf("Retention(%+v): no error", o)
 		}
+	}
+	bySession := Options{From: date(2026, 11, 1), To: date(2026, 12, 1), By: "session"}
+	if _, err := Retention(t.Context(), nil, bySession); !errors.Is(err, ErrNotSupported) {
+		t.Errorf("Retention by session: %v, want ErrNotSupported", err)
 	}
 	r := &RetentionReport{Cohort: CohortFirstVisit, Period: PeriodWeek, Cohorts: []RetentionCohort{
 		{Cohort: "2026-11-02", Size: 4, Periods: []RetentionPeriod{{0, 4, 1, 1, 0.25}, {1, 2, 0.5, 0, 0}}}}}

@@ -142,13 +142,15 @@ var stagesTemplate = sync.OnceValues(func() (*template.Template, error) {
 })
 
 // stagesSQL renders stages.sql with abandonment.sql and time_on_site.sql
-// as the bodies of its CTEs of the same names.
+// as the bodies of its CTEs of the same names, and time_on_site.sql's WITH
+// clause (up to its line scopeEnd: the sessions in scope) in front of the
+// CTE `retention`'s SELECT.
 func stagesSQL() (string, error) {
 	t, err := stagesTemplate()
 	if err != nil {
 		return "", err
 	}
-	var data struct{ Abandonment, TimeOnSite string }
+	var data struct{ Abandonment, TimeOnSite, TimeOnSiteScope string }
 	for _, q := range []struct {
 		name string
 		dst  *string
@@ -160,6 +162,11 @@ func stagesSQL() (string, error) {
 		// A statement's closing semicolon would end the CTE early.
 		*q.dst = strings.TrimRight(strings.TrimSpace(text), "; \t\r\n")
 	}
+	i := strings.Index(data.TimeOnSite, "\n"+scopeEnd+"\n")
+	if i < 0 {
+		return "", fmt.Errorf("render stages.sql: time_on_site.sql has no line %q", scopeEnd)
+	}
+	data.TimeOnSiteScope = data.TimeOnSite[:i+1]
 	var b strings.Builder
 	if err := t.Execute(&b, data); err != nil {
 		return "", fmt.Errorf("render stages.sql: %w", err)

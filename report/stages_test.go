@@ -457,3 +457,70 @@ evaluation,80,260,lead_conversion_rate,0.125
 		}
 	}
 }
+
+// TestStagesRetentionSessions: retention_rate counts the visitors of
+// time_on_site.sql's sessions (its CTE `scoped`): started in the range,
+// not tombstoned, with an event of the site when there is one; and the
+// awareness KPI sessions is time-on-site's session count.
+//
+//	r1: sessions on Nov 2 and Nov 3, events of site a in both: returning
+//	r2: Nov 2, and Nov 4 tombstoned: not returning
+//	r3: Nov 2 (site a) and Nov 5 (site b): returning on all sites, not on a
+//	r4: Nov 2, and Oct 30 before the range: not returning
+func TestStagesRetentionSessions(t *testing.T) {
+	conn := migratedConn(t)
+	day := func(d int) time.Time { return date(2026, 11, d).Add(10 * time.Hour) }
+	insertSessions(t, conn,
+		sess{id: "r1a", visitor: "r1", start: day(2), version: 1},
+		sess{id: "r1b", visitor: "r1", start: day(3), version: 1},
+		sess{id: "r2a", visitor: "r2", start: day(2), version: 1},
+		sess{id: "r2b", visitor: "r2", start: day(4), version: 1},
+		sess{id: "r3a", visitor: "r3", start: day(2), version: 1},
+		sess{id: "r3b", visitor: "r3", start: day(5), version: 1},
+		sess{id: "r4a", visitor: "r4", start: day(2), version: 1},
+		sess{id: "r4b", visitor: "r4", start: date(2026, 10, 30), version: 1},
+	)
+	insertSessions(t, conn, sess{id: "r2b", visitor: "r2", start: day(4), version: 2, deleted: true})
+	insertEvents(t, conn,
+		ev{id: "1", visitor: "r1", name: "Page Viewed", session: "r1a", site: "a", at: day(2)},
+		ev{id: "2", visitor: "r1", name: "Page Viewed", session: "r1b", site: "a", at: day(3)},
+		ev{id: "3", visitor: "r2", name: "Page Viewed", session: "r2a", site: "a", at: day(2)},
+		ev{id: "4", visitor: "r2", name: "Page Viewed", session: "r2b", site: "a", at: day(4)},
+		ev{id: "5", visitor: "r3", name: "Page Viewed", session: "r3a", site: "a", at: day(2)},
+		ev{id: "6", visitor: "r3", name: "Page Viewed", session: "r3b", site: "b", at: day(5)},
+		ev{id: "7", visitor: "r4", name: "Page Viewed", session: "r4a", site: "a", at: day(2)},
+		ev{id: "8", visitor: "r4", name: "Page Viewed", session: "r4b", site: "a", at: date(2026, 10, 30)},
+	)
+	kpi := func(r *StagesReport, stage, name string) float64 {
+		for _, s := range r.Stages {
+			for _, k := range s.KPIs {
+				if s.Stage == stage && k.Name == name {
+					return k.Value
+				}
+			}
+		}
+		t.Fatalf("no KPI %s of %s", name, stage)
+		return 0
+	}
+	for _, tc := range []struct {
+		site      string
+		sessions  float64 // r1 2, r2 1, r3 2 (1 on site a), r4 1
+		retention float64 // returning / visitors with a session
+	}{{"", 6, 2.0 / 4}, {"a", 5, 1.0 / 4}, {"b", 1, 0}} {
+		opts := Options{From: date(2026, 11, 1), To: date(2026, 12, 1), Site: tc.site}
+		got, err := Stages(t.Context(), conn, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tos, err := TimeOnSite(t.Context(), conn, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := kpi(got, "awareness", "sessions"); s != tc.sessions || float64(tos.Sessions) != tc.sessions {
+			t.Errorf("site %q: stages sessions %v, time on site %d; want %v", tc.site, s, tos.Sessions, tc.sessions)
+		}
+		if r := kpi(got, "return", "retention_rate"); !near(r, tc.retention) {
+			t.Errorf("site %q: retention_rate %v, want %v", tc.site, r, tc.retention)
+		}
+	}
+}

@@ -98,7 +98,8 @@ func runDemo(ctx context.Context, args []string) error {
 	}
 
 	reportOpts := expect.Options(world)
-	reportOpts.Detail = true // the breakdowns, for the tables and report.html
+	reportOpts.Detail = true           // the breakdowns, for the tables and report.html
+	reportOpts.Trend = report.TrendDay // the funnel's conversion per day, for report.html
 	var results []report.Result
 	for _, kind := range report.Kinds {
 		r, err := report.Run(ctx, conn, kind, reportOpts)

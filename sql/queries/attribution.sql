@@ -66,6 +66,12 @@
 --   (revenue) of the touches whose dimension value is the row's. An empty
 --   value is shown as '(not set)'.
 --
+-- The CTEs are the definitions: `conversions` every conversion, `journeys`
+-- one row per conversion with at least one touch (its touches in order).
+-- attribution_totals.sql is run with the text of this file up to the line
+-- "-- credits end" in front of it, so its totals count the very
+-- conversions and touches the rows credit.
+--
 -- One row per dimension value, ordered by value: value,
 -- first_touch_conversions, first_touch_revenue, last_non_direct_conversions,
 -- last_non_direct_revenue, linear_conversions, linear_revenue,
@@ -147,6 +153,7 @@ WITH
             revenue
         FROM journeys
     )
+-- credits end
 SELECT
     value,
     toFloat64(sum(w_first)) AS first_touch_conversions,

@@ -3,12 +3,16 @@
 -- stages`).
 --
 -- This file is a Go text/template, not plain SQL: report.stagesSQL puts the
--- text of abandonment.sql and time_on_site.sql in place of the two template
--- actions below (the bodies of the CTEs `abandonment` and `time_on_site`),
--- so that cart and checkout abandonment, sessions, engagement and time on
--- site are defined in one place and equal the numbers of those reports. To
--- run it by hand, paste the two files there. Nothing else is templated;
--- every value is a parameter.
+-- text of abandonment.sql and time_on_site.sql in place of the template
+-- actions .Abandonment and .TimeOnSite below (the bodies of the CTEs
+-- `abandonment` and `time_on_site`), and the WITH clause of time_on_site.sql
+-- (its text up to the line "-- scope end", which defines the sessions in
+-- scope, its CTE `scoped`) in place of .TimeOnSiteScope (in front of the CTE
+-- `retention`'s SELECT), so that cart and checkout abandonment, sessions,
+-- engagement, time on site and the sessions behind retention_rate are
+-- defined in one place and equal the numbers of those reports. To run it by
+-- hand, paste the text there. Nothing else is templated; every value is a
+-- parameter.
 --
 -- Parameters:
 --   {from:DateTime64(3)}, {to:DateTime64(3)}  events with event_time in
@@ -85,7 +89,8 @@
 -- return
 --   retention_rate            visitors with sessions starting on 2 or more
 --                             distinct days (UTC) / visitors with a session;
---                             the sessions of `sessions` above.
+--                             the sessions of `sessions` above (the rows of
+--                             time_on_site.sql's CTE `scoped`).
 --   repeat_purchase_rate      customers with 2 or more orders / customers.
 --   csat                      answers of 4 or 5 / answers x 100, over the
 --                             answers on 1-5 of the events named 'CSAT Rated'
@@ -206,25 +211,18 @@ WITH
         FROM per_visitor AS v
         LEFT JOIN per_customer AS c ON c.visitor_id = v.visitor_id
     ),
-    -- visitors with a session in the range (the sessions of time_on_site.sql)
+    -- visitors with a session in the range: the sessions of
+    -- time_on_site.sql, its CTE `scoped`
     retention AS
     (
+{{.TimeOnSiteScope}}
         SELECT
             toUInt64(count()) AS session_visitors,
             toUInt64(countIf(days >= 2)) AS returning_visitors
         FROM
         (
             SELECT visitor_id, uniqExact(toDate(start_time, 'UTC')) AS days
-            FROM sessions FINAL
-            WHERE start_time >= {from:DateTime64(3)}
-              AND start_time < {to:DateTime64(3)}
-              AND is_deleted = 0
-              AND ({site:String} = ''
-                   OR (visitor_id, session_id) IN (
-                        SELECT visitor_id, session_id
-                        FROM events
-                        WHERE write_key = {site:String}
-                          AND event_time >= {from:DateTime64(3)}))
+            FROM scoped
             GROUP BY visitor_id
         )
     ),

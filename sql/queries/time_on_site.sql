@@ -31,7 +31,8 @@
 -- (sessions, duration_mean, ... engagement_rate). The companion queries
 -- time_on_site_breakdown.sql and time_on_site_histogram.sql are run with
 -- that text in front of them, so they compute the very same numbers per
--- group. `scoped` has the columns visitor_id, session_id, duration_seconds,
+-- group; stages.sql's CTE `retention` reads `scoped` the same way. `scoped`
+-- has the columns visitor_id, session_id, start_time, duration_seconds,
 -- engaged_seconds, engaged and the session's traffic_channel, entry_page,
 -- touchpoint and device_type. (A companion must not give any other column
 -- one of the aggregates' names: ClickHouse would take the aggregate.)
@@ -43,7 +44,7 @@ WITH
     scoped AS
     (
         SELECT
-            visitor_id, session_id, duration_seconds, engaged_seconds, engaged,
+            visitor_id, session_id, start_time, duration_seconds, engaged_seconds, engaged,
             traffic_channel, entry_page, touchpoint, device_type
         FROM sessions FINAL
         WHERE start_time >= {from:DateTime64(3)}
