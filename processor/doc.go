@@ -15,6 +15,16 @@
 // before it, which a partition starting from it restores (offsets.go), so
 // a replay after a crash or rebalance writes the same rows.
 //
+// Journey triggers (package triggers) go to Config.Triggers with the batch,
+// after its rows and before its offsets are committed; a replay publishes
+// again, with the same message ids and the same content, the triggers of
+// the offsets it reads again. A visitor's trigger state lives and dies with
+// its journey: it is forgotten once the visitor has been idle for longer
+// than the lateness allowance, at a flush or before the visitor's next
+// event (triggers.go), so it is bounded by the visitors active within the
+// allowance and never depends on where batches were cut. An order recovers
+// an abandoned cart only while its visitor is held.
+//
 // Run survives Kafka outages of any length: when the group cannot be
 // joined or the member was dropped from it, the generation is over and
 // Run joins again with backoff (rejoins_total). Once its context is done

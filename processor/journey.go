@@ -48,10 +48,12 @@ func (pt *partition) stage(e *pipeline.Event) {
 	}
 	e.Stage = pt.p.cfg.Stages.Stage(e, j.purchased)
 	if e.Stage != "" && e.Stage != j.stage {
-		pt.transitions = append(pt.transitions, pipeline.StageTransition{
+		tr := pipeline.StageTransition{
 			VisitorID: e.VisitorID, UserID: e.UserID, FromStage: j.stage, ToStage: e.Stage,
 			EventTime: e.EventTime, MessageID: e.MessageID, Touchpoint: e.Touchpoint, Channel: e.Channel,
-		})
+		}
+		pt.transitions = append(pt.transitions, tr)
+		pt.stageChanged(tr, e)
 		j.stage = e.Stage
 	}
 	if e.IsConversion() {
@@ -64,14 +66,16 @@ func (pt *partition) stage(e *pipeline.Event) {
 // is made with its sessionizer state (stage runs after every event the
 // sessionizer takes) and its newest event time is never older than the
 // sessionizer's, so at a flush a visitor has a journey whenever it has
-// sessionizer or identity state: the journeys are the partition's visitors.
-// The offsets of an expired visitor that a replay from the committed
-// offset could reach are kept in gone (see needed).
+// sessionizer, identity or trigger state: the journeys are the partition's
+// visitors, and a visitor's trigger state goes with its journey. The
+// offsets of an expired visitor that a replay from the committed offset
+// could reach are kept in gone (see needed).
 func (pt *partition) expireJourneys() {
 	cutoff := pt.newest.Add(-pt.allowance())
 	for id, j := range pt.stages {
 		if j.last.Before(cutoff) {
 			delete(pt.stages, id)
+			pt.forgetTriggers(id)
 			if j.to >= pt.committed {
 				pt.gone = append(pt.gone, span{j.from, j.to, j.w0})
 			}
@@ -120,10 +124,9 @@ func (pt *partition) stale(visitor string) bool {
 }
 
 // expire drops the state of every visitor idle for longer than the
-// allowance before the watermark: sessionizer, journeys and identities.
-// Staleness only grows with the watermark, so dropping one earlier than
-// the next flush would changes nothing else. (The triggers' state is
-// pruned at flushes only, as before: see flushedTriggers.)
+// allowance before the watermark: sessionizer, journeys, triggers and
+// identities. Staleness only grows with the watermark, so dropping one
+// earlier than the next flush would changes nothing else.
 func (pt *partition) expire() {
 	pt.expireJourneys()
 	pt.expireIdentities()

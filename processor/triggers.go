@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -23,7 +24,19 @@ type TriggerSink interface {
 }
 
 // partTriggers is a partition's trigger state: the engine and the triggers
-// due since the last flush.
+// due since the last flush, in the order of the events that made them.
+//
+// The engine holds the carts and orders of the visitors the partition
+// holds, and no others: a visitor's trigger state is made with its journey
+// (trigger runs after stage for every event the sessionizer takes) and
+// forgotten with it, when the visitor has been idle for longer than the
+// allowance (expireJourneys): at a flush, or before the visitor's next
+// event if it comes first (stale). So the engine's memory is bounded by
+// the visitors active within the allowance, as the sessionizer's is, and
+// what an event does to it never depends on where batches were cut: a
+// replay, which cuts them elsewhere, publishes the same triggers. An event
+// within the allowance finds its visitor's carts; forgetting them loses no
+// trigger, since a cart's window (T <= the allowance) ended before then.
 type partTriggers struct {
 	eng *triggers.Engine
 	out []pipeline.Trigger
@@ -50,46 +63,67 @@ func (c Config) validateTriggers() error {
 	return nil
 }
 
-// trigger folds an event the sessionizer took into the trigger state. Call
-// it after pt.newest includes the event.
-func (pt *partition) trigger(e *pipeline.Event) {
+// triggerState returns the partition's trigger state, made on first use;
+// nil when no trigger sink is configured.
+func (pt *partition) triggerState() *partTriggers {
 	if pt.p.cfg.Triggers == nil {
-		return
+		return nil
 	}
 	if pt.trig == nil {
 		pt.trig = &partTriggers{eng: triggers.New(pt.p.cfg.TriggerWindow)}
+	}
+	return pt.trig
+}
+
+// trigger folds an event the sessionizer took into the trigger state. Call
+// it after pt.newest includes the event.
+func (pt *partition) trigger(e *pipeline.Event) {
+	tg := pt.triggerState()
+	if tg == nil {
+		return
 	}
 	sid := ""
 	if e.CartID == "" && e.Type == pipeline.TypeTrack && (e.EventName == pipeline.EventProductAdded || e.EventName == pipeline.EventCheckoutStarted) {
 		sid = pt.sz.SessionOf(e.VisitorID, e.MessageID)
 	}
-	pt.trig.out = append(pt.trig.out, pt.trig.eng.Event(e, sid, pt.newest)...)
+	tg.out = append(tg.out, tg.eng.Event(e, sid, pt.newest)...)
 }
 
-// batchTriggers returns the batch's triggers to publish: the carts' and one
-// Stage Changed per stage transition of the batch.
-func (pt *partition) batchTriggers() []pipeline.Trigger {
-	if pt.p.cfg.Triggers == nil {
-		return nil
-	}
-	var ts []pipeline.Trigger
-	if pt.trig != nil {
-		ts = append(ts, pt.trig.out...)
-	}
-	for _, tr := range pt.transitions {
-		ts = append(ts, triggers.StageChanged(tr))
-	}
-	return ts
-}
-
-// flushedTriggers clears the published triggers and drops the state of
-// visitors the partition no longer holds (after expireJourneys).
-func (pt *partition) flushedTriggers() {
-	if pt.trig == nil {
+// stageChanged adds the Stage Changed trigger of a stage transition the
+// event e made. Its session is e's as the event was taken (the cart
+// triggers' too): the stage_transitions row gets the session as of the
+// flush, which a later out-of-order event of the same batch may have
+// moved, and a replay that cuts the batch elsewhere would publish the same
+// message id with another session.
+func (pt *partition) stageChanged(tr pipeline.StageTransition, e *pipeline.Event) {
+	tg := pt.triggerState()
+	if tg == nil {
 		return
 	}
-	pt.trig.out = pt.trig.out[:0]
-	pt.trig.eng.Retain(func(v string) bool { return pt.stages[v] != nil })
+	tr.SessionID = e.SessionID
+	tg.out = append(tg.out, triggers.StageChanged(tr))
+}
+
+// batchTriggers returns a copy of the batch's triggers to publish.
+func (pt *partition) batchTriggers() []pipeline.Trigger {
+	if pt.trig == nil || len(pt.trig.out) == 0 {
+		return nil
+	}
+	return slices.Clone(pt.trig.out)
+}
+
+// flushedTriggers clears the triggers handed to the writer.
+func (pt *partition) flushedTriggers() {
+	if pt.trig != nil {
+		pt.trig.out = pt.trig.out[:0]
+	}
+}
+
+// forgetTriggers drops a visitor's trigger state (see partTriggers).
+func (pt *partition) forgetTriggers(visitor string) {
+	if pt.trig != nil {
+		pt.trig.eng.Forget(visitor)
+	}
 }
 
 // KafkaTriggers publishes triggers to a Kafka topic as JSON keyed by

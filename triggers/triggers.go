@@ -203,8 +203,8 @@ func (g *Engine) addCart(out []pipeline.Trigger, f flow, e *pipeline.Event, sess
 	// An order that arrived earlier may convert it.
 	for _, o := range v.orders {
 		if !o.t.Before(c.start) && !o.t.After(c.start.Add(g.window)) {
-			c.status = converted
 			heap.Remove(&g.pending, c.idx)
+			c.close(converted)
 			return out
 		}
 	}
@@ -227,12 +227,12 @@ func (g *Engine) order(out []pipeline.Trigger, e *pipeline.Event) []pipeline.Tri
 		switch c.status {
 		case pending:
 			if !o.t.After(c.start.Add(g.window)) {
-				c.status = converted
 				heap.Remove(&g.pending, c.idx)
+				c.close(converted)
 			}
 		case abandoned:
 			out = append(out, g.trigger(c, v, c.flow.recovered(), o))
-			c.status = recovered
+			c.close(recovered)
 		}
 	}
 	return out
@@ -249,14 +249,14 @@ func (g *Engine) Advance(watermark time.Time) []pipeline.Trigger {
 			break
 		}
 		heap.Pop(&g.pending)
-		c.status = abandoned
 		v := g.visitors[c.visitor]
 		out = append(out, g.trigger(c, v, c.flow.abandoned(), order{}))
+		c.close(abandoned)
 		// An order after T that arrived earlier recovers it at once.
 		for _, o := range v.orders {
 			if o.t.After(deadline) {
 				out = append(out, g.trigger(c, v, c.flow.recovered(), o))
-				c.status = recovered
+				c.close(recovered)
 				break
 			}
 		}
@@ -283,16 +283,39 @@ func (g *Engine) Visitors() int { return len(g.visitors) }
 // Retain drops the visitors keep says no to, with their carts (pending
 // ones are dropped without a trigger).
 func (g *Engine) Retain(keep func(visitor string) bool) {
-	for id, v := range g.visitors {
-		if keep(id) {
-			continue
+	for id := range g.visitors {
+		if !keep(id) {
+			g.Forget(id)
 		}
-		for _, c := range v.carts {
-			if c.idx >= 0 {
-				heap.Remove(&g.pending, c.idx)
-			}
+	}
+}
+
+// Forget drops a visitor with its carts and orders (pending carts without
+// a trigger); a later event of the visitor starts afresh. The processor
+// forgets a visitor when it drops the visitor's other state (idle for
+// longer than the lateness allowance), which is never before its carts'
+// windows ended when the window does not exceed the allowance.
+func (g *Engine) Forget(visitor string) {
+	v := g.visitors[visitor]
+	if v == nil {
+		return
+	}
+	for _, c := range v.carts {
+		if c.idx >= 0 {
+			heap.Remove(&g.pending, c.idx)
 		}
-		delete(g.visitors, id)
+	}
+	delete(g.visitors, visitor)
+}
+
+// close ends a pending cart (or recovers an abandoned one). A closed cart
+// takes no more events, so the message ids it held go; only an abandoned
+// one keeps its contents, for the Recovered trigger an order may still
+// make.
+func (c *cart) close(s status) {
+	c.status, c.msgs = s, nil
+	if s != abandoned {
+		c.items = nil
 	}
 }
 

@@ -165,3 +165,23 @@ func TestRetain(t *testing.T) {
 		t.Fatalf("got %+v", ts)
 	}
 }
+
+// TestForget checks that a forgotten visitor's pending cart leaves the
+// deadlines (no abandonment for it), its abandoned cart cannot be recovered
+// any more, and the other visitors are untouched.
+func TestForget(t *testing.T) {
+	g := New(time.Hour)
+	if ts := run(g, "", add("1", "v", "c1", 0, `{}`), add("2", "x", "c2", 0.5, `{}`), add("3", "y", "c3", 0.1, `{}`), page("4", "w", 1.05)); len(ts) != 1 || ts[0].VisitorID != "v" {
+		t.Fatalf("v's cart only should be abandoned: %+v", ts)
+	}
+	g.Forget("v") // abandoned
+	g.Forget("x") // pending
+	g.Forget("nobody")
+	if g.Visitors() != 1 {
+		t.Fatalf("visitors: %d, want 1 (y)", g.Visitors())
+	}
+	ts := run(g, "", page("5", "w", 2), orderEv("6", "v", 2.1))
+	if len(ts) != 1 || ts[0].VisitorID != "y" || ts[0].Kind != pipeline.TriggerCartAbandoned {
+		t.Fatalf("only y's cart should be abandoned, and v's order recover nothing: %+v", ts)
+	}
+}
