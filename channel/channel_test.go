@@ -105,6 +105,19 @@ func TestClassify(t *testing.T) {
 		{"click id fills medium", pipeline.Event{UTMSource: "google", UTMCampaign: "brand", PageURL: site + "/?gclid=1"}, PaidSearch},
 		{"utm medium beats click id", pipeline.Event{PageURL: site + "/?utm_source=facebook&utm_medium=social&fbclid=1"}, OrganicSocial},
 
+		// The event's own click id (the collector's, kept by t.js for the
+		// session): later pages of a paid visit, whose URL has none.
+		{"second page of a gclid visit", pipeline.Event{Type: "page", PageURL: site + "/p/2", Referrer: site + "/?gclid=abc", ClickIDType: "gclid", ClickID: "abc"}, PaidSearch},
+		{"second page without the click id", pipeline.Event{Type: "page", PageURL: site + "/p/2", Referrer: site + "/?gclid=abc"}, Direct},
+		{"track event of an fbclid visit", pipeline.Event{Type: "track", EventName: "Product Added", PageURL: site + "/p/2", ClickIDType: "fbclid", ClickID: "IwAR"}, PaidSocial},
+		{"event's dclid", pipeline.Event{PageURL: site + "/cart", ClickIDType: "dclid", ClickID: "x"}, Display},
+		{"event's click id type in upper case", pipeline.Event{PageURL: site + "/cart", ClickIDType: "GCLID", ClickID: "x"}, PaidSearch},
+		{"url click id beats the event's", pipeline.Event{PageURL: site + "/?fbclid=1", ClickIDType: "gclid", ClickID: "x"}, PaidSocial},
+		{"event's click id without a value ignored", pipeline.Event{PageURL: site + "/cart", ClickIDType: "gclid", ClickID: " "}, Direct},
+		{"unknown event click id type ignored", pipeline.Event{PageURL: site + "/cart", ClickIDType: "gclsrc", ClickID: "x"}, Direct},
+		{"utm medium beats the event's click id", pipeline.Event{UTMSource: "facebook", UTMMedium: "social", ClickIDType: "fbclid", ClickID: "x"}, OrganicSocial},
+		{"event's click id fills the medium", pipeline.Event{UTMSource: "google", UTMCampaign: "brand", ClickIDType: "gclid", ClickID: "x"}, PaidSearch},
+
 		// Touchpoints without UTM.
 		{"email open", pipeline.Event{Touchpoint: "email", Type: "track", EventName: "Email Opened"}, Email},
 		{"sms click", pipeline.Event{Touchpoint: "sms", Type: "track", EventName: "SMS Link Clicked"}, SMS},
@@ -131,6 +144,8 @@ func TestResolve(t *testing.T) {
 		{"search referrer", pipeline.Event{Referrer: "https://www.Google.com/"}, Traffic{Source: "www.google.com", Medium: "organic"}},
 		{"referral", pipeline.Event{Referrer: "https://blog.example.org/a"}, Traffic{Source: "blog.example.org", Medium: "referral"}},
 		{"gclid", pipeline.Event{PageURL: site + "/?gclid=1"}, Traffic{Source: "google", Medium: "cpc", ClickID: "gclid"}},
+		{"event's msclkid", pipeline.Event{PageURL: site + "/b", Referrer: site + "/a", ClickIDType: "msclkid", ClickID: "m"}, Traffic{Source: "bing", Medium: "cpc", ClickID: "msclkid"}},
+		{"url's click id named over the event's", pipeline.Event{PageURL: site + "/?ttclid=1", ClickIDType: "gclid", ClickID: "g"}, Traffic{Source: "tiktok", Medium: "cpc", ClickID: "ttclid"}},
 		{"medium only", pipeline.Event{UTMMedium: "email"}, Traffic{Source: "(not set)", Medium: "email"}},
 		{"campaign only", pipeline.Event{UTMCampaign: "spring", Referrer: "https://bing.com/"}, Traffic{Source: "bing.com", Medium: "organic", Campaign: "spring"}},
 		{"url utm", pipeline.Event{PageURL: site + "/?utm_source=a&utm_medium=b&utm_campaign=c"}, Traffic{Source: "a", Medium: "b", Campaign: "c"}},
@@ -156,6 +171,7 @@ func TestLanding(t *testing.T) {
 		{"internal referrer, session utm fields", pipeline.Event{PageURL: site + "/b", Referrer: site + "/a", UTMSource: "google", UTMMedium: "cpc"}, false},
 		{"utm in url", pipeline.Event{PageURL: site + "/?utm_source=newsletter"}, true},
 		{"click id in url", pipeline.Event{PageURL: site + "/?gclid=1", Referrer: site + "/"}, true},
+		{"internal referrer, the visit's click id", pipeline.Event{PageURL: site + "/b", Referrer: site + "/a", ClickIDType: "gclid", ClickID: "1"}, false},
 		{"payment return", pipeline.Event{PageURL: site + "/done", Referrer: "https://www.paypal.com/checkout"}, false},
 		{"no page", pipeline.Event{Type: "track"}, false},
 	}
@@ -275,5 +291,22 @@ func BenchmarkClassify(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		Classify(&events[i%len(events)])
+	}
+}
+
+// TestClickIDNetworks requires a network for every click id the pipeline
+// knows (pipeline.ClickIDParams), and none for another name.
+func TestClickIDNetworks(t *testing.T) {
+	params := pipeline.ClickIDParams()
+	for _, p := range params {
+		n, ok := clickIDNetworks[p]
+		if !ok || n.source == "" || n.medium == "" {
+			t.Errorf("click id %s: network %+v, %v", p, n, ok)
+		}
+	}
+	for p := range clickIDNetworks {
+		if !slices.Contains(params, p) {
+			t.Errorf("clickIDNetworks has %s, not a pipeline click id", p)
+		}
 	}
 }

@@ -20,32 +20,33 @@ type Traffic struct {
 	Medium string
 	// Campaign is utm_campaign, "" when there is none.
 	Campaign string
-	// ClickID is the click-id parameter found in the page URL (gclid,
-	// fbclid, ...), "" when there is none.
+	// ClickID is the click-id parameter (gclid, fbclid, ...) found in the
+	// page URL, else the event's own ClickIDType; "" when there is none.
 	ClickID string
 }
 
 // A click id is an ad network's auto-tagging parameter: its presence in the
 // landing page's URL means the visit is a paid click on that network.
-type clickID struct {
-	param, source, medium string
+type network struct {
+	source, medium string
 }
 
-// clickIDs in order of precedence when a URL carries more than one.
-var clickIDs = []clickID{
-	{"gclid", "google", "cpc"}, // Google Ads
-	{"gbraid", "google", "cpc"},
-	{"wbraid", "google", "cpc"},
-	{"dclid", "dv360", "display"}, // Display & Video 360, Campaign Manager 360
-	{"msclkid", "bing", "cpc"},    // Microsoft Advertising
-	{"yclid", "yandex", "cpc"},    // Yandex Direct
-	{"fbclid", "facebook", "cpc"}, // Meta (also added to some organic links)
-	{"ttclid", "tiktok", "cpc"},
-	{"li_fat_id", "linkedin", "cpc"},
-	{"twclid", "twitter", "cpc"},
-	{"sccid", "snapchat", "cpc"},
-	{"epik", "pinterest", "cpc"},
-	{"rdt_cid", "reddit", "cpc"},
+// clickIDNetworks gives the network of each of pipeline.ClickIDParams, the
+// list (and order of precedence) the collector uses too.
+var clickIDNetworks = map[string]network{
+	"gclid":     {"google", "cpc"}, // Google Ads
+	"gbraid":    {"google", "cpc"},
+	"wbraid":    {"google", "cpc"},
+	"dclid":     {"dv360", "display"}, // Display & Video 360, Campaign Manager 360
+	"msclkid":   {"bing", "cpc"},      // Microsoft Advertising
+	"yclid":     {"yandex", "cpc"},    // Yandex Direct
+	"fbclid":    {"facebook", "cpc"},  // Meta (also added to some organic links)
+	"ttclid":    {"tiktok", "cpc"},
+	"li_fat_id": {"linkedin", "cpc"},
+	"twclid":    {"twitter", "cpc"},
+	"sccid":     {"snapchat", "cpc"},
+	"epik":      {"pinterest", "cpc"},
+	"rdt_cid":   {"reddit", "cpc"},
 }
 
 // Resolve works out the source, medium and campaign of e, the way GA4 does
@@ -54,9 +55,12 @@ var clickIDs = []clickID{
 //  1. utm_source, utm_medium and utm_campaign: the event's UTM fields, or,
 //     when all three are empty, the utm_ parameters of the page URL (its
 //     query, else its fragment);
-//  2. a click id in the page URL's query fills a missing medium, and a
-//     missing source (gclid, gbraid, wbraid: google / cpc; msclkid: bing /
-//     cpc; fbclid: facebook / cpc; dclid: dv360 / display; ...);
+//  2. a click id in the page URL's query (pipeline.ClickIDOf), else the
+//     event's own (ClickIDType with a ClickID: the collector's, which t.js
+//     keeps for the whole session, so later pages of a paid visit keep
+//     it), fills a missing medium, and a missing source (gclid, gbraid,
+//     wbraid: google / cpc; msclkid: bing / cpc; fbclid: facebook / cpc;
+//     dclid: dv360 / display; ...);
 //  3. with neither source nor medium: an email or sms touchpoint is email /
 //     email or sms / sms, a social one <referrer host or "social"> / social;
 //     otherwise the referrer's host with medium organic (search engines),
@@ -89,12 +93,16 @@ func Resolve(e *pipeline.Event) Traffic {
 		}
 	}
 
-	if c, ok := findClickID(q); ok {
-		t.ClickID = c.param
+	param, _ := pipeline.ClickIDOf(q)
+	if param == "" && strings.TrimSpace(e.ClickID) != "" && pipeline.ClickIDRank(e.ClickIDType) >= 0 {
+		param = strings.ToLower(e.ClickIDType)
+	}
+	if n, ok := clickIDNetworks[param]; ok {
+		t.ClickID = param
 		if t.Medium == "" {
-			t.Medium = c.medium
+			t.Medium = n.medium
 			if t.Source == "" {
-				t.Source = c.source
+				t.Source = n.source
 			}
 		}
 	}
@@ -135,7 +143,8 @@ func Resolve(e *pipeline.Event) Traffic {
 // event of a visit does: its page URL carries utm_ or click-id parameters,
 // or its referrer is another site (not the page's own host, not a payment
 // or login page). Page views inside a visit have the previous page as their
-// referrer and are not landings.
+// referrer and are not landings, even when they carry the visit's UTM
+// fields or click id (ClickIDType), as t.js sends them on every page.
 func Landing(e *pipeline.Event) bool {
 	if e == nil {
 		return false
@@ -146,7 +155,7 @@ func Landing(e *pipeline.Event) bool {
 		if s, m, c := utmOf(q); s != "" || m != "" || c != "" {
 			return true
 		}
-		if _, ok := findClickID(q); ok {
+		if param, _ := pipeline.ClickIDOf(q); param != "" {
 			return true
 		}
 	}
@@ -165,26 +174,6 @@ func utmOf(q url.Values) (source, medium, campaign string) {
 	}
 	return strings.TrimSpace(q.Get("utm_source")), strings.TrimSpace(q.Get("utm_medium")),
 		strings.TrimSpace(q.Get("utm_campaign"))
-}
-
-// findClickID returns the click id of q with the highest precedence.
-func findClickID(q url.Values) (clickID, bool) {
-	best := -1
-	for k, v := range q {
-		if len(v) == 0 || strings.TrimSpace(v[0]) == "" {
-			continue
-		}
-		k = strings.ToLower(k)
-		for i, c := range clickIDs {
-			if c.param == k && (best < 0 || i < best) {
-				best = i
-			}
-		}
-	}
-	if best < 0 {
-		return clickID{}, false
-	}
-	return clickIDs[best], true
 }
 
 // splitURL returns the raw query and fragment of a URL, "" when absent.

@@ -91,7 +91,8 @@ var designColumns = map[string][]string{
 	"events": {
 		"message_id", "event_time", "received_at", "type", "event_name", "touchpoint",
 		"visitor_id", "user_id", "session_id", "stage", "traffic_channel",
-		"utm_source", "utm_medium", "utm_campaign", "page_url", "page_path", "referrer",
+		"utm_source", "utm_medium", "utm_campaign", "click_id_type", "click_id",
+		"page_url", "page_path", "referrer",
 		"library_name", "device_type", "browser", "os", "revenue", "currency",
 		"order_id", "cart_id", "properties",
 		"engagement_time_msec", "write_key",

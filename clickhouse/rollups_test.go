@@ -380,7 +380,17 @@ func TestTrafficDailyRollup(t *testing.T) {
 
 	// Down drops the view with the table (events still take inserts); up
 	// again backfills everything, redelivered copies included, at once.
+	// On the way down, 00007's DROP COLUMN is a mutation of events, and
+	// the ADD COLUMN of the way up waits for it: events merges run until
+	// it is done.
+	if err := conn.Exec(ctx, "SYSTEM START MERGES events"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := provider.DownTo(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	waitMutations(t, conn, database, "events")
+	if err := conn.Exec(ctx, "SYSTEM STOP MERGES events"); err != nil {
 		t.Fatal(err)
 	}
 	insertEvents(t, conn, "p-3-0-1-e", all[:1])
@@ -388,4 +398,25 @@ func TestTrafficDailyRollup(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("backfilled again", inserted)
+}
+
+// waitMutations waits until table of database has no mutation left to do.
+func waitMutations(t *testing.T, conn driver.Conn, database, table string) {
+	t.Helper()
+	ctx := ch.Context(t.Context(), ch.WithParameters(ch.Parameters{"db": database, "table": table}))
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var pending uint64
+		if err := conn.QueryRow(ctx, `SELECT count() FROM system.mutations
+			WHERE database = {db:String} AND table = {table:String} AND NOT is_done`).Scan(&pending); err != nil {
+			t.Fatalf("system.mutations: %v", err)
+		}
+		if pending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s.%s: %d mutations still pending after a minute", database, table, pending)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

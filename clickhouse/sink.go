@@ -171,7 +171,8 @@ func (s *Sink) WriteStageTransitions(ctx context.Context, ts []pipeline.StageTra
 var eventColumns = []string{
 	"message_id", "event_time", "received_at", "type", "event_name", "touchpoint",
 	"visitor_id", "user_id", "session_id", "stage", "traffic_channel",
-	"utm_source", "utm_medium", "utm_campaign", "page_url", "page_path", "referrer",
+	"utm_source", "utm_medium", "utm_campaign", "click_id_type", "click_id",
+	"page_url", "page_path", "referrer",
 	"library_name", "device_type", "browser", "os", "revenue", "currency",
 	"order_id", "cart_id", "engagement_time_msec", "properties", "write_key",
 }
@@ -210,6 +211,8 @@ func (s *Sink) WriteEvents(ctx context.Context, events []pipeline.Event, token s
 		utmSource   = make([]string, n)
 		utmMedium   = make([]string, n)
 		utmCampaign = make([]string, n)
+		clickIDType = make([]string, n)
+		clickID     = make([]string, n)
 		pageURL     = make([]string, n)
 		pagePath    = make([]string, n)
 		referrer    = make([]string, n)
@@ -241,6 +244,8 @@ func (s *Sink) WriteEvents(ctx context.Context, events []pipeline.Event, token s
 		utmSource[i] = e.UTMSource
 		utmMedium[i] = e.UTMMedium
 		utmCampaign[i] = e.UTMCampaign
+		clickIDType[i] = e.ClickIDType
+		clickID[i] = e.ClickID
 		pageURL[i] = e.PageURL
 		pagePath[i] = e.PagePath
 		referrer[i] = e.Referrer
@@ -259,7 +264,7 @@ func (s *Sink) WriteEvents(ctx context.Context, events []pipeline.Event, token s
 	columns := []any{
 		messageID, eventTime, receivedAt, typ, eventName, touchpoint,
 		visitorID, userID, sessionID, stage, channel,
-		utmSource, utmMedium, utmCampaign, pageURL, pagePath, referrer,
+		utmSource, utmMedium, utmCampaign, clickIDType, clickID, pageURL, pagePath, referrer,
 		libraryName, deviceType, browser, osName, revenue, currency,
 		orderID, cartID, engagement, properties, writeKey,
 	}

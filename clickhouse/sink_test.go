@@ -23,7 +23,7 @@ func readEvents(t *testing.T, conn driver.Conn, database string) []pipeline.Even
 	rows, err := conn.Query(t.Context(), fmt.Sprintf(`SELECT
 		message_id, event_time, received_at, type, event_name, touchpoint,
 		visitor_id, user_id, session_id, stage, traffic_channel,
-		utm_source, utm_medium, utm_campaign, page_url, page_path, referrer,
+		utm_source, utm_medium, utm_campaign, click_id_type, click_id, page_url, page_path, referrer,
 		library_name, device_type, browser, os, revenue, currency,
 		order_id, cart_id, engagement_time_msec, properties, write_key
 		FROM %s.events FINAL ORDER BY message_id`, quoteIdent(database)))
@@ -40,7 +40,7 @@ func readEvents(t *testing.T, conn driver.Conn, database string) []pipeline.Even
 		)
 		if err := rows.Scan(&e.MessageID, &e.EventTime, &e.ReceivedAt, &e.Type, &e.EventName, &e.Touchpoint,
 			&e.VisitorID, &e.UserID, &e.SessionID, &e.Stage, &e.Channel,
-			&e.UTMSource, &e.UTMMedium, &e.UTMCampaign, &e.PageURL, &e.PagePath, &e.Referrer,
+			&e.UTMSource, &e.UTMMedium, &e.UTMCampaign, &e.ClickIDType, &e.ClickID, &e.PageURL, &e.PagePath, &e.Referrer,
 			&e.LibraryName, &e.DeviceType, &e.Browser, &e.OS, &e.Revenue, &e.Currency,
 			&e.OrderID, &e.CartID, &engagement, &properties, &e.WriteKey); err != nil {
 			t.Fatalf("scan event: %v", err)
@@ -87,6 +87,8 @@ func TestWriteEventsRoundTrip(t *testing.T) {
 		UTMSource:    "newsletter",
 		UTMMedium:    "email",
 		UTMCampaign:  "black-friday",
+		ClickIDType:  "gclid",
+		ClickID:      "Cj0KCQiA-Ab_cD",
 		PageURL:      "https://shop.example/checkout/done?x=1",
 		PagePath:     "/checkout/done",
 		Referrer:     "https://mail.example/",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/touchstream/touchstream/pipeline"
@@ -77,6 +78,14 @@ func checkEquivalent(t *testing.T, body []byte, typ string) {
 			}
 			gev.MessageID = wev.MessageID
 		}
+		// The reference decoder predates click ids: they are checked here
+		// for shape only, and by TestNormalizeClickID for content.
+		if (gev.ClickIDType == "") != (gev.ClickID == "") ||
+			(gev.ClickIDType != "" && pipeline.ClickIDRank(gev.ClickIDType) < 0) ||
+			gev.ClickID != strings.TrimSpace(gev.ClickID) {
+			t.Fatalf("%q: event %d: click id %q = %q", body, i, gev.ClickIDType, gev.ClickID)
+		}
+		gev.ClickIDType, gev.ClickID = "", ""
 		if !reflect.DeepEqual(gev, wev) {
 			t.Fatalf("%q: event %d:\ngot  %+v\nwant %+v", body, i, gev, wev)
 		}
@@ -132,6 +141,7 @@ func equivalenceSeeds() []string {
 		`not json`, ``, `   `, `[]`, `null`, `"x"`, `{`, `}`, `{}`, `{"batch":[{}]}`,
 		`{"event":"Signed Up","anonymousId":"a","properties":{"url":"https://x.test/?utm_source=s"}}`,
 		`{"name":"Home","anonymousId":"a","sentAt":"2026-11-20T10:00:00Z","originalTimestamp":"2026-11-20T10:00:00Z"}`,
+		`{"batch":[{"type":"page","anonymousId":"a","context":{"campaign":{"source":"g","GCLID":" Cj0 ","fbclid":"","gclid":"x","msclkid":7},"page":{"url":"https://s.test/?gclid=U&FBCLID=F"}}},{"type":"track","event":"E","anonymousId":"a","properties":{"url":"/p?wbraid=%20&rdt_cid=R"}}],"context":{"campaign":{"li_fat_id":"L"}}}`,
 	}
 	return seeds
 }

@@ -251,16 +251,21 @@ func normalize(raw json.RawMessage, m *batchMeta) (pipeline.Event, *eventError) 
 		}
 	}
 
-	// Campaign: context.campaign, else the page URL's utm_ parameters.
-	var campSource, campMedium, campName json.RawMessage
-	readFields(ctx.Campaign, campaignFields, &campSource, &campMedium, &campName)
-	ev.UTMSource, _ = jsonString(campSource)
-	ev.UTMMedium, _ = jsonString(campMedium)
-	ev.UTMCampaign, _ = jsonString(campName)
+	// Campaign: context.campaign, else the page URL's utm_ parameters;
+	// the click id likewise, each on its own.
+	var camp campaignView
+	camp.read(ctx.Campaign)
+	ev.UTMSource, _ = jsonString(camp.source)
+	ev.UTMMedium, _ = jsonString(camp.medium)
+	ev.UTMCampaign, _ = jsonString(camp.name)
 	if ev.UTMSource == "" && ev.UTMMedium == "" && ev.UTMCampaign == "" && pageQuery != nil {
 		ev.UTMSource = pageQuery.Get("utm_source")
 		ev.UTMMedium = pageQuery.Get("utm_medium")
 		ev.UTMCampaign = pageQuery.Get("utm_campaign")
+	}
+	ev.ClickIDType, ev.ClickID = camp.clickID()
+	if ev.ClickIDType == "" && pageQuery != nil {
+		ev.ClickIDType, ev.ClickID = pipeline.ClickIDOf(pageQuery)
 	}
 
 	// Device.
@@ -364,8 +369,54 @@ var (
 	nameField      = []string{"name"}
 	typeField      = []string{"type"}
 	pageFields     = []string{"url", "path", "referrer"}
-	campaignFields = []string{"source", "medium", "name"}
+	campaignFields = append([]string{"source", "medium", "name"}, pipeline.ClickIDParams()...)
 )
+
+// campaignView holds the members normalize reads from context.campaign:
+// the utm_ fields and each click-id parameter, by pipeline.ClickIDRank.
+type campaignView struct {
+	source, medium, name json.RawMessage
+	clickIDs             [pipeline.NumClickIDParams]json.RawMessage
+}
+
+// read reads the members of the campaign object raw as readFields does
+// (names matched as encoding/json matches them, so "GCLID" is gclid; the
+// last of duplicate members wins), in one pass.
+func (c *campaignView) read(raw json.RawMessage) {
+	if !isObject(raw) {
+		return
+	}
+	ok := eachMember(raw, campaignFields, func(f int, v []byte) bool {
+		switch f {
+		case 0:
+			c.source = v
+		case 1:
+			c.medium = v
+		case 2:
+			c.name = v
+		default:
+			c.clickIDs[f-3] = v
+		}
+		return true
+	})
+	if !ok {
+		*c = campaignView{} // not valid JSON: see readFields
+	}
+}
+
+// clickID returns the click-id parameter of highest precedence whose value
+// is a string that is not blank, and that value trimmed of spaces; "" and
+// "" when there is none.
+func (c *campaignView) clickID() (param, value string) {
+	for i, raw := range c.clickIDs {
+		if s, ok := jsonString(raw); ok {
+			if s = strings.TrimSpace(s); s != "" {
+				return campaignFields[3+i], s
+			}
+		}
+	}
+	return "", ""
+}
 
 // readFields reads the members names of raw into vals when raw is an
 // object and leaves them alone otherwise: context sub-objects of the wrong

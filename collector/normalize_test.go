@@ -284,3 +284,90 @@ func TestDecodeSegment(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalizeClickID checks the click id normalize takes: the first
+// known parameter of context.campaign (as t.js sends it), else of the page
+// URL's query, with the batch's context underneath as for the other
+// context keys.
+func TestNormalizeClickID(t *testing.T) {
+	const site = "https://shop.test"
+	tests := []struct {
+		name     string
+		typ      string // endpoint type; "" for a batch event
+		batch    string // batch context, JSON
+		in       string
+		wantType string
+		wantID   string
+	}{
+		{name: "none", in: `{"type":"page","anonymousId":"a","context":{"page":{"url":"` + site + `/?utm_source=x"}}}`},
+		{name: "gclid in context.campaign, as t.js sends it",
+			in:       `{"type":"track","event":"E","anonymousId":"a","context":{"campaign":{"source":"google","gclid":"Cj0KCQiA-abc_DEF"},"page":{"url":"` + site + `/cart"}}}`,
+			wantType: "gclid", wantID: "Cj0KCQiA-abc_DEF"},
+		{name: "campaign wins over the page URL",
+			in:       `{"type":"page","anonymousId":"a","context":{"campaign":{"fbclid":"FB-1"},"page":{"url":"` + site + `/?gclid=G-1"}}}`,
+			wantType: "fbclid", wantID: "FB-1"},
+		{name: "precedence inside the campaign, not member order",
+			in:       `{"type":"page","anonymousId":"a","context":{"campaign":{"fbclid":"F","msclkid":"M","gbraid":"B"}}}`,
+			wantType: "gbraid", wantID: "B"},
+		{name: "page URL of context.page",
+			in:       `{"type":"page","anonymousId":"a","context":{"page":{"url":"` + site + `/p?utm_source=x&gclid=G-2&fbclid=F"}}}`,
+			wantType: "gclid", wantID: "G-2"},
+		{name: "page URL of properties.url in a page call",
+			typ:      pipeline.TypePage,
+			in:       `{"anonymousId":"a","properties":{"url":"` + site + `/p?msclkid=M-1"},"context":{"page":{"url":"` + site + `/other"}}}`,
+			wantType: "msclkid", wantID: "M-1"},
+		{name: "upper-case parameter in the URL: canonical type, value as sent",
+			in:       `{"type":"page","anonymousId":"a","context":{"page":{"url":"` + site + `/?GCLID=AbC"}}}`,
+			wantType: "gclid", wantID: "AbC"},
+		{name: "parameter in the case Google sends it, value case kept",
+			in:       `{"type":"page","anonymousId":"a","context":{"page":{"url":"` + site + `/?gclid=EAIaIQobChMI_aBc"}}}`,
+			wantType: "gclid", wantID: "EAIaIQobChMI_aBc"},
+		{name: "campaign member names matched without case",
+			in:       `{"type":"page","anonymousId":"a","context":{"campaign":{"Gclid":"G-3"}}}`,
+			wantType: "gclid", wantID: "G-3"},
+		{name: "unknown parameters ignored",
+			in: `{"type":"page","anonymousId":"a","context":{"campaign":{"gclsrc":"aw.ds","clid":"1"},"page":{"url":"` + site + `/?xclid=1&gclsrc=aw"}}}`},
+		{name: "empty and blank values ignored, in the campaign and the URL",
+			in:       `{"type":"page","anonymousId":"a","context":{"campaign":{"gclid":"","gbraid":"  "},"page":{"url":"` + site + `/?gclid=&wbraid=W-1"}}}`,
+			wantType: "wbraid", wantID: "W-1"},
+		{name: "non-string campaign values ignored; the URL is used",
+			in:       `{"type":"page","anonymousId":"a","context":{"campaign":{"gclid":123,"fbclid":null},"page":{"url":"` + site + `/?ttclid=T"}}}`,
+			wantType: "ttclid", wantID: "T"},
+		{name: "value trimmed, escapes decoded",
+			in:       `{"type":"page","anonymousId":"a","context":{"campaign":{"fbclid":" IwAR\u0031x "}}}`,
+			wantType: "fbclid", wantID: "IwAR1x"},
+		{name: "last of duplicate members wins, as encoding/json",
+			in:       `{"type":"page","anonymousId":"a","context":{"campaign":{"gclid":"first","gclid":""},"page":{"url":"` + site + `/?li_fat_id=L"}}}`,
+			wantType: "li_fat_id", wantID: "L"},
+		{name: "batch context's campaign underneath",
+			batch:    `{"campaign":{"gclid":"BATCH"}}`,
+			in:       `{"type":"track","event":"E","anonymousId":"a"}`,
+			wantType: "gclid", wantID: "BATCH"},
+		{name: "the event's own campaign wins whole over the batch's",
+			batch:    `{"campaign":{"gclid":"BATCH"}}`,
+			in:       `{"type":"track","event":"E","anonymousId":"a","context":{"campaign":{"source":"s"},"page":{"url":"` + site + `/?yclid=Y"}}}`,
+			wantType: "yclid", wantID: "Y"},
+		{name: "campaign of the wrong shape ignored",
+			in:       `{"type":"page","anonymousId":"a","context":{"campaign":"gclid=x","page":{"url":"` + site + `/?dclid=D"}}}`,
+			wantType: "dclid", wantID: "D"},
+		{name: "fragment is not the query",
+			in: `{"type":"page","anonymousId":"a","context":{"page":{"url":"` + site + `/#gclid=G"}}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := batchMeta{typ: tt.typ, receivedAt: testReceivedAt, writeKey: "k"}
+			if tt.batch != "" {
+				if err := json.Unmarshal([]byte(tt.batch), &m.context); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ev, err := normalize(json.RawMessage(tt.in), &m)
+			if err != nil {
+				t.Fatalf("refused: %s (%s)", err.msg, err.reason)
+			}
+			if ev.ClickIDType != tt.wantType || ev.ClickID != tt.wantID {
+				t.Errorf("click id %q = %q, want %q = %q", ev.ClickIDType, ev.ClickID, tt.wantType, tt.wantID)
+			}
+		})
+	}
+}

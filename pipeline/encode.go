@@ -50,6 +50,8 @@ func (e *Event) AppendJSON(b []byte) ([]byte, error) {
 	b = appendOptString(b, `,"utm_source":`, e.UTMSource)
 	b = appendOptString(b, `,"utm_medium":`, e.UTMMedium)
 	b = appendOptString(b, `,"utm_campaign":`, e.UTMCampaign)
+	b = appendOptString(b, `,"click_id_type":`, e.ClickIDType)
+	b = appendOptString(b, `,"click_id":`, e.ClickID)
 	b = appendOptString(b, `,"page_url":`, e.PageURL)
 	b = appendOptString(b, `,"page_path":`, e.PagePath)
 	b = appendOptString(b, `,"referrer":`, e.Referrer)
@@ -130,6 +132,8 @@ var eventFields = []jsonField{
 	{"utm_source", true, "string"},
 	{"utm_medium", true, "string"},
 	{"utm_campaign", true, "string"},
+	{"click_id_type", true, "string"},
+	{"click_id", true, "string"},
 	{"page_url", true, "string"},
 	{"page_path", true, "string"},
 	{"referrer", true, "string"},

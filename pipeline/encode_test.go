@@ -54,6 +54,8 @@ func TestEventAppendJSON(t *testing.T) {
 	}{
 		{name: "zero event: omitempty fields left out", want: zeroEvent},
 		{name: "plain string", e: Event{UserID: "u-1"}, want: withField(`"user_id":"u-1"`)},
+		{name: "click id alone", e: Event{ClickID: "abc"}, want: withField(`"click_id":"abc"`)},
+		{name: "click id type alone", e: Event{ClickIDType: "fbclid"}, want: withField(`"click_id_type":"fbclid"`)},
 		{name: "quote and backslash", e: Event{UserID: `a"b\c`}, want: withField(`"user_id":"a\"b\\c"`)},
 		{name: "short escapes", e: Event{UserID: "\b\f\n\r\t"}, want: withField(`"user_id":"\b\f\n\r\t"`)},
 		{name: "other control characters; DEL kept", e: Event{UserID: "\x00\x01\x1f\x7f"}, want: withField(`"user_id":"\u0000\u0001\u001f` + "\x7f" + `"`)},
@@ -65,10 +67,11 @@ func TestEventAppendJSON(t *testing.T) {
 		{name: "surrogate half encoded in UTF-8", e: Event{OS: "\xed\xa0\x80"}, want: withField(`"os":"\ufffd\ufffd\ufffd"`)},
 		{name: "every string field", e: Event{
 			MessageID: "m", Type: "t", EventName: "n", Touchpoint: "w", VisitorID: "v", UserID: "u", SessionID: "s",
-			Stage: "st", Channel: "c", UTMSource: "us", UTMMedium: "um", UTMCampaign: "uc", PageURL: "pu", PagePath: "pp",
+			Stage: "st", Channel: "c", UTMSource: "us", UTMMedium: "um", UTMCampaign: "uc", ClickIDType: "gclid",
+			ClickID: "Cj0<&>", PageURL: "pu", PagePath: "pp",
 			Referrer: "r", LibraryName: "l", DeviceType: "d", Browser: "b", OS: "o", Currency: "cu", OrderID: "oi",
 			CartID: "ci", WriteKey: "wk",
-		}, want: `{"message_id":"m","event_time":"0001-01-01T00:00:00Z","received_at":"0001-01-01T00:00:00Z","type":"t","event_name":"n","touchpoint":"w","visitor_id":"v","user_id":"u","session_id":"s","stage":"st","traffic_channel":"c","utm_source":"us","utm_medium":"um","utm_campaign":"uc","page_url":"pu","page_path":"pp","referrer":"r","library_name":"l","device_type":"d","browser":"b","os":"o","currency":"cu","order_id":"oi","cart_id":"ci","write_key":"wk"}`},
+		}, want: `{"message_id":"m","event_time":"0001-01-01T00:00:00Z","received_at":"0001-01-01T00:00:00Z","type":"t","event_name":"n","touchpoint":"w","visitor_id":"v","user_id":"u","session_id":"s","stage":"st","traffic_channel":"c","utm_source":"us","utm_medium":"um","utm_campaign":"uc","click_id_type":"gclid","click_id":"Cj0\u003c\u0026\u003e","page_url":"pu","page_path":"pp","referrer":"r","library_name":"l","device_type":"d","browser":"b","os":"o","currency":"cu","order_id":"oi","cart_id":"ci","write_key":"wk"}`},
 
 		{name: "time: fraction trimmed", e: Event{EventTime: at, ReceivedAt: at.Add(877 * time.Millisecond)},
 			want: `{"message_id":"","event_time":"2026-11-22T10:30:05.12345Z","received_at":"2026-11-22T10:30:06.00045Z","type":"","event_name":"","touchpoint":"","visitor_id":""}`},
@@ -330,7 +333,7 @@ func FuzzAppendJSON(f *testing.F) {
 			Channel: pick(4), UTMSource: pick(5), UTMMedium: pick(6), UTMCampaign: pick(7), PageURL: pick(8),
 			PagePath: pick(9), Referrer: pick(10), LibraryName: pick(11), DeviceType: pick(12), Browser: pick(13),
 			OS: pick(14), Revenue: revenue, Currency: pick(15), OrderID: pick(16), CartID: pick(17),
-			EngagementMS: n, Properties: raw, WriteKey: pick(18),
+			EngagementMS: n, Properties: raw, WriteKey: pick(18), ClickIDType: pick(20), ClickID: pick(21),
 		}
 		got, err := e.AppendJSON([]byte("prefix"))
 		compareMarshal(t, &e, got, err)

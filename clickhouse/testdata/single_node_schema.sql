@@ -15,6 +15,8 @@ CREATE TABLE touchstream.events
     `utm_source` String,
     `utm_medium` String,
     `utm_campaign` String,
+    `click_id_type` LowCardinality(String) COMMENT 'the ad click id parameter: gclid, gbraid, wbraid, dclid, msclkid, yclid, fbclid, ttclid, li_fat_id, twclid, sccid, epik or rdt_cid; empty when none',
+    `click_id` String COMMENT 'the value of the click id parameter, as the ad network sent it',
     `page_url` String,
     `page_path` String,
     `referrer` String,

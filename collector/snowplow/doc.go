@@ -81,7 +81,9 @@
 //	              received_at - (stm - dtm); else dtm; else received_at
 //	touchpoint    p: mob, app, pc, tv, cnsl, iot are app; srv is server; web
 //	              and anything else web
-//	page_url      url; page_path its path; utm_* its utm_ parameters
+//	page_url      url; page_path its path; utm_* its utm_ parameters;
+//	click_id_type the ad click id of its query (gclid, fbclid, ...: see
+//	click_id      pipeline.ClickIDOf) and its value
 //	referrer      refr
 //	os            osType of a mobile_context entity
 //	library_name  "snowplow-" and the tracker's name from tv ("snowplow-js")

@@ -120,6 +120,7 @@ func decode(p params, m meta) (pipeline.Event, error) {
 			ev.PagePath = u.Path
 			q := u.Query()
 			ev.UTMSource, ev.UTMMedium, ev.UTMCampaign = q.Get("utm_source"), q.Get("utm_medium"), q.Get("utm_campaign")
+			ev.ClickIDType, ev.ClickID = pipeline.ClickIDOf(q)
 		}
 	}
 	var mobile struct {

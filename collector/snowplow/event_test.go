@@ -127,6 +127,24 @@ func TestDecode(t *testing.T) {
 			want: with(webEvent("page", "Blue Shoes | Shop"), func(e *pipeline.Event) { e.EventTime = now }),
 		},
 		{
+			name: "page view from a paid-search click: the URL's click id",
+			p:    jsEvent("pv", params{"url": "https://shop.example/p/blue-shoes?gclid=Cj0KCQiA_x-Y&fbclid=IwAR"}),
+			want: with(webEvent("page", "Blue Shoes | Shop"), func(e *pipeline.Event) {
+				e.PageURL = "https://shop.example/p/blue-shoes?gclid=Cj0KCQiA_x-Y&fbclid=IwAR"
+				e.UTMSource, e.UTMMedium, e.UTMCampaign = "", "", ""
+				e.ClickIDType, e.ClickID = "gclid", "Cj0KCQiA_x-Y"
+			}),
+		},
+		{
+			name: "click id: parameter case ignored, empty values and unknown parameters skipped",
+			p:    jsEvent("pv", params{"url": "https://shop.example/p?gclid=&gclsrc=aw.ds&MSCLKID=M-1"}),
+			want: with(webEvent("page", "Blue Shoes | Shop"), func(e *pipeline.Event) {
+				e.PageURL, e.PagePath = "https://shop.example/p?gclid=&gclsrc=aw.ds&MSCLKID=M-1", "/p"
+				e.UTMSource, e.UTMMedium, e.UTMCampaign = "", "", ""
+				e.ClickIDType, e.ClickID = "msclkid", "M-1"
+			}),
+		},
+		{
 			name: "structured event",
 			p:    jsEvent("se", params{"se_ca": "video", "se_ac": "play", "se_la": "intro.mp4", "se_pr": "autoplay", "se_va": "12.5"}),
 			want: webEvent("track", "play"),

@@ -340,6 +340,10 @@ func checkLanded(t *testing.T, kafkaAddr string, reqs []sentRequest, want landin
 			if camp := campaign(sent[ev.MessageID]); camp["fbclid"] != "FB-9" {
 				t.Errorf("cookieless event %s sent campaign %v, want fbclid FB-9", ev.MessageID, camp)
 			}
+			// The collector keeps the click id as the event's own.
+			if ev.ClickIDType != "fbclid" || ev.ClickID != "FB-9" {
+				t.Errorf("cookieless event %s: click id %q = %q in Kafka, want fbclid = FB-9", ev.MessageID, ev.ClickIDType, ev.ClickID)
+			}
 		}
 	}
 }
@@ -388,6 +392,11 @@ func checkFirstParty(t *testing.T, evs []pipeline.Event, sent map[string]map[str
 		// event, the SPA page and the second visit's included.
 		if ev.UTMSource != "newsletter" || ev.UTMMedium != "email" || ev.UTMCampaign != "spring" || camp["gclid"] != "CLICK-123" {
 			t.Errorf("event %d (%s): utm %q/%q/%q, sent campaign %v", i, got[i], ev.UTMSource, ev.UTMMedium, ev.UTMCampaign, camp)
+		}
+		// So does its click id, which the collector keeps as the event's
+		// own: on the pages whose URL has none too.
+		if ev.ClickIDType != "gclid" || ev.ClickID != "CLICK-123" {
+			t.Errorf("event %d (%s): click id %q = %q in Kafka, want gclid = CLICK-123", i, got[i], ev.ClickIDType, ev.ClickID)
 		}
 		wantUser := ""
 		if i >= 5 { // from the identify on, the second visit included

@@ -58,8 +58,10 @@
 //
 // context.campaign holds source, medium, name, term and content from the
 // utm_* parameters of the landing URL, and the click ids found there
-// (gclid, gbraid, wbraid, dclid, fbclid, msclkid, ttclid, twclid,
-// li_fat_id, yclid) under their own names. It is kept in sessionStorage
+// (pipeline.ClickIDParams: gclid, gbraid, wbraid, dclid, msclkid, yclid,
+// fbclid, ttclid, li_fat_id, twclid, sccid, epik, rdt_cid) under their own
+// names; the collector stores the first of them in events.click_id_type and
+// click_id. It is kept in sessionStorage
 // (ts_camp) for the rest of the session and replaced when a later URL has
 // campaign parameters of its own.
 //

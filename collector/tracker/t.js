@@ -2,7 +2,7 @@
 (function (w, d) {
   'use strict';
   var V = '1.0.0', A = 'ts_aid', U = 'ts_uid', C = 'ts_camp';
-  var CLICK_IDS = ['gclid', 'gbraid', 'wbraid', 'dclid', 'fbclid', 'msclkid', 'ttclid', 'twclid', 'li_fat_id', 'yclid'];
+  var CLICK_IDS = ['gclid', 'gbraid', 'wbraid', 'dclid', 'msclkid', 'yclid', 'fbclid', 'ttclid', 'li_fat_id', 'twclid', 'sccid', 'epik', 'rdt_cid'];
   var prev = w.touchstream;
   if (prev && prev.loaded) return; // included twice
   var s = d.currentScript || d.querySelector('script[data-write-key]');

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/touchstream/touchstream/collector/tracker"
+	"github.com/touchstream/touchstream/pipeline"
 )
 
 func serve(t *testing.T, method string, headers ...string) *httptest.ResponseRecorder {
@@ -95,3 +96,21 @@ func runNode(t *testing.T) string {
 }
 
 func TestScript(t *testing.T) { runNode(t) }
+
+// TestClickIDsMatchPipeline: t.js keeps for the session exactly the click
+// ids the collector stores (pipeline.ClickIDParams), in the same order.
+func TestClickIDsMatchPipeline(t *testing.T) {
+	js := serve(t, http.MethodGet).Body.String()
+	_, rest, ok := strings.Cut(js, "var CLICK_IDS = [")
+	list, _, ok2 := strings.Cut(rest, "];")
+	if !ok || !ok2 {
+		t.Fatal("t.js has no CLICK_IDS list")
+	}
+	var got []string
+	for _, name := range strings.Split(list, ",") {
+		got = append(got, strings.Trim(strings.TrimSpace(name), "'"))
+	}
+	if want := pipeline.ClickIDParams(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("t.js CLICK_IDS %v, want pipeline.ClickIDParams() %v", got, want)
+	}
+}
