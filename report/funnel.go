@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
+	"time"
 
 	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -16,6 +18,9 @@ import (
 const (
 	ByVisitor = "visitor" // the default: visitor ids (devices, browsers)
 	ByPerson  = "person"  // persons: visitors linked to one user id count once
+	// BySession counts sessions (events.session_id, set by the processor);
+	// events without a session id are left out.
+	BySession = "session"
 )
 
 // Breakdowns are the funnel breakdowns (`--breakdown`), besides
@@ -35,7 +40,7 @@ type FunnelReport struct {
 	// Dropoff is the drop-off list of Options.Dropoff, nil without.
 	Dropoff *FunnelDropoff
 
-	by string // ByVisitor or ByPerson, for the display header
+	by string // ByVisitor, ByPerson or BySession, for the display header
 }
 
 // FunnelStep is one step of a funnel; sql/queries/funnel.sql defines each
@@ -43,8 +48,8 @@ type FunnelReport struct {
 type FunnelStep struct {
 	// Step is the step as given ("A", or "A|B").
 	Step string `json:"step"`
-	// Count is the number of visitors (persons with ByPerson) who reached
-	// the step.
+	// Count is the number of visitors (persons with ByPerson, sessions
+	// with BySession) who reached the step.
 	Count uint64 `json:"count"`
 	// ConversionFromStart is Count / the first step's Count.
 	ConversionFromStart float64 `json:"conversion_from_start"`
@@ -92,9 +97,10 @@ type funnelQuery struct {
 	property  string // funnel.sql's {breakdown_property}
 }
 
-// FunnelBy is Funnel counting by: ByVisitor (or "") or ByPerson, where a
+// FunnelBy is Funnel counting by: ByVisitor (or ""), ByPerson, where a
 // person is the user id a visitor is linked to in the identities table
-// (the persons view), else the visitor.
+// (the persons view), else the visitor, or BySession, where a unit is a
+// session (events.session_id; events without one take no part).
 func FunnelBy(ctx context.Context, conn driver.Conn, opts Options, by string) (*FunnelReport, error) {
 	q, err := checkFunnelOptions(opts, by)
 	if err != nil {
@@ -167,6 +173,14 @@ func checkFunnelOptions(opts Options, by string) (*funnelQuery, error) {
 		return nil, fmt.Errorf("window %s is negative", window)
 	}
 	q.window = seconds(window)
+	for i, s := range q.steps {
+		if s.window > time.Duration(q.window)*time.Second {
+			return nil, fmt.Errorf("steps: step %d (%q): per-step window %s is longer than the conversion window %s, which bounds step 1 to the last step", i+1, s.label, s.window, window)
+		}
+	}
+	if q.mode == ModeAny && q.hasStepWindows() {
+		return nil, fmt.Errorf("mode any: per-step windows: %w (the steps of mode any have no order, so no step before; use --window)", ErrNotSupported)
+	}
 
 	switch b := opts.Breakdown; {
 	case b == "":
@@ -205,12 +219,11 @@ func checkFunnelOptions(opts Options, by string) (*funnelQuery, error) {
 			return nil, fmt.Errorf("exclude %q: an exclusion step is an event name, without alternatives, filters or pages", e)
 		}
 	}
-	filtered := slices.ContainsFunc(q.steps, func(s funnelStep) bool { return len(s.filters) > 0 })
-	if q.mode != ModeOrdered && (n > 0 || len(opts.Exclude) > 0 || filtered) {
-		return nil, fmt.Errorf("mode %s: breakdown, trend, dropoff, exclusions and property filters: %w (mode ordered only)", q.mode, ErrNotSupported)
+	if q.mode != ModeOrdered && opts.Dropoff > 0 {
+		return nil, fmt.Errorf("mode %s: dropoff: %w (mode ordered only)", q.mode, ErrNotSupported)
 	}
-	if opts.Dropoff > 0 && by != ByVisitor {
-		return nil, fmt.Errorf("dropoff by %s: %w (visitors only)", by, ErrNotSupported)
+	if q.mode == ModeAny && len(opts.Exclude) > 0 {
+		return nil, fmt.Errorf("mode any: exclusions: %w (modes ordered and strict only)", ErrNotSupported)
 	}
 	return q, nil
 }
@@ -222,15 +235,25 @@ func (q *funnelQuery) params(breakdown, property string) []any {
 	for i, s := range q.steps {
 		labels[i] = s.label
 	}
-	params := append(q.opts.rangeParams(), chgo.Named("window_seconds", q.window), chgo.Named("steps", labels))
+	params := append(q.opts.rangeParams(), chgo.Named("window_seconds", q.window), chgo.Named("steps", labels),
+		chgo.Named("step_window_ms", q.stepWindowMS()))
 	if q.mode != ModeOrdered {
 		// funnel_modes.sql takes the steps as arrays of arrays.
+		// The filtered alternatives are flat, tagged with their step.
 		events, pages := make([][]string, len(q.steps)), make([][]string, len(q.steps))
+		steps, names, keys, values := []uint64{}, []string{}, [][]string{}, [][]string{}
 		for i, s := range q.steps {
 			events[i], pages[i] = nonNil(s.events), nonNil(s.pages)
+			for _, f := range s.filters {
+				steps, names = append(steps, uint64(i+1)), append(names, f.name)
+				keys, values = append(keys, f.keys), append(values, f.values)
+			}
 		}
 		return append(params, chgo.Named("step_events", events), chgo.Named("step_pages", pages),
-			chgo.Named("mode", q.mode), chgo.Named("by", q.by))
+			chgo.Named("filter_steps", steps), chgo.Named("filter_events", names),
+			chgo.Named("filter_keys", keys), chgo.Named("filter_values", values),
+			chgo.Named("mode", q.mode), chgo.Named("by", q.by),
+			chgo.Named("breakdown", breakdown), chgo.Named("breakdown_property", property))
 	}
 	for i, s := range q.steps {
 		n := strconv.Itoa(i)
@@ -263,7 +286,7 @@ func (q *funnelQuery) run(ctx context.Context, conn driver.Conn, breakdown, prop
 	if q.mode == ModeOrdered {
 		query, err = q.variant(breakdown).render(len(q.steps))
 	} else {
-		query, err = querySQL("funnel_modes")
+		query, err = q.modesSQL(breakdown)
 	}
 	if err != nil {
 		return nil, err
@@ -317,22 +340,25 @@ func checkBy(by string) (string, error) {
 	switch by {
 	case "", ByVisitor:
 		return ByVisitor, nil
-	case ByPerson:
-		return ByPerson, nil
-	case "session":
-		return "", fmt.Errorf("by %s: %w (only %s and %s)", by, ErrNotSupported, ByVisitor, ByPerson)
+	case ByPerson, BySession:
+		return by, nil
 	}
-	return "", fmt.Errorf("by %q: want %s or %s", by, ByVisitor, ByPerson)
+	return "", fmt.Errorf("by %q: want %s, %s or %s", by, ByVisitor, ByPerson, BySession)
 }
 
 // funnelVariant says which optional parts funnel.sql is rendered with, so
 // that a plain funnel pays for none of them: each is a template of the
 // file that replaces a cheaper default.
 type funnelVariant struct {
-	by        string // ByPerson: "unit" and "events" are "person_unit" and "person_events"
-	filters   bool   // "cond" is "filter_cond" (property filters)
-	exclude   bool   // "excluded", "exclude_where" and "lvl" are their "exclude_" forms
-	breakdown bool   // "first_value" is "breakdown_first_value"
+	// by: with ByPerson "unit", "visitor", "linked" and "events" are their
+	// "person_" forms; with BySession "unit" and "unit_where" their
+	// "session_" forms
+	by      string
+	filters bool // "cond" is "filter_cond" (property filters)
+	exclude bool // "excluded" and "exclude_where" are their "exclude_" forms, "lvl" is "chain_lvl"
+	// stepWindows: "chains" is "step_window_chains", "lvl" is "chain_lvl"
+	stepWindows bool
+	breakdown   bool // "first_value" is "breakdown_first_value"
 }
 
 // template returns funnel.sql with the variant's templates redefined.
@@ -341,13 +367,17 @@ func (v funnelVariant) template() (*template.Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	var redefine strings.Builder
-	use := func(name, as string) {
-		fmt.Fprintf(&redefine, `{{define %q}}{{template %q .}}{{end}}`, name, as)
-	}
-	if v.by == ByPerson {
+	var uses [][2]string
+	use := func(name, as string) { uses = append(uses, [2]string{name, as}) }
+	switch v.by {
+	case ByPerson:
 		use("unit", "person_unit")
+		use("visitor", "person_visitor")
+		use("linked", "person_linked")
 		use("events", "person_events")
+	case BySession:
+		use("unit", "session_unit")
+		use("unit_where", "session_unit_where")
 	}
 	if v.filters {
 		use("cond", "filter_cond")
@@ -355,21 +385,86 @@ func (v funnelVariant) template() (*template.Template, error) {
 	if v.exclude {
 		use("excluded", "exclude_excluded")
 		use("exclude_where", "exclude_exclude_where")
-		use("lvl", "exclude_lvl")
+	}
+	if v.stepWindows {
+		use("chains", "step_window_chains")
+	}
+	if v.exclude || v.stepWindows {
+		use("lvl", "chain_lvl")
 	}
 	if v.breakdown {
 		use("first_value", "breakdown_first_value")
 	}
-	if redefine.Len() == 0 {
+	return redefined(t, uses)
+}
+
+// redefined returns t, or with uses a clone of t where each template
+// uses[i][0] is the template uses[i][1].
+func redefined(t *template.Template, uses [][2]string) (*template.Template, error) {
+	if len(uses) == 0 {
 		return t, nil
 	}
-	if t, err = t.Clone(); err != nil {
-		return nil, fmt.Errorf("clone funnel.sql: %w", err)
+	var redefine strings.Builder
+	for _, u := range uses {
+		fmt.Fprintf(&redefine, `{{define %q}}{{template %q .}}{{end}}`, u[0], u[1])
+	}
+	name := t.Name()
+	t, err := t.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("clone %s: %w", name, err)
 	}
 	if _, err := t.Parse(redefine.String()); err != nil {
-		return nil, fmt.Errorf("parse funnel.sql variant: %w", err)
+		return nil, fmt.Errorf("parse %s variant: %w", name, err)
 	}
 	return t, nil
+}
+
+// modesTemplate is funnel_modes.sql, parsed once.
+var modesTemplate = sync.OnceValues(func() (*template.Template, error) {
+	text, err := querySQL("funnel_modes")
+	if err != nil {
+		return nil, err
+	}
+	t, err := template.New("funnel_modes.sql").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("parse funnel_modes.sql: %w", err)
+	}
+	return t, nil
+})
+
+// modesSQL renders funnel_modes.sql with the parts q needs for a
+// breakdown: "" for none, TrendDay or TrendWeek, or one of funnel.sql's
+// breakdowns. A plain funnel renders without any of them.
+func (q *funnelQuery) modesSQL(breakdown string) (string, error) {
+	t, err := modesTemplate()
+	if err != nil {
+		return "", err
+	}
+	var uses [][2]string
+	if q.by == BySession {
+		uses = append(uses, [2]string{"unit", "session_unit"}, [2]string{"unit_where", "session_unit_where"})
+	}
+	if slices.ContainsFunc(q.steps, func(s funnelStep) bool { return len(s.filters) > 0 }) {
+		uses = append(uses, [2]string{"cond", "filter_cond"})
+	}
+	if q.hasStepWindows() {
+		uses = append(uses, [2]string{"step_window", "step_window_step_window"})
+	}
+	switch breakdown {
+	case "":
+	case TrendDay, TrendWeek:
+		uses = append(uses, [2]string{"value", "trend_value"})
+	default:
+		uses = append(uses, [2]string{"value", "breakdown_value"}, [2]string{"value_column", "breakdown_value_column"})
+	}
+	if t, err = redefined(t, uses); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, nil); err != nil {
+		return "", fmt.Errorf("render funnel_modes.sql: %w", err)
+	}
+	return b.String(), nil
 }
 
 // render renders the variant of funnel.sql for n steps.
@@ -385,8 +480,8 @@ func (v funnelVariant) render(n int) (string, error) {
 	return b.String(), nil
 }
 
-// funnelSQLBy renders funnel.sql for n steps, counting by (ByVisitor or
-// ByPerson), without filters, exclusions or breakdown.
+// funnelSQLBy renders funnel.sql for n steps, counting by (ByVisitor,
+// ByPerson or BySession), without filters, exclusions or breakdown.
 func funnelSQLBy(n int, by string) (string, error) {
 	return funnelVariant{by: by}.render(n)
 }
@@ -394,9 +489,28 @@ func funnelSQLBy(n int, by string) (string, error) {
 // variant is the funnel.sql variant q needs for a breakdown.
 func (q *funnelQuery) variant(breakdown string) funnelVariant {
 	return funnelVariant{
-		by:        q.by,
-		filters:   slices.ContainsFunc(q.steps, func(s funnelStep) bool { return len(s.filters) > 0 }),
-		exclude:   len(q.opts.Exclude) > 0,
-		breakdown: breakdown != "" && breakdown != TrendDay && breakdown != TrendWeek,
+		by:          q.by,
+		filters:     slices.ContainsFunc(q.steps, func(s funnelStep) bool { return len(s.filters) > 0 }),
+		exclude:     len(q.opts.Exclude) > 0,
+		stepWindows: q.hasStepWindows(),
+		breakdown:   breakdown != "" && breakdown != TrendDay && breakdown != TrendWeek,
 	}
+}
+
+// hasStepWindows reports whether a step has a per-step window.
+func (q *funnelQuery) hasStepWindows() bool {
+	return slices.ContainsFunc(q.steps, func(s funnelStep) bool { return s.window > 0 })
+}
+
+// stepWindowMS is the step_window_ms parameter: each step's per-step
+// window in milliseconds, the conversion window for a step without one.
+func (q *funnelQuery) stepWindowMS() []int64 {
+	out := make([]int64, len(q.steps))
+	for i, s := range q.steps {
+		out[i] = int64(q.window) * 1000
+		if s.window > 0 {
+			out[i] = s.window.Milliseconds()
+		}
+	}
+	return out
 }

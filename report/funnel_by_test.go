@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -117,7 +118,7 @@ func TestFunnelByOption(t *testing.T) {
 		by     string
 		notYet bool
 	}{
-		{"session", true},
+		{"sessions", false},
 		{"persons", false},
 		{"Person", false},
 	} {
@@ -149,7 +150,94 @@ func TestFunnelSQLBy(t *testing.T) {
 	if !strings.Contains(persons, "LEFT JOIN (SELECT visitor_id, person_id FROM persons)") {
 		t.Errorf("by person does not join persons:\n%s", persons)
 	}
+	sessions, err := funnelSQLBy(3, BySession)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sessions, "session_id AS unit") || !strings.Contains(sessions, "AND session_id != ''") || strings.Contains(sessions, "FROM persons") {
+		t.Errorf("by session does not count sessions with an id:\n%s", sessions)
+	}
+	if strings.Contains(visitors, "AND session_id") {
+		t.Errorf("by visitor reads session ids:\n%s", visitors)
+	}
 	if again, _ := funnelSQLBy(3, ByVisitor); again != visitors {
 		t.Error("rendering by person changed the visitor rendering")
 	}
+}
+
+// TestFunnelBySession: a session is a unit; a funnel done across two
+// sessions of one visitor completes for the visitor and for no session.
+func TestFunnelBySession(t *testing.T) {
+	conn := migratedConn(t)
+	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	m := time.Minute
+	insertEvents(t, conn,
+		// v: A, B in session v1, C two hours later in session v2.
+		ev{id: "1", visitor: "v", session: "v1", name: "A", at: t0},
+		ev{id: "2", visitor: "v", session: "v1", name: "B", at: t0.Add(m)},
+		ev{id: "3", visitor: "v", session: "v2", name: "C", at: t0.Add(120 * m)},
+		// w: A, B without a session id (not sessionized): no session counts.
+		ev{id: "4", visitor: "w", name: "A", at: t0},
+		ev{id: "5", visitor: "w", name: "B", at: t0.Add(m)},
+		// x: all three in one session.
+		ev{id: "6", visitor: "x", session: "x1", name: "A", at: t0},
+		ev{id: "7", visitor: "x", session: "x1", name: "B", at: t0.Add(m)},
+		ev{id: "8", visitor: "x", session: "x1", name: "C", at: t0.Add(2 * m)},
+		// y: A, B in each of two sessions: two sessions, one visitor.
+		ev{id: "9", visitor: "y", session: "y1", name: "A", at: t0},
+		ev{id: "10", visitor: "y", session: "y1", name: "B", at: t0.Add(m)},
+		ev{id: "11", visitor: "y", session: "y2", name: "A", at: t0.Add(60 * m)},
+		ev{id: "12", visitor: "y", session: "y2", name: "B", at: t0.Add(61 * m)},
+	)
+	// Visitors: v, w, x, y start; all reach B; v and x reach C. Sessions:
+	// v1, x1, y1, y2 start and reach B; x1 alone reaches C. The same in
+	// every mode: the steps are back to back, in order.
+	for _, mode := range []string{ModeOrdered, ModeStrict, ModeAny} {
+		for _, tc := range []struct {
+			by   string
+			want []uint64
+		}{
+			{BySession, []uint64{4, 4, 1}},
+			{ByVisitor, []uint64{4, 4, 2}},
+		} {
+			t.Run(mode+"/"+tc.by, func(t *testing.T) {
+				r, err := FunnelBy(t.Context(), conn, Options{From: date(2026, 11, 1), To: date(2026, 11, 15),
+					Steps: []string{"A", "B", "C"}, Mode: mode}, tc.by)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []uint64
+				for _, s := range r.Steps {
+					got = append(got, s.Count)
+				}
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("counts %v, want %v", got, tc.want)
+				}
+				// B: 60 s in every unit; C: 120 s (x alone; v by
+				// visitor: 7200 s, median of [120, 7200] the upper).
+				wantC := 120.0
+				if tc.by == ByVisitor {
+					wantC = 7200
+				}
+				if !near(r.Steps[1].MedianSecondsToConvert, 60) || !near(r.Steps[2].MedianSecondsToConvert, wantC) {
+					t.Errorf("medians %v, %v; want 60, %v", r.Steps[1].MedianSecondsToConvert, r.Steps[2].MedianSecondsToConvert, wantC)
+				}
+			})
+		}
+	}
+	// A trend by session: the four sessions started on 2026-11-02.
+	t.Run("trend", func(t *testing.T) {
+		r, err := FunnelBy(t.Context(), conn, Options{From: date(2026, 11, 2), To: date(2026, 11, 4),
+			Steps: []string{"A", "B", "C"}, Trend: TrendDay}, BySession)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range r.Trend {
+			got = append(got, fmt.Sprintf("%s:%d/%d/%d", p.Period, p.Steps[0].Count, p.Steps[1].Count, p.Steps[2].Count))
+		}
+		if want := "2026-11-02:4/4/1 2026-11-03:0/0/0"; strings.Join(got, " ") != want {
+			t.Errorf("trend %q, want %q", strings.Join(got, " "), want)
+		}
+	})
 }

@@ -10,27 +10,42 @@ import (
 )
 
 // FunnelDropoff is the drop-off list of a funnel (`--dropoff K`);
-// sql/queries/funnel_dropoff.sql defines each field.
+// sql/queries/funnel_dropoff.sql defines each field. It lists what the
+// funnel counts: visitors, persons (ByPerson) or sessions (BySession).
 type FunnelDropoff struct {
-	// Step is K: the visitors reached step K and not K+1.
+	// Step is K: the units reached step K and not K+1.
 	Step int `json:"step"`
 	// StepName is step K as given.
 	StepName string `json:"step_name"`
-	// Visitors are the visitors who dropped off, by the time of step K.
+	// Visitors are the units who dropped off, by the time of step K.
 	Visitors []DroppedVisitor `json:"visitors"`
 	// NextEvents are the 10 most common first events they did after step K.
 	NextEvents []NextEvent `json:"next_events"`
 }
 
-// DroppedVisitor is one visitor who reached step K and not K+1.
+// DroppedVisitor is one unit (visitor, person or session) that reached
+// step K and not K+1.
 type DroppedVisitor struct {
-	VisitorID string    `json:"visitor_id"`
-	UserID    string    `json:"user_id"`
-	StepTime  time.Time `json:"step_time"`
-	Channel   string    `json:"channel"`
+	// PersonID is the person (ByPerson only): the user id of a linked
+	// person, else its one visitor id.
+	PersonID string `json:"person_id,omitempty"`
+	// SessionID is the session (BySession only).
+	SessionID string `json:"session_id,omitempty"`
+	// VisitorID is the visitor (for persons and sessions, the visitor of
+	// the step-K event).
+	VisitorID string `json:"visitor_id"`
+	// VisitorIDs are a person's visitors with events in the range, sorted
+	// (ByPerson only).
+	VisitorIDs []string `json:"visitor_ids,omitempty"`
+	// UserID is the user id to reach the unit by: a linked person's own,
+	// else the newest user_id of the unit's events ('' if none).
+	UserID   string    `json:"user_id"`
+	StepTime time.Time `json:"step_time"`
+	Channel  string    `json:"channel"`
 }
 
-// NextEvent is an event that dropped visitors did next, and how many.
+// NextEvent is an event that dropped units did next, and how many
+// (Visitors counts units: persons or sessions when the funnel counts them).
 type NextEvent struct {
 	Event    string `json:"event"`
 	Visitors uint64 `json:"visitors"`
@@ -82,9 +97,19 @@ func (q *funnelQuery) dropoff(ctx context.Context, conn driver.Conn) (*FunnelDro
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var v DroppedVisitor
-		if err := rows.Scan(&v.VisitorID, &v.UserID, &v.StepTime, &v.Channel); err != nil {
+		var (
+			v        DroppedVisitor
+			unit     string
+			visitors []string
+		)
+		if err := rows.Scan(&unit, &v.VisitorID, &visitors, &v.UserID, &v.StepTime, &v.Channel); err != nil {
 			return nil, fmt.Errorf("scan: %w", err)
+		}
+		switch q.by {
+		case ByPerson:
+			v.PersonID, v.VisitorIDs = unit, visitors
+		case BySession:
+			v.SessionID = unit
 		}
 		v.StepTime = v.StepTime.UTC()
 		d.Visitors = append(d.Visitors, v)

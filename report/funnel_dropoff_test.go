@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 )
@@ -51,10 +52,10 @@ func TestFunnelDropoff(t *testing.T) {
 	}
 	// By the time of step 2: b (10 s), h (20 s), a (60 s: its first Cart), d (1 h).
 	want := []DroppedVisitor{
-		{"b", "", t0.Add(10 * s), "Paid Search"},
-		{"h", "", t0.Add(20 * s), ""},
-		{"a", "u-a", t0.Add(60 * s), "Social"},
-		{"d", "u-d", t0.Add(time.Hour), ""},
+		{VisitorID: "b", UserID: "", StepTime: t0.Add(10 * s), Channel: "Paid Search"},
+		{VisitorID: "h", UserID: "", StepTime: t0.Add(20 * s), Channel: ""},
+		{VisitorID: "a", UserID: "u-a", StepTime: t0.Add(60 * s), Channel: "Social"},
+		{VisitorID: "d", UserID: "u-d", StepTime: t0.Add(time.Hour), Channel: ""},
 	}
 	if len(d.Visitors) != len(want) {
 		t.Fatalf("visitors = %+v, want %+v", d.Visitors, want)
@@ -113,8 +114,93 @@ func TestFunnelDropoff(t *testing.T) {
 			t.Errorf("%+v: no error", bad)
 		}
 	}
-	if _, err := FunnelBy(t.Context(), conn, Options{From: opts.From, To: opts.To, Steps: opts.Steps, Dropoff: 1}, ByPerson); err == nil {
-		t.Error("dropoff by person: no error")
+}
+
+// TestFunnelDropoffBy: the drop-off list by person (an identity merge
+// across two devices) and by session.
+func TestFunnelDropoffBy(t *testing.T) {
+	conn := migratedConn(t)
+	exec(t, conn, `INSERT INTO events (message_id, event_time, event_name, visitor_id, user_id, session_id, traffic_channel, type) VALUES
+		('1', '2026-11-02 10:00:00', 'View', 'phone', '', 's-p', 'Social', 'track'),
+		('2', '2026-11-02 11:00:00', 'Cart', 'laptop', '', 's-l', 'Email', 'track'),
+		('3', '2026-11-02 12:00:00', 'Wishlist', 'laptop', '', 's-l', 'Email', 'track'),
+		('4', '2026-11-02 10:00:00', 'View', 'solo', '', 's-a', 'Direct', 'track'),
+		('5', '2026-11-02 10:05:00', 'Cart', 'solo', '', 's-a', 'Direct', 'track'),
+		('6', '2026-11-02 13:00:00', 'Buy', 'solo', '', 's-b', 'Direct', 'track'),
+		('7', '2026-11-02 10:00:00', 'View', 'p2', '', 's-c', 'Direct', 'track'),
+		('8', '2026-11-02 10:01:00', 'Cart', 'p2', '', 's-c', 'Direct', 'track'),
+		('9', '2026-11-02 10:02:00', 'Buy', 'p2', '', 's-c', 'Direct', 'track')`)
+	exec(t, conn, `INSERT INTO identities (visitor_id, user_id, first_seen, last_seen, source, message_id) VALUES
+		('phone', 'user-1', '2026-11-02 09:00:00', '2026-11-02 09:00:00', 'identify', 'i1'),
+		('laptop', 'user-1', '2026-11-01 08:00:00', '2026-11-01 08:00:00', 'identify', 'i3'),
+		('p2', 'user-2', '2026-11-02 09:00:00', '2026-11-02 09:00:00', 'identify', 'i2')`)
+	opts := Options{From: date(2026, 11, 1), To: date(2026, 11, 15), Steps: []string{"View", "Cart", "Buy"}, Dropoff: 2}
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 2, h, m, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		by   string
+		want []DroppedVisitor
+		next []NextEvent
+		csv  string
+		json string
+	}{
+		// user-1 viewed on the phone and added to the cart on the laptop;
+		// solo and user-2 bought. No event in the range carries the user
+		// id: it is the person's. Next: the laptop's Wishlist.
+		{ByPerson, []DroppedVisitor{{PersonID: "user-1", VisitorID: "laptop", VisitorIDs: []string{"laptop", "phone"}, UserID: "user-1", StepTime: at(11, 0), Channel: "Email"}},
+			[]NextEvent{{"Wishlist", 1}},
+			"person_id,user_id,visitor_ids,visitor_id,step_time,channel\nuser-1,user-1,laptop phone,laptop,2026-11-02T11:00:00.000Z,Email\n",
+			`"visitors":[{"person_id":"user-1","visitor_id":"laptop","visitor_ids":["laptop","phone"],"user_id":"user-1","step_time":"2026-11-02T11:00:00Z","channel":"Email"}]`},
+		// No visitor: the phone did View only, the laptop no View.
+		{ByVisitor, nil, nil, "visitor_id,user_id,step_time,channel\n", `"visitors":[]`},
+		// Session s-a: View, Cart; its Buy is in session s-b. Nothing
+		// after the Cart in s-a.
+		{BySession, []DroppedVisitor{{SessionID: "s-a", VisitorID: "solo", StepTime: at(10, 5), Channel: "Direct"}},
+			nil,
+			"session_id,visitor_id,user_id,step_time,channel\ns-a,solo,,2026-11-02T10:05:00.000Z,Direct\n",
+			`"visitors":[{"session_id":"s-a","visitor_id":"solo","user_id":"","step_time":"2026-11-02T10:05:00Z","channel":"Direct"}]`},
+	} {
+		t.Run(tc.by, func(t *testing.T) {
+			got, err := FunnelBy(t.Context(), conn, opts, tc.by)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := got.Dropoff
+			if len(d.Visitors) != len(tc.want) {
+				t.Fatalf("dropped %+v, want %+v", d.Visitors, tc.want)
+			}
+			for i, w := range tc.want {
+				g := d.Visitors[i]
+				if g.PersonID != w.PersonID || g.SessionID != w.SessionID || g.VisitorID != w.VisitorID ||
+					strings.Join(g.VisitorIDs, " ") != strings.Join(w.VisitorIDs, " ") || g.UserID != w.UserID ||
+					!g.StepTime.Equal(w.StepTime) || g.Channel != w.Channel {
+					t.Errorf("dropped %d = %+v, want %+v", i, g, w)
+				}
+			}
+			checkNext(t, d.NextEvents, tc.next)
+			var b bytes.Buffer
+			if err := Write(&b, got, FormatCSV); err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != tc.csv {
+				t.Errorf("csv %q, want %q", b.String(), tc.csv)
+			}
+			b.Reset()
+			if err := Write(&b, got, FormatJSON); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String(), tc.json) {
+				t.Errorf("json %s, want it to contain %s", b.String(), tc.json)
+			}
+			if tc.by == ByPerson {
+				b.Reset()
+				if err := Write(&b, got, FormatTable); err != nil {
+					t.Fatal(err)
+				}
+				if want := "user-1  laptop   user-1  2026-11-02 11:00:00  Email    laptop phone"; !strings.Contains(b.String(), want) {
+					t.Errorf("table:\n%s\nwant a row %q", b.String(), want)
+				}
+			}
+		})
 	}
 }
 

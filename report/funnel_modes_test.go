@@ -1,7 +1,9 @@
 package report
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -115,6 +117,172 @@ func TestFunnelModesPageSteps(t *testing.T) {
 		}
 		if len(got.Steps) != 2 || got.Steps[0].Count != tc.counts[0] || got.Steps[1].Count != tc.counts[1] || !near(got.Steps[1].MedianSecondsToConvert, tc.median) {
 			t.Errorf("%s: %+v, want counts %v, median %v", tc.mode, got.Steps, tc.counts, tc.median)
+		}
+	}
+}
+
+// TestFunnelModesBreakdown: modes strict and any with a breakdown, a
+// trend, property filters and (strict) exclusions.
+func TestFunnelModesBreakdown(t *testing.T) {
+	conn := migratedConn(t)
+	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC) // a Monday
+	s := time.Second
+	insertFull(t, conn,
+		// a: View (Email, plan pro), Cart 10 s, Buy 20 s: every mode.
+		fev{id: "a1", visitor: "a", name: "View", at: t0, channel: "Email", props: `{"plan":"pro"}`},
+		fev{id: "a2", visitor: "a", name: "Cart", at: t0.Add(10 * s), channel: "Email"},
+		fev{id: "a3", visitor: "a", name: "Buy", at: t0.Add(20 * s), channel: "Email"},
+		// b: View (Social), Other, Cart 10 s: strict stops at View.
+		fev{id: "b1", visitor: "b", name: "View", at: t0, channel: "Social"},
+		fev{id: "b2", visitor: "b", name: "Other", at: t0.Add(5 * s), channel: "Social"},
+		fev{id: "b3", visitor: "b", name: "Cart", at: t0.Add(10 * s), channel: "Social"},
+		// c: Cart (Email), then View (Direct) 5 s later: strict stops at
+		// View; any reaches Cart in 5 s. Its value is its View's: Direct.
+		fev{id: "c1", visitor: "c", name: "Cart", at: t0, channel: "Email"},
+		fev{id: "c2", visitor: "c", name: "View", at: t0.Add(5 * s), channel: "Direct"},
+		// d, a day later: View (Email), Cart 30 s.
+		fev{id: "d1", visitor: "d", name: "View", at: t0.Add(day), channel: "Email"},
+		fev{id: "d2", visitor: "d", name: "Cart", at: t0.Add(day + 30*s), channel: "Email"},
+	)
+	opts := func(mode string) Options {
+		return Options{From: date(2026, 11, 2), To: date(2026, 11, 4), Steps: []string{"View", "Cart", "Buy"}, Mode: mode}
+	}
+	counts := func(steps []FunnelStep) string {
+		var out []string
+		for _, s := range steps {
+			out = append(out, fmt.Sprintf("%d", s.Count))
+		}
+		return strings.Join(out, "/")
+	}
+	for _, tc := range []struct {
+		mode string
+		// breakdown by channel: value:counts:medians of Cart and Buy
+		breakdown string
+		// trend by day: period:counts
+		trend string
+	}{
+		// strict: Email a (10 s, 20 s) and d (30 s): Cart median of [10,
+		// 30] the upper, 30.
+		{ModeStrict, "Email:2/2/1:30,20 Direct:1/0/0:0,0 Social:1/0/0:0,0", "2026-11-02:3/1/1 2026-11-03:1/1/0"},
+		// any: Social b reaches Cart in 10 s, Direct c in 5 s.
+		{ModeAny, "Email:2/2/1:30,20 Direct:1/1/0:5,0 Social:1/1/0:10,0", "2026-11-02:3/3/1 2026-11-03:1/1/0"},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			o := opts(tc.mode)
+			o.Breakdown = "channel"
+			r, err := Funnel(t.Context(), conn, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, g := range r.Breakdown {
+				got = append(got, fmt.Sprintf("%s:%s:%v,%v", g.Value, counts(g.Steps), g.Steps[1].MedianSecondsToConvert, g.Steps[2].MedianSecondsToConvert))
+			}
+			if strings.Join(got, " ") != tc.breakdown {
+				t.Errorf("breakdown %q, want %q", strings.Join(got, " "), tc.breakdown)
+			}
+			o = opts(tc.mode)
+			o.Trend = TrendDay
+			if r, err = Funnel(t.Context(), conn, o); err != nil {
+				t.Fatal(err)
+			}
+			got = nil
+			for _, p := range r.Trend {
+				got = append(got, p.Period+":"+counts(p.Steps))
+			}
+			if strings.Join(got, " ") != tc.trend {
+				t.Errorf("trend %q, want %q", strings.Join(got, " "), tc.trend)
+			}
+
+			// Property filters: only a's View has plan pro.
+			o = opts(tc.mode)
+			o.Steps = []string{"View[plan=pro]", "Cart"}
+			if r, err = Funnel(t.Context(), conn, o); err != nil {
+				t.Fatal(err)
+			}
+			if got := counts(r.Steps); got != "1/1" {
+				t.Errorf("filtered counts %s, want 1/1", got)
+			}
+			// A property breakdown: a in "pro", the others in "".
+			o = opts(tc.mode)
+			o.Steps, o.Breakdown = []string{"View", "Cart"}, "property:plan"
+			if r, err = Funnel(t.Context(), conn, o); err != nil {
+				t.Fatal(err)
+			}
+			got = nil
+			for _, g := range r.Breakdown {
+				got = append(got, g.Value+":"+counts(g.Steps))
+			}
+			want := ":3/1 pro:1/1" // strict: d alone of b, c, d
+			if tc.mode == ModeAny {
+				want = ":3/3 pro:1/1"
+			}
+			if strings.Join(got, " ") != want {
+				t.Errorf("property breakdown %q, want %q", strings.Join(got, " "), want)
+			}
+		})
+	}
+	// Exclusions change nothing in mode strict: b's Other already breaks
+	// its chain. Mode any refuses them.
+	o := opts(ModeStrict)
+	o.Steps, o.Exclude = []string{"View", "Cart"}, []string{"Other"}
+	r, err := Funnel(t.Context(), conn, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := counts(r.Steps); got != "4/2" {
+		t.Errorf("strict with exclusions: %s, want 4/2", got)
+	}
+	o.Mode = ModeAny
+	if _, err := Funnel(t.Context(), conn, o); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "mode any: exclusions") {
+		t.Errorf("any with exclusions: %v, want ErrNotSupported", err)
+	}
+	o = opts(ModeStrict)
+	o.Dropoff = 1
+	if _, err := Funnel(t.Context(), conn, o); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "mode strict: dropoff") {
+		t.Errorf("strict with a dropoff: %v, want ErrNotSupported", err)
+	}
+}
+
+// A strict or any funnel without filters, per-step windows, sessions or
+// groups reads none of the columns they need.
+func TestFunnelModesSQLVariants(t *testing.T) {
+	render := func(steps []string, by, breakdown string) string {
+		t.Helper()
+		parsed, err := parseSteps(steps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := &funnelQuery{by: by, mode: ModeStrict, steps: parsed, window: 3600}
+		sql, err := q.modesSQL(breakdown)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Only the SQL, not the header comment.
+		return sql[strings.Index(sql, "\nWITH"):]
+	}
+	plain := render([]string{"A", "B"}, ByVisitor, "")
+	for _, part := range []string{"properties", "session_id", "step_window_ms", "traffic_channel", "filter_steps", "fromUnixTimestamp64Milli(first.1"} {
+		if strings.Contains(plain, part) {
+			t.Errorf("the plain funnel reads %s:\n%s", part, plain)
+		}
+	}
+	for _, tc := range []struct {
+		steps         []string
+		by, breakdown string
+		want          []string
+	}{
+		{[]string{"A[k=v]", "B"}, ByVisitor, "", []string{"filter_steps", "e.properties"}},
+		{[]string{"A", "B within 1m"}, ByVisitor, "", []string{"step_window_ms"}},
+		{[]string{"A", "B"}, BySession, "", []string{"e.session_id AS unit", "AND e.session_id != ''"}},
+		{[]string{"A", "B"}, ByVisitor, "channel", []string{"toString(e.traffic_channel)", "first.4 AS value"}},
+		{[]string{"A", "B"}, ByVisitor, TrendWeek, []string{"toMonday(fromUnixTimestamp64Milli(first.1"}},
+	} {
+		got := render(tc.steps, tc.by, tc.breakdown)
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%v by %s, breakdown %q: no %q in\n%s", tc.steps, tc.by, tc.breakdown, w, got)
+			}
 		}
 	}
 }

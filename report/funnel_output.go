@@ -56,9 +56,24 @@ func stepRecord(s FunnelStep, p90 bool) []string {
 // first), else the steps.
 func (r *FunnelReport) records() [][]string {
 	if d := r.Dropoff; d != nil {
-		out := [][]string{{"visitor_id", "user_id", "step_time", "channel"}}
-		for _, v := range d.Visitors {
-			out = append(out, []string{v.VisitorID, v.UserID, v.StepTime.UTC().Format("2006-01-02T15:04:05.000Z07:00"), v.Channel})
+		at := func(v DroppedVisitor) string { return v.StepTime.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+		var out [][]string
+		switch r.by {
+		case ByPerson:
+			out = [][]string{{"person_id", "user_id", "visitor_ids", "visitor_id", "step_time", "channel"}}
+			for _, v := range d.Visitors {
+				out = append(out, []string{v.PersonID, v.UserID, strings.Join(v.VisitorIDs, " "), v.VisitorID, at(v), v.Channel})
+			}
+		case BySession:
+			out = [][]string{{"session_id", "visitor_id", "user_id", "step_time", "channel"}}
+			for _, v := range d.Visitors {
+				out = append(out, []string{v.SessionID, v.VisitorID, v.UserID, at(v), v.Channel})
+			}
+		default:
+			out = [][]string{{"visitor_id", "user_id", "step_time", "channel"}}
+			for _, v := range d.Visitors {
+				out = append(out, []string{v.VisitorID, v.UserID, at(v), v.Channel})
+			}
 		}
 		return out
 	}
@@ -95,8 +110,11 @@ func (r *FunnelReport) records() [][]string {
 
 func (r *FunnelReport) display() []table {
 	unit := "VISITORS"
-	if r.by == ByPerson {
+	switch r.by {
+	case ByPerson:
 		unit = "PERSONS"
+	case BySession:
+		unit = "SESSIONS"
 	}
 	p90 := hasP90(r.Steps)
 	header := []string{"#", "STEP", unit, "FROM START", "FROM PREVIOUS", "MEDIAN TIME"}
@@ -147,10 +165,23 @@ func (r *FunnelReport) display() []table {
 	}
 	if d := r.Dropoff; d != nil {
 		t := table{{"VISITOR", "USER", "AT STEP " + strconv.Itoa(d.Step), "CHANNEL"}}
-		for _, v := range d.Visitors {
-			t = append(t, []string{v.VisitorID, v.UserID, v.StepTime.UTC().Format(time.DateTime), v.Channel})
+		switch r.by {
+		case ByPerson:
+			t[0] = append([]string{"PERSON"}, append(t[0], "VISITORS")...)
+		case BySession:
+			t[0] = append([]string{"SESSION"}, t[0]...)
 		}
-		next := table{{"NEXT EVENT", "VISITORS"}}
+		for _, v := range d.Visitors {
+			cells := []string{v.VisitorID, v.UserID, v.StepTime.UTC().Format(time.DateTime), v.Channel}
+			switch r.by {
+			case ByPerson:
+				cells = append([]string{v.PersonID}, append(cells, strings.Join(v.VisitorIDs, " "))...)
+			case BySession:
+				cells = append([]string{v.SessionID}, cells...)
+			}
+			t = append(t, cells)
+		}
+		next := table{{"NEXT EVENT", unit}}
 		for _, e := range d.NextEvents {
 			next = append(next, []string{e.Event, formatUint(e.Visitors)})
 		}

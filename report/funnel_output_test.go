@@ -58,7 +58,7 @@ DAY         View  Buy  CONVERSION
 2026-11-03,Buy,0,0,0,60,90
 `, `"trend_by":"day","trend":[{"period":"2026-11-02","steps":[`},
 		{"dropoff", &FunnelReport{Steps: steps(3, 1), Dropoff: &FunnelDropoff{Step: 1, StepName: "View",
-			Visitors:   []DroppedVisitor{{"v1", "u1", time.Date(2026, 11, 2, 10, 0, 0, 5e6, time.UTC), "Email"}},
+			Visitors:   []DroppedVisitor{{VisitorID: "v1", UserID: "u1", StepTime: time.Date(2026, 11, 2, 10, 0, 0, 5e6, time.UTC), Channel: "Email"}},
 			NextEvents: []NextEvent{{"page:/shoes", 1}}}}, `
 #  STEP  VISITORS  FROM START  FROM PREVIOUS  MEDIAN TIME  P90 TIME
 1  View  3         100.0%      100.0%         0.0s         0.0s

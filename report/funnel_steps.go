@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // funnelStep is one parsed step.
@@ -11,7 +12,13 @@ type funnelStep struct {
 	events  []string     // event names any of which is the step
 	pages   []string     // LIKE patterns of page paths any of whose page views is the step
 	filters []stepFilter // event names with property filters, any of which is the step
+	// window is the step's per-step window ("A within 10m"): the most
+	// time from the step before to this one; 0 for none.
+	window time.Duration
 }
+
+// withinSep introduces a step's per-step window: "Order Completed within 1h".
+const withinSep = " within "
 
 // stepFilter is an alternative "Name[k=v][k2=v2]": an event named name
 // whose properties keys[i] equal values[i].
@@ -24,6 +31,11 @@ type stepFilter struct {
 // an alternative "page:/path/*" is a page or screen view whose page_path
 // matches (* is any characters); "A[k=v]" is an event A whose top-level
 // property k equals v (more filters: "A[k=v][k2=v2]", all must hold).
+// A step from the second on may end in " within DURATION" (10m, 1h30m,
+// 2d; whole milliseconds, more than 0): its per-step window, the most
+// time from the previous step's event to this step's, for the whole step
+// ("A|B within 10m"). The last " within " outside property filters
+// starts it, so an event name cannot end in " within ..." itself.
 func parseSteps(steps []string) ([]funnelStep, error) {
 	if len(steps) == 0 {
 		return nil, fmt.Errorf("steps: at least one step is required")
@@ -35,29 +47,37 @@ func parseSteps(steps []string) ([]funnelStep, error) {
 	for i, s := range steps {
 		s = strings.TrimSpace(s)
 		step := funnelStep{label: s}
+		s, window, err := cutWindow(s)
+		if err != nil {
+			return nil, fmt.Errorf("steps: step %d (%q): %w", i+1, step.label, err)
+		}
+		if window > 0 && i == 0 {
+			return nil, fmt.Errorf("steps: step 1 (%q): a per-step window bounds the time from the previous step; step 1 has none (--window bounds the whole funnel)", step.label)
+		}
+		step.window = window
 		alts, err := splitOutside(s, '|')
 		if err != nil {
-			return nil, fmt.Errorf("steps: step %d (%q): %w", i+1, s, err)
+			return nil, fmt.Errorf("steps: step %d (%q): %w", i+1, step.label, err)
 		}
 		for _, name := range alts {
 			name = strings.TrimSpace(name)
 			if name == "" {
-				return nil, fmt.Errorf("steps: step %d (%q): empty event name", i+1, s)
+				return nil, fmt.Errorf("steps: step %d (%q): empty event name", i+1, step.label)
 			}
 			if pattern, ok := strings.CutPrefix(name, "page:"); ok {
 				pattern = strings.TrimSpace(pattern)
 				if !strings.HasPrefix(pattern, "/") {
-					return nil, fmt.Errorf("steps: step %d (%q): a page step is page:/path, with * for any characters", i+1, s)
+					return nil, fmt.Errorf("steps: step %d (%q): a page step is page:/path, with * for any characters", i+1, step.label)
 				}
 				if strings.ContainsAny(pattern, "[]") {
-					return nil, fmt.Errorf("steps: step %d (%q): a page step takes no property filter", i+1, s)
+					return nil, fmt.Errorf("steps: step %d (%q): a page step takes no property filter", i+1, step.label)
 				}
 				step.pages = append(step.pages, likePattern(pattern))
 				continue
 			}
 			f, err := parseFilter(name)
 			if err != nil {
-				return nil, fmt.Errorf("steps: step %d (%q): %w", i+1, s, err)
+				return nil, fmt.Errorf("steps: step %d (%q): %w", i+1, step.label, err)
 			}
 			if f.keys == nil {
 				step.events = append(step.events, f.name)
@@ -68,6 +88,42 @@ func parseSteps(steps []string) ([]funnelStep, error) {
 		out[i] = step
 	}
 	return out, nil
+}
+
+// cutWindow cuts a step's per-step window off s: "A within 10m" is "A"
+// and 10 minutes; s without " within " (outside [...]) is itself and 0.
+func cutWindow(s string) (string, time.Duration, error) {
+	at, depth := -1, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '[':
+			depth++
+		case ']':
+			depth--
+		case ' ':
+			if depth == 0 && strings.HasPrefix(s[i:], withinSep) {
+				at = i
+			}
+		}
+	}
+	if at < 0 {
+		return s, 0, nil
+	}
+	text := strings.TrimSpace(s[at+len(withinSep):])
+	d, err := ParseDuration(text)
+	switch {
+	case err != nil:
+		return "", 0, fmt.Errorf("per-step window %q: want a duration such as 30s, 10m, 1h30m or 2d after \"within\"", text)
+	case d <= 0:
+		return "", 0, fmt.Errorf("per-step window %q: want more than 0", text)
+	case d%time.Millisecond != 0:
+		return "", 0, fmt.Errorf("per-step window %q: want whole milliseconds (event times are milliseconds)", text)
+	}
+	name := strings.TrimSpace(s[:at])
+	if name == "" {
+		return "", 0, fmt.Errorf("no event before \"within\"")
+	}
+	return name, d, nil
 }
 
 // parseFilter parses one event alternative: "Name" or "Name[k=v][k2=v2]".

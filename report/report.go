@@ -41,8 +41,9 @@ const (
 // ErrUnknownKind is returned by Run for a report kind it does not know.
 var ErrUnknownKind = errors.New("unknown report kind")
 
-// ErrNotSupported is returned for an option this version cannot compute yet
-// (counting funnels by session).
+// ErrNotSupported is returned for an option this version cannot compute
+// (for example a drop-off list in funnel mode strict or any, retention or
+// attribution by session).
 var ErrNotSupported = errors.New("not supported yet")
 
 // Options are the filters of a report. From and To are required; the fields
@@ -56,8 +57,10 @@ type Options struct {
 	// keeps everything.
 	Site string
 
-	// Steps are the funnel's steps, in order: an event name each, or
-	// alternatives "A|B". At least one, at most 32.
+	// Steps are the funnel's steps, in order: an event name each,
+	// alternatives "A|B", a page pattern "page:/p/*", property filters
+	// "A[k=v]", and after step 1 an optional per-step window "A within 10m"
+	// (at most that long after the step before). At least one, at most 32.
 	Steps []string
 	// Window is the funnel's conversion window (DefaultWindow when 0).
 	Window time.Duration

@@ -7,12 +7,18 @@
 -- one entry per step (report.funnelSQL does). "unit" and "events" say what
 -- is counted and what is read: visitors, from events alone. To count
 -- persons, report.FunnelBy redefines them as "person_unit" and
--- "person_events", so counting visitors pays for no join. The same way,
--- only a funnel that needs them pays for property filters ("cond" becomes
--- "filter_cond"), exclusions ("excluded", "exclude_where" and "lvl" become
--- "exclude_excluded", "exclude_exclude_where" and "exclude_lvl") and a
--- breakdown ("first_value" becomes "breakdown_first_value"); the defaults
--- give the same answer when there are no filters, exclusions or breakdown.
+-- "person_events" (and, for funnel_dropoff.sql, "visitor", an event's
+-- visitor id, and "linked", whether its visitor is linked to a user id, as
+-- "person_visitor" and "person_linked"), so counting visitors pays for no
+-- join; to count sessions, "unit" and "unit_where" (an extra condition)
+-- as "session_unit" and "session_unit_where". The same way, only a
+-- funnel that needs them pays for property filters ("cond" becomes
+-- "filter_cond"), exclusions ("excluded" and "exclude_where" become
+-- "exclude_excluded" and "exclude_exclude_where", and "lvl" becomes
+-- "chain_lvl"), per-step windows ("chains" becomes "step_window_chains",
+-- and "lvl" "chain_lvl") and a breakdown ("first_value" becomes
+-- "breakdown_first_value"); the defaults give the same answer when there
+-- are no filters, exclusions, per-step windows or breakdown.
 -- The CTEs per_visitor and per_visitor_chains are the template "visitors",
 -- which funnel_dropoff.sql reuses. It splices in nothing but step numbers
 -- and those fragments; every value is a query parameter (bind them all,
@@ -34,6 +40,10 @@
 --                            named filter_events_N[i] whose property
 --                            filter_keys_N[i][j] equals filter_values_N[i][j]
 --                            for every j counts as the step; empty for none
+--   {step_window_ms:Array(Int64)}  per step, its per-step window in ms
+--                            ("B within 10m": 600000); the conversion window
+--                            (window_seconds * 1000) for a step without one,
+--                            and for step 1 (unused)
 --   {exclude:Array(String)}  exclusion steps: event names ([] for none)
 --   {breakdown:String}       '' (none), 'channel', 'touchpoint', 'campaign',
 --                            'device', 'source', 'property', 'day' or 'week'
@@ -52,6 +62,13 @@
 --              its person, those before the link too, so steps done on
 --              different devices (or an email click carrying the user id)
 --              join one path. Below, "visitor" then reads "person".
+--   sessions   (`--by session`) events are grouped by session_id, the
+--              session the processor assigned; events whose session_id is
+--              '' (not sessionized: older than the processor's lateness
+--              allowance when they arrived) take no part. A funnel done
+--              across two sessions of one visitor counts for neither
+--              session past the steps each session did on its own. Below,
+--              "visitor" then reads "session".
 --   property   a property filter compares the event's top-level property
 --              `k` of `properties` (JSON): a JSON string by its value, any
 --              other JSON value by its JSON text (10, true); a missing
@@ -59,10 +76,27 @@
 --   chain      from a step-1 event s, the greedy chain t_1 = s and t_j = the
 --              first step-j event at or after t_(j-1), j = 2..N. Event times
 --              are compared to the millisecond.
+--              With per-step windows (w_j: "step j within w_j"; w_j = window
+--              for a step without one) a chain from s is instead t_1 = s and
+--              t_j = the earliest step-j event x for which some step-(j-1)
+--              event y reachable from s has y <= x <= y + w_j (inclusive, as
+--              the conversion window: exactly w_j after y counts, 1 ms more
+--              does not) and x <= s + window; a step-1 event s is reachable
+--              from s, and x is then reachable from s. So t_j is the earliest
+--              time step j can be done after s with every step within its
+--              per-step window and all within the conversion window; t_j is
+--              missing when no such x exists. (Greedy is not enough here: a
+--              later step-(j-1) event may be the one a step-j event is close
+--              enough to. Without per-step windows both definitions give the
+--              same t_j.)
 --   count      step k: visitors with windowFunnel(window)(...) >= k, that is
 --              visitors with a step-1 event s and then step-2..k events in
 --              that order, each at or after the one before, the step-k event
 --              at most `window` after s (s + window inclusive).
+--              With per-step windows: visitors with a chain (above) whose
+--              t_k exists, so each step j = 2..k at most w_j after the step
+--              before it and step k at most `window` after s; windowFunnel's
+--              level then only skips visitors who cannot pass step 1.
 --              With exclusion steps: visitors with a chain whose t_k - t_1
 --              <= window and with none of their excluded events strictly
 --              between t_1 and t_k (an excluded event at the same
@@ -109,11 +143,31 @@
 {{define "exclude_exclude_where"}} OR
                 has({exclude:Array(String)}, event_name){{end -}}
 {{define "lvl"}}level{{end -}}
-{{define "exclude_lvl"}}if(level < 2, level,
+{{define "chain_lvl"}}if(level < 2, level,
                toUInt8(1 + arrayCount(k -> arrayExists(c -> c[k] - c[1] <= {window_seconds:UInt64} * 1000
                                                            AND NOT arrayExists(x -> x > c[1] AND x < c[k], excluded), chains),
                                       range(2, length(times) + 1)))){{end -}}
+{{define "chains"}}arrayMap(s -> arrayFold(
+                    (acc, j) -> arrayPushBack(acc, arrayFirst(x -> x >= acc[-1], arrayPushBack(times[j], 9223372036854775807))),
+                    range(2, length(times) + 1),
+                    [s]),
+                if(level < 2, [], times[1])){{end -}}
+{{define "step_window_chains"}}arrayMap(s -> arrayMap(r -> if(empty(r), toInt64(9223372036854775807), r[1]), arrayFold(
+                    (acc, j) -> arrayPushBack(acc, arrayFilter(x -> x <= s + {window_seconds:UInt64} * 1000
+                                                                   AND arrayExists(y -> y <= x AND x - y <= {step_window_ms:Array(Int64)}[j], acc[-1]),
+                                                               times[j])),
+                    range(2, length(times) + 1),
+                    [[s]])),
+                if(level < 2, [], times[1])){{end -}}
 {{define "unit"}}visitor_id{{end -}}
+{{define "visitor"}}visitor_id{{end -}}
+{{define "unit_where"}}{{end -}}
+{{define "session_unit"}}session_id{{end -}}
+{{define "session_unit_where"}}
+          AND session_id != ''{{end -}}
+{{define "person_visitor"}}e.visitor_id{{end -}}
+{{define "linked"}}false{{end -}}
+{{define "person_linked"}}p.person_id != ''{{end -}}
 {{define "events"}}events FINAL{{end -}}
 {{define "person_unit"}}coalesce(nullIf(p.person_id, ''), e.visitor_id){{end -}}
 {{define "person_events"}}events AS e FINAL
@@ -142,7 +196,7 @@
         FROM {{template "events"}}
         WHERE event_time >= {from:DateTime64(3)}
           AND event_time < {to:DateTime64(3)}
-          AND ({site:String} = '' OR write_key = {site:String})
+          AND ({site:String} = '' OR write_key = {site:String}){{template "unit_where"}}
           AND (
             {{- range $i, $_ := .Steps}}{{if $i}} OR{{end}}
                 {{template "cond" $i}}
@@ -155,17 +209,17 @@
         SELECT
             unit,
             times,
-            -- chains[i]: the greedy chain t_1..t_N from the i-th step-1 event;
-            -- a missing step is 2^63-1, past any window. Only for visitors
-            -- past step 1: nobody else has a time to convert. (The cost is
-            -- (step-1 events) x (events of the other steps) per visitor.)
-            arrayMap(s -> arrayFold(
-                    (acc, j) -> arrayPushBack(acc, arrayFirst(x -> x >= acc[-1], arrayPushBack(times[j], 9223372036854775807))),
-                    range(2, length(times) + 1),
-                    [s]),
-                if(level < 2, [], times[1])) AS chains,
+            -- chains[i]: the chain t_1..t_N from the i-th step-1 event (greedy;
+            -- with per-step windows the earliest reachable times, kept in
+            -- the step's reachable set); a missing step is 2^63-1, past any
+            -- window. Only for visitors past step 1: nobody else has a time
+            -- to convert. (The cost is (step-1 events) x (events of the other
+            -- steps) per visitor; with per-step windows times the events of
+            -- the step before.)
+            {{template "chains"}} AS chains,
             -- lvl: the last step reached: windowFunnel's level, or with
-            -- exclusions the last step k a chain reaches (below)
+            -- exclusions or per-step windows the last step k a chain reaches
+            -- (below)
             {{template "lvl"}} AS lvl,
             -- chain_to_step[k]: the earliest chain that reaches step k: within
             -- the window and no excluded event strictly between its t_1 and

@@ -1,6 +1,15 @@
 -- funnel_modes: the funnel in modes strict and any (DESIGN.md section 5,
 -- "Funnel"; `touchstream report funnel --mode strict|any`). Mode ordered is
--- funnel.sql. Plain SQL: the steps are arrays, not a template.
+-- funnel.sql. The steps are arrays, but the file is a Go text/template
+-- like funnel.sql, so that a funnel pays only for the parts it uses:
+-- report.FunnelBy redefines "unit" and "unit_where" as "session_unit" and
+-- "session_unit_where" to count sessions, "cond" as "filter_cond" for
+-- property filters, "step_window" as "step_window_step_window" for
+-- per-step windows, and "value_column" and "value" as
+-- "breakdown_value_column" and "breakdown_value" for a breakdown (or
+-- "value" as "trend_value" for a trend). The defaults give the same answer
+-- without sessions, filters, per-step windows or groups. It splices in no
+-- value: bind every parameter below whichever variant is rendered.
 --
 -- Parameters:
 --   {from:DateTime64(3)}, {to:DateTime64(3)}  events with event_time in [from, to)
@@ -12,10 +21,26 @@
 --   {step_pages:Array(Array(String))}   per step, LIKE patterns of page paths:
 --                            a page or screen view whose page_path matches
 --                            one counts as the step ([] for none)
+--   {filter_steps:Array(UInt64)}, {filter_events:Array(String)},
+--   {filter_keys:Array(Array(String))}, {filter_values:Array(Array(String))}
+--                            the step alternatives with property filters,
+--                            one entry each: an event named filter_events[i]
+--                            whose property filter_keys[i][j] equals
+--                            filter_values[i][j] for every j counts as step
+--                            filter_steps[i] (from 1); [] for none. (Flat,
+--                            because an empty Array(Array(Array(String)))
+--                            parameter does not parse.)
+--   {step_window_ms:Array(Int64)}  per step, its per-step window in ms
+--                            ("B within 10m"), as in funnel.sql: the
+--                            conversion window for a step without one (mode
+--                            strict only; report.FunnelBy refuses per-step
+--                            windows in mode any, whose steps have no order)
 --   {mode:String}            'strict' or 'any'
---   {by:String}              'visitor' or 'person' (as in funnel.sql: the
---                            person_id of the visitor in persons, else the
---                            visitor_id)
+--   {breakdown:String}, {breakdown_property:String}  as in funnel.sql
+--   {by:String}              'visitor', 'person' or 'session' (as in
+--                            funnel.sql: the person_id of the visitor in
+--                            persons, else the visitor_id; the session_id,
+--                            events without one left out)
 --
 -- Definitions (events FINAL; a unit's events in [from, to), every event of
 -- any name, ordered by event_time, then message_id):
@@ -25,8 +50,10 @@
 --           event, with no other event between them, and t(e_(i+k-1)) -
 --           t(e_i) <= window. Any event in between breaks the chain, also
 --           a page view or a repeat of an earlier step (a chain may start
---           again at a later step-1 event). time to convert: t(e_(i+k-1))
---           - t(e_i) of the earliest such chain.
+--           again at a later step-1 event). With per-step windows, also
+--           t(e_(i+j-1)) - t(e_(i+j-2)) <= w_j for j = 2..k (inclusive, as
+--           the window). time to convert: t(e_(i+k-1)) - t(e_i) of the
+--           earliest such chain.
 --   any     a unit reaches step k when there is a time a such that each of
 --           steps 1..k has an event in [a, a + window], in any order (so
 --           step 1 need not come first). time to convert: with a the
@@ -37,29 +64,72 @@
 --   over the units that reached the step (0 for step 1 and for a step
 --   nobody reached); p90_seconds_to_convert the same with
 --   quantileExact(0.9).
---   value   always '' (no breakdown in these modes; the column matches
---           funnel.sql's).
+--   property filters  a step alternative "A[k=v]" is an event A whose
+--           top-level property k equals v, compared as in funnel.sql.
+--   exclusion steps   (report.FunnelBy takes them in mode strict only)
+--           change nothing in mode strict: an excluded event strictly
+--           between t_1 and t_k (funnel.sql's rule) is an event between
+--           two steps, which already breaks a strict chain. Mode any
+--           refuses them.
+--   value   the group a unit is counted in (`--breakdown`, `--trend`), as
+--           in funnel.sql: from the unit's earliest step-1 event in [from,
+--           to) (ties: the smallest message_id), also in mode any, where
+--           step 1 need not come first; groups as in funnel.sql. Without
+--           a breakdown the one group ''.
 --
--- One row per step, in order: position, step, count,
--- conversion_from_start, conversion_from_previous, median_seconds_to_convert,
--- p90_seconds_to_convert, value.
+-- One row per group and step, ordered by value, then position: position,
+-- step, count, conversion_from_start, conversion_from_previous,
+-- median_seconds_to_convert, p90_seconds_to_convert, value.
+{{define "unit"}}if({by:String} = 'person', coalesce(nullIf(p.person_id, ''), e.visitor_id), e.visitor_id){{end -}}
+{{define "session_unit"}}e.session_id{{end -}}
+{{define "unit_where"}}{{end -}}
+{{define "session_unit_where"}}
+          AND e.session_id != ''{{end -}}
+{{define "cond"}}{{template "step_cond"}}{{end -}}
+{{define "step_cond"}}has({step_events:Array(Array(String))}[j], e.event_name)
+                              OR (e.type IN ('page', 'screen')
+                                  AND arrayExists(q -> e.page_path LIKE q, {step_pages:Array(Array(String))}[j])){{end -}}
+{{define "filter_cond"}}{{template "step_cond"}}
+                              OR arrayExists((fj, n, ks, vs) -> fj = j AND n = e.event_name
+                                                            AND arrayAll((pk, pv) -> if(JSONType(e.properties, pk) = 'String', JSONExtractString(e.properties, pk), JSONExtractRaw(e.properties, pk)) = pv, ks, vs),
+                                             {filter_steps:Array(UInt64)}, {filter_events:Array(String)},
+                                             {filter_keys:Array(Array(String))}, {filter_values:Array(Array(String))}){{end -}}
+{{define "step_window"}}{{end -}}
+{{define "step_window_step_window"}}
+                                                             AND (j = 1 OR t[i + j - 1] - t[i + j - 2] <= {step_window_ms:Array(Int64)}[j]){{end -}}
+{{define "value_column"}}{{end -}}
+{{define "value"}}''{{end -}}
+{{define "trend_value"}}multiIf({breakdown:String} = 'day', toString(toDate(fromUnixTimestamp64Milli(first.1, 'UTC'))),
+                    {breakdown:String} = 'week', toString(toMonday(fromUnixTimestamp64Milli(first.1, 'UTC'))),
+                    ''){{end -}}
+{{define "breakdown_value"}}first.4{{end -}}
+{{define "breakdown_value_column"}},
+                multiIf({breakdown:String} = 'channel', toString(e.traffic_channel),
+                        {breakdown:String} = 'touchpoint', toString(e.touchpoint),
+                        {breakdown:String} = 'campaign', e.utm_campaign,
+                        {breakdown:String} = 'device', toString(e.device_type),
+                        {breakdown:String} = 'source', e.utm_source,
+                        {breakdown:String} = 'property',
+                            if(JSONType(e.properties, {breakdown_property:String}) = 'String',
+                               JSONExtractString(e.properties, {breakdown_property:String}),
+                               JSONExtractRaw(e.properties, {breakdown_property:String})),
+                        ''){{end -}}
 WITH
     per_unit AS
     (
         SELECT
-            if({by:String} = 'person', coalesce(nullIf(p.person_id, ''), e.visitor_id), e.visitor_id) AS unit,
+            {{template "unit"}} AS unit,
+            -- evs: (time ms, message_id, is step j for each j[, breakdown value])
             arraySort(x -> (x.1, x.2), groupArray((
                 toInt64(toUnixTimestamp64Milli(e.event_time)),
                 e.message_id,
-                arrayMap(j -> has({step_events:Array(Array(String))}[j], e.event_name)
-                              OR (e.type IN ('page', 'screen')
-                                  AND arrayExists(q -> e.page_path LIKE q, {step_pages:Array(Array(String))}[j])),
-                         range(1, length({steps:Array(String)}) + 1))))) AS evs
+                arrayMap(j -> {{template "cond"}},
+                         range(1, length({steps:Array(String)}) + 1)){{template "value_column"}}))) AS evs
         FROM events AS e FINAL
         LEFT JOIN (SELECT visitor_id, person_id FROM persons) AS p ON p.visitor_id = e.visitor_id
         WHERE e.event_time >= {from:DateTime64(3)}
           AND e.event_time < {to:DateTime64(3)}
-          AND ({site:String} = '' OR e.write_key = {site:String})
+          AND ({site:String} = '' OR e.write_key = {site:String}){{template "unit_where"}}
         GROUP BY unit
     ),
     per_unit_steps AS
@@ -73,7 +143,8 @@ WITH
             arrayMap(j -> arrayFilter((x, mm) -> mm[j], t, m), range(1, length({steps:Array(String)}) + 1)) AS times,
             -- strict: starts[k] = the indexes i where a chain of steps 1..k starts
             arrayMap(k -> arrayFilter(i -> i + k - 1 <= n
-                                           AND arrayAll(j -> m[i + j - 1][j], range(1, k + 1))
+                                           AND arrayAll(j -> m[i + j - 1][j]{{template "step_window"}},
+                                                        range(1, k + 1))
                                            AND t[i + k - 1] - t[i] <= win_ms,
                                       range(1, n + 1)),
                      range(1, length({steps:Array(String)}) + 1)) AS starts,
@@ -88,33 +159,55 @@ WITH
                arrayMap((s, k) -> if(empty(s), 0, t[s[1] + k - 1] - t[s[1]]), starts, range(1, length(starts) + 1)),
                arrayMap((a, k) -> if(empty(a), 0,
                                      arrayMax(arrayMap(j -> arrayFirst(x -> x >= a[1], times[j]) - a[1], range(1, k + 1)))),
-                        anchors, range(1, length(anchors) + 1))) AS ms_to_convert
+                        anchors, range(1, length(anchors) + 1))) AS ms_to_convert,
+            -- first: the unit's earliest step-1 event (ties: the smallest message_id)
+            arrayFirst(x -> x.3[1], evs) AS first,
+            {{template "value"}} AS value
         FROM per_unit
     ),
     per_step AS
     (
         SELECT
+            value,
             k,
             countIf(reached[k]) AS hits,
             quantileExactIf(0.5)(ms_to_convert[k], reached[k]) AS median_ms,
             quantileExactIf(0.9)(ms_to_convert[k], reached[k]) AS p90_ms
         FROM per_unit_steps
         ARRAY JOIN range(1, length({steps:Array(String)}) + 1) AS k
-        GROUP BY k
+        WHERE reached[1]
+        GROUP BY value, k
     ),
     all_steps AS
     (
         SELECT arrayJoin(range(1, length({steps:Array(String)}) + 1)) AS k
     ),
+    -- the groups, as in funnel.sql
+    all_values AS
+    (
+        SELECT DISTINCT value FROM per_unit_steps WHERE reached[1] AND {breakdown:String} != ''
+        UNION DISTINCT
+        SELECT arrayJoin(multiIf(
+            {breakdown:String} = '', [''],
+            {breakdown:String} = 'day',
+                arrayMap(i -> toString(toDate({from:DateTime64(3)}, 'UTC') + i),
+                         range(toUInt64(toDate({to:DateTime64(3)} - toIntervalMillisecond(1), 'UTC') - toDate({from:DateTime64(3)}, 'UTC') + 1))),
+            {breakdown:String} = 'week',
+                arrayMap(i -> toString(toMonday({from:DateTime64(3)}, 'UTC') + 7 * i),
+                         range(toUInt64(intDiv(toMonday({to:DateTime64(3)} - toIntervalMillisecond(1), 'UTC') - toMonday({from:DateTime64(3)}, 'UTC'), 7) + 1))),
+            [])) AS value
+    ),
     counted AS
     (
         SELECT
+            all_values.value AS value,
             all_steps.k AS k,
             per_step.hits AS reached_units,
             if(per_step.hits = 0, 0, per_step.median_ms / 1000) AS median_seconds,
             if(per_step.hits = 0, 0, per_step.p90_ms / 1000) AS p90_seconds
-        FROM all_steps
-        LEFT JOIN per_step ON per_step.k = all_steps.k
+        FROM all_values
+        CROSS JOIN all_steps
+        LEFT JOIN per_step ON per_step.value = all_values.value AND per_step.k = all_steps.k
     )
 SELECT
     toUInt64(k) AS position,
@@ -124,7 +217,7 @@ SELECT
     toFloat64(if(lagInFrame(reached_units, 1, reached_units) OVER w = 0, 0, reached_units / lagInFrame(reached_units, 1, reached_units) OVER w)) AS conversion_from_previous,
     toFloat64(median_seconds) AS median_seconds_to_convert,
     toFloat64(p90_seconds) AS p90_seconds_to_convert,
-    '' AS value
+    value
 FROM counted
-WINDOW w AS (ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-ORDER BY k
+WINDOW w AS (PARTITION BY value ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+ORDER BY value, k
