@@ -53,7 +53,7 @@ if [ -n "$BENCH_ONLY" ]; then
 	BENCH_RECORD=0
 	step 1/1 "./bench $BENCH_ONLY" "$BENCHTIME_E2E" "$BENCH_ONLY" ./bench
 else
-	step 1/4 "embedded ClickHouse and Kafka, the processor's sink" "$BENCHTIME" . ./embedded/... ./clickhouse
+	step 1/4 "embedded ClickHouse and Kafka, publishing, the processor's sink" "$BENCHTIME" . ./embedded/... ./kafka ./clickhouse
 	step 2/4 "sessionizer" "$BENCHTIME_SESSIONIZE" . ./sessionize
 	step 3/4 "processor" "$BENCHTIME_PROCESSOR" . ./processor
 	step 4/4 "collector, query, freshness" "$BENCHTIME_E2E" . ./bench
@@ -84,6 +84,8 @@ freshness p50, half peak|BenchmarkFreshness|peak-p50-ms|-|-|-|ms
 freshness p99, half peak|BenchmarkFreshness|peak-p99-ms|-|-|<= 2000|ms
 processor events/s|BenchmarkProcessor|processor-events/s|kafkago-events/s|ratio|>= 0.5|events/s
 open-session memory|BenchmarkOpenSessions|B/open-session|-|-|<= 1024|B
+kafka-go publish CPU per event, no encoding|BenchmarkPublish/kafka-go|cpu-us/event|-|-|-|us
+collector publish CPU per event|BenchmarkPublish/publisher|cpu-us/event|-|-|-|us
 processor sink rows/s|BenchmarkSink|sink-rows/s|plain-rows/s|ratio|-|rows/s
 clickhouse-go insert rows/s (no compression)|BenchmarkInsert/none|http-rows/s|direct-rows/s|ratio|>= 0.7|rows/s
 clickhouse-go insert rows/s (lz4)|BenchmarkInsert/lz4|http-rows/s|direct-rows/s|ratio|>= 0.7|rows/s
