@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"text/template"
 	"time"
 
@@ -219,24 +218,24 @@ func checkFunnelOptions(opts Options, by string) (*funnelQuery, error) {
 			return nil, fmt.Errorf("exclude %q: an exclusion step is an event name, without alternatives, filters or pages", e)
 		}
 	}
-	if q.mode != ModeOrdered && opts.Dropoff > 0 {
-		return nil, fmt.Errorf("mode %s: dropoff: %w (mode ordered only)", q.mode, ErrNotSupported)
-	}
-	if q.mode == ModeAny && len(opts.Exclude) > 0 {
-		return nil, fmt.Errorf("mode any: exclusions: %w (modes ordered and strict only)", ErrNotSupported)
-	}
 	return q, nil
 }
 
-// params are the query parameters of funnel.sql (and funnel_dropoff.sql)
-// for the breakdown (and its property).
+// params are the query parameters of funnel.sql (and funnel_dropoff.sql),
+// or in modes strict and any of funnel_modes.sql (and
+// funnel_modes_dropoff.sql, which adds dropoff_step), for the breakdown
+// (and its property).
 func (q *funnelQuery) params(breakdown, property string) []any {
 	labels := make([]string, len(q.steps))
 	for i, s := range q.steps {
 		labels[i] = s.label
 	}
+	exclude := make([]string, 0, len(q.opts.Exclude))
+	for _, e := range q.opts.Exclude {
+		exclude = append(exclude, strings.TrimSpace(e))
+	}
 	params := append(q.opts.rangeParams(), chgo.Named("window_seconds", q.window), chgo.Named("steps", labels),
-		chgo.Named("step_window_ms", q.stepWindowMS()))
+		chgo.Named("step_window_ms", q.stepWindowMS()), chgo.Named("exclude", exclude))
 	if q.mode != ModeOrdered {
 		// funnel_modes.sql takes the steps as arrays of arrays.
 		// The filtered alternatives are flat, tagged with their step.
@@ -268,12 +267,7 @@ func (q *funnelQuery) params(breakdown, property string) []any {
 			chgo.Named("filter_keys_"+n, keys),
 			chgo.Named("filter_values_"+n, values))
 	}
-	exclude := make([]string, 0, len(q.opts.Exclude))
-	for _, e := range q.opts.Exclude {
-		exclude = append(exclude, strings.TrimSpace(e))
-	}
-	return append(params, chgo.Named("exclude", exclude),
-		chgo.Named("breakdown", breakdown), chgo.Named("breakdown_property", property))
+	return append(params, chgo.Named("breakdown", breakdown), chgo.Named("breakdown_property", property))
 }
 
 // run runs the funnel for a breakdown ("" for none: one group) and
@@ -417,54 +411,6 @@ func redefined(t *template.Template, uses [][2]string) (*template.Template, erro
 		return nil, fmt.Errorf("parse %s variant: %w", name, err)
 	}
 	return t, nil
-}
-
-// modesTemplate is funnel_modes.sql, parsed once.
-var modesTemplate = sync.OnceValues(func() (*template.Template, error) {
-	text, err := querySQL("funnel_modes")
-	if err != nil {
-		return nil, err
-	}
-	t, err := template.New("funnel_modes.sql").Option("missingkey=error").Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("parse funnel_modes.sql: %w", err)
-	}
-	return t, nil
-})
-
-// modesSQL renders funnel_modes.sql with the parts q needs for a
-// breakdown: "" for none, TrendDay or TrendWeek, or one of funnel.sql's
-// breakdowns. A plain funnel renders without any of them.
-func (q *funnelQuery) modesSQL(breakdown string) (string, error) {
-	t, err := modesTemplate()
-	if err != nil {
-		return "", err
-	}
-	var uses [][2]string
-	if q.by == BySession {
-		uses = append(uses, [2]string{"unit", "session_unit"}, [2]string{"unit_where", "session_unit_where"})
-	}
-	if slices.ContainsFunc(q.steps, func(s funnelStep) bool { return len(s.filters) > 0 }) {
-		uses = append(uses, [2]string{"cond", "filter_cond"})
-	}
-	if q.hasStepWindows() {
-		uses = append(uses, [2]string{"step_window", "step_window_step_window"})
-	}
-	switch breakdown {
-	case "":
-	case TrendDay, TrendWeek:
-		uses = append(uses, [2]string{"value", "trend_value"})
-	default:
-		uses = append(uses, [2]string{"value", "breakdown_value"}, [2]string{"value_column", "breakdown_value_column"})
-	}
-	if t, err = redefined(t, uses); err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, nil); err != nil {
-		return "", fmt.Errorf("render funnel_modes.sql: %w", err)
-	}
-	return b.String(), nil
 }
 
 // render renders the variant of funnel.sql for n steps.

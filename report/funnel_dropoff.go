@@ -6,12 +6,15 @@ import (
 	"strings"
 	"time"
 
+	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // FunnelDropoff is the drop-off list of a funnel (`--dropoff K`);
-// sql/queries/funnel_dropoff.sql defines each field. It lists what the
-// funnel counts: visitors, persons (ByPerson) or sessions (BySession).
+// sql/queries/funnel_dropoff.sql defines each field in mode ordered,
+// sql/queries/funnel_modes_dropoff.sql in modes strict and any. It lists
+// what the funnel counts: visitors, persons (ByPerson) or sessions
+// (BySession).
 type FunnelDropoff struct {
 	// Step is K: the units reached step K and not K+1.
 	Step int `json:"step"`
@@ -81,13 +84,35 @@ func dropoffSQL(v funnelVariant, n, k int, next bool) (string, error) {
 	return b.String(), nil
 }
 
-// dropoff runs funnel_dropoff.sql for q.opts.Dropoff.
+// dropoffQueries returns the two queries of q's drop-off list (the units,
+// the next events) and their parameters: funnel_dropoff.sql in mode
+// ordered, funnel_modes_dropoff.sql in modes strict and any.
+func (q *funnelQuery) dropoffQueries() (list, next string, params []any, err error) {
+	k := q.opts.Dropoff
+	params = q.params("", "")
+	if q.mode == ModeOrdered {
+		if list, err = dropoffSQL(q.variant(""), len(q.steps), k, false); err != nil {
+			return "", "", nil, err
+		}
+		if next, err = dropoffSQL(q.variant(""), len(q.steps), k, true); err != nil {
+			return "", "", nil, err
+		}
+		return list, next, params, nil
+	}
+	if list, err = q.modesDropoffSQL(false); err != nil {
+		return "", "", nil, err
+	}
+	if next, err = q.modesDropoffSQL(true); err != nil {
+		return "", "", nil, err
+	}
+	return list, next, append(params, chgo.Named("dropoff_step", uint64(k))), nil
+}
+
+// dropoff runs the drop-off list for q.opts.Dropoff (dropoffQueries).
 func (q *funnelQuery) dropoff(ctx context.Context, conn driver.Conn) (*FunnelDropoff, error) {
 	k := q.opts.Dropoff
 	d := &FunnelDropoff{Step: k, StepName: q.steps[k-1].label, Visitors: []DroppedVisitor{}, NextEvents: []NextEvent{}}
-	params := q.params("", "")
-
-	query, err := dropoffSQL(q.variant(""), len(q.steps), k, false)
+	query, nextQuery, params, err := q.dropoffQueries()
 	if err != nil {
 		return nil, err
 	}
@@ -118,10 +143,7 @@ func (q *funnelQuery) dropoff(ctx context.Context, conn driver.Conn) (*FunnelDro
 		return nil, fmt.Errorf("query: %w", err)
 	}
 
-	if query, err = dropoffSQL(q.variant(""), len(q.steps), k, true); err != nil {
-		return nil, err
-	}
-	next, err := conn.Query(ctx, query, params...)
+	next, err := conn.Query(ctx, nextQuery, params...)
 	if err != nil {
 		return nil, fmt.Errorf("query next events: %w", err)
 	}

@@ -107,7 +107,7 @@ func TestFunnelDropoff(t *testing.T) {
 		{Dropoff: 3},  // the last step has no next step
 		{Dropoff: -1}, // no step 0
 		{Dropoff: 1, Trend: TrendDay},
-		{Dropoff: 1, Mode: ModeStrict},
+		{Dropoff: 1, Mode: "strictly"},
 	} {
 		bad.From, bad.To, bad.Steps = opts.From, opts.To, opts.Steps
 		if _, err := Funnel(t.Context(), conn, bad); err == nil {

@@ -66,7 +66,7 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	fs.String(&by, "by", "funnel, attribution, retention: count visitor (each device/browser) or person (visitors linked to one user id count once); funnel also session")
 	fs.String(&brk, "breakdown", "funnel: split by the visitor's first step event's channel, touchpoint, campaign, device, source or property:NAME")
 	fs.String(&trend, "trend", "funnel: split by the day or week (from Monday, UTC) of the visitor's first step event")
-	fs.String(&exclude, "exclude", "funnel: exclusion steps, comma-separated event names: a visitor with one between step 1 and a later step does not count past it")
+	fs.String(&exclude, "exclude", "funnel: exclusion steps, comma-separated event names: a unit with one strictly between step 1 and a later step (mode any: inside the span of the step events) does not count past it")
 	fs.Bool(&detail, "detail", "abandonment and time-on-site: add the breakdowns (by day, channel, recovered-by; by channel, landing page, touchpoint, device, stage; histogram); always on with --format html")
 	fs.Bool(&carts, "carts", "abandonment: print the abandoned carts (cart, visitor, user, time, value, items) instead of the rates; with --format csv, a list for email/SMS reminders")
 	fs.Int(&dropoff, "dropoff", "funnel: list the visitors (persons, sessions with --by) who reached step K and not K+1 (with --format csv: for remarketing) and what they did next")

@@ -5,11 +5,15 @@
 -- report.FunnelBy redefines "unit" and "unit_where" as "session_unit" and
 -- "session_unit_where" to count sessions, "cond" as "filter_cond" for
 -- property filters, "step_window" as "step_window_step_window" for
--- per-step windows, and "value_column" and "value" as
--- "breakdown_value_column" and "breakdown_value" for a breakdown (or
--- "value" as "trend_value" for a trend). The defaults give the same answer
--- without sessions, filters, per-step windows or groups. It splices in no
--- value: bind every parameter below whichever variant is rendered.
+-- per-step windows, "excluded" and "any_exclude" as "exclude_excluded"
+-- and "exclude_any_exclude" for exclusion steps in mode any, and
+-- "value_column" and "value" as "breakdown_value_column" and
+-- "breakdown_value" for a breakdown (or "value" as "trend_value" for a
+-- trend). The defaults give the same answer without sessions, filters,
+-- per-step windows, exclusions or groups. The CTEs per_unit and
+-- per_unit_steps are the template "units", which funnel_modes_dropoff.sql
+-- (the drop-off list of these modes) reuses. It splices in no value: bind
+-- every parameter below whichever variant is rendered.
 --
 -- Parameters:
 --   {from:DateTime64(3)}, {to:DateTime64(3)}  events with event_time in [from, to)
@@ -35,6 +39,8 @@
 --                            conversion window for a step without one (mode
 --                            strict only; report.FunnelBy refuses per-step
 --                            windows in mode any, whose steps have no order)
+--   {exclude:Array(String)}  exclusion steps: event names ([] for none;
+--                            read in mode any only, see below)
 --   {mode:String}            'strict' or 'any'
 --   {breakdown:String}, {breakdown_property:String}  as in funnel.sql
 --   {by:String}              'visitor', 'person' or 'session' (as in
@@ -58,7 +64,8 @@
 --           steps 1..k has an event in [a, a + window], in any order (so
 --           step 1 need not come first). time to convert: with a the
 --           earliest such time (always an event time), the largest of the
---           steps' first times at or after a, minus a.
+--           steps' first times at or after a, minus a. With exclusion
+--           steps, see below.
 --   count, conversion_from_start, conversion_from_previous as in funnel.sql;
 --   median_seconds_to_convert: quantileExact(0.5) of the time to convert
 --   over the units that reached the step (0 for step 1 and for a step
@@ -66,11 +73,24 @@
 --   quantileExact(0.9).
 --   property filters  a step alternative "A[k=v]" is an event A whose
 --           top-level property k equals v, compared as in funnel.sql.
---   exclusion steps   (report.FunnelBy takes them in mode strict only)
---           change nothing in mode strict: an excluded event strictly
---           between t_1 and t_k (funnel.sql's rule) is an event between
---           two steps, which already breaks a strict chain. Mode any
---           refuses them.
+--   exclusion steps   (events named in {exclude})
+--           strict: change nothing: an excluded event strictly between t_1
+--           and t_k (funnel.sql's rule) is an event between two steps,
+--           which already breaks a strict chain (report.FunnelBy renders
+--           no exclusion variant for it).
+--           any: a unit reaches step k when it has step-1..k events x_1..x_k
+--           (x_j a step-j event, in any order) with max(x) - min(x) <=
+--           window and none of its excluded events strictly between min(x)
+--           and max(x) (one at the same millisecond as either end does not
+--           count, as in funnel.sql). Equivalently: a time a (an event time
+--           of steps 1..k) such that with c(a) the largest of the steps'
+--           first times at or after a, c(a) - a <= window and no excluded
+--           event is in (a, c(a)): picking each step's first event at or
+--           after a gives the shortest span that starts at a, so if any
+--           choice starting at a is clean, that one is. Without exclusions
+--           this is the definition of reaching above. Time to convert:
+--           c(a) - a for the earliest such a. Step 1 is never excluded (its
+--           span is one event); reaching k+1 implies reaching k.
 --   value   the group a unit is counted in (`--breakdown`, `--trend`), as
 --           in funnel.sql: from the unit's earliest step-1 event in [from,
 --           to) (ties: the smallest message_id), also in mode any, where
@@ -114,7 +134,13 @@
                                JSONExtractString(e.properties, {breakdown_property:String}),
                                JSONExtractRaw(e.properties, {breakdown_property:String})),
                         ''){{end -}}
-WITH
+{{define "excluded"}}CAST([], 'Array(Int64)'){{end -}}
+{{define "exclude_excluded"}}arraySort(groupArrayIf(toInt64(toUnixTimestamp64Milli(e.event_time)), has({exclude:Array(String)}, e.event_name))){{end -}}
+{{define "any_exclude"}}{{end -}}
+{{define "exclude_any_exclude"}}
+                                                              AND NOT arrayExists(x -> x > a AND x < arrayMax(arrayMap(j -> arrayFirst(y -> y >= a, times[j]), range(1, k + 1))),
+                                                                                  excluded){{end -}}
+{{define "units"}}
     per_unit AS
     (
         SELECT
@@ -124,7 +150,9 @@ WITH
                 toInt64(toUnixTimestamp64Milli(e.event_time)),
                 e.message_id,
                 arrayMap(j -> {{template "cond"}},
-                         range(1, length({steps:Array(String)}) + 1)){{template "value_column"}}))) AS evs
+                         range(1, length({steps:Array(String)}) + 1)){{template "value_column"}}))) AS evs,
+            -- excluded: the unit's excluded event times (ms), ascending
+            {{template "excluded"}} AS excluded
         FROM events AS e FINAL
         LEFT JOIN (SELECT visitor_id, person_id FROM persons) AS p ON p.visitor_id = e.visitor_id
         WHERE e.event_time >= {from:DateTime64(3)}
@@ -135,6 +163,8 @@ WITH
     per_unit_steps AS
     (
         SELECT
+            unit,
+            evs,
             arrayMap(x -> x.1, evs) AS t,
             arrayMap(x -> x.3, evs) AS m,
             length(evs) AS n,
@@ -149,7 +179,9 @@ WITH
                                       range(1, n + 1)),
                      range(1, length({steps:Array(String)}) + 1)) AS starts,
             -- any: anchors[k] = the times a with every step 1..k in [a, a + w]
-            arrayMap(k -> arraySort(arrayFilter(a -> arrayAll(j -> arrayExists(x -> x >= a AND x <= a + win_ms, times[j]), range(1, k + 1)),
+            -- (with exclusions: and no excluded event strictly between a and
+            -- the last of the steps' first times at or after a)
+            arrayMap(k -> arraySort(arrayFilter(a -> arrayAll(j -> arrayExists(x -> x >= a AND x <= a + win_ms, times[j]), range(1, k + 1)){{template "any_exclude"}},
                                                 arrayFlatten(arraySlice(times, 1, k)))),
                      range(1, length({steps:Array(String)}) + 1)) AS anchors,
             if({mode:String} = 'strict',
@@ -164,7 +196,9 @@ WITH
             arrayFirst(x -> x.3[1], evs) AS first,
             {{template "value"}} AS value
         FROM per_unit
-    ),
+    ){{end -}}
+WITH
+    {{- template "units" .}},
     per_step AS
     (
         SELECT

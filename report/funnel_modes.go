@@ -1,0 +1,93 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"text/template"
+)
+
+// modesTemplate is funnel_modes.sql, parsed once.
+var modesTemplate = sync.OnceValues(func() (*template.Template, error) {
+	text, err := querySQL("funnel_modes")
+	if err != nil {
+		return nil, err
+	}
+	t, err := template.New("funnel_modes.sql").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("parse funnel_modes.sql: %w", err)
+	}
+	return t, nil
+})
+
+// modesVariant returns funnel_modes.sql with the templates redefined that
+// q needs for a breakdown: "" for none, TrendDay or TrendWeek, or one of
+// funnel.sql's breakdowns. A plain funnel keeps every default.
+func (q *funnelQuery) modesVariant(breakdown string) (*template.Template, error) {
+	t, err := modesTemplate()
+	if err != nil {
+		return nil, err
+	}
+	var uses [][2]string
+	if q.by == BySession {
+		uses = append(uses, [2]string{"unit", "session_unit"}, [2]string{"unit_where", "session_unit_where"})
+	}
+	if slices.ContainsFunc(q.steps, func(s funnelStep) bool { return len(s.filters) > 0 }) {
+		uses = append(uses, [2]string{"cond", "filter_cond"})
+	}
+	if q.hasStepWindows() {
+		uses = append(uses, [2]string{"step_window", "step_window_step_window"})
+	}
+	// Exclusions change nothing in mode strict (funnel_modes.sql).
+	if q.mode == ModeAny && len(q.opts.Exclude) > 0 {
+		uses = append(uses, [2]string{"excluded", "exclude_excluded"}, [2]string{"any_exclude", "exclude_any_exclude"})
+	}
+	switch breakdown {
+	case "":
+	case TrendDay, TrendWeek:
+		uses = append(uses, [2]string{"value", "trend_value"})
+	default:
+		uses = append(uses, [2]string{"value", "breakdown_value"}, [2]string{"value_column", "breakdown_value_column"})
+	}
+	return redefined(t, uses)
+}
+
+// modesSQL renders funnel_modes.sql with the parts q needs for a
+// breakdown (as modesVariant).
+func (q *funnelQuery) modesSQL(breakdown string) (string, error) {
+	t, err := q.modesVariant(breakdown)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, nil); err != nil {
+		return "", fmt.Errorf("render funnel_modes.sql: %w", err)
+	}
+	return b.String(), nil
+}
+
+// modesDropoffSQL renders funnel_modes_dropoff.sql with q's variant of
+// funnel_modes.sql (no breakdown): the list of dropped units, or with next
+// the top next events. Step K is its parameter dropoff_step.
+func (q *funnelQuery) modesDropoffSQL(next bool) (string, error) {
+	t, err := q.modesVariant("")
+	if err != nil {
+		return "", err
+	}
+	if t, err = t.Clone(); err != nil {
+		return "", fmt.Errorf("clone funnel_modes.sql: %w", err)
+	}
+	text, err := querySQL("funnel_modes_dropoff")
+	if err != nil {
+		return "", err
+	}
+	if t, err = t.New("funnel_modes_dropoff.sql").Parse(text); err != nil {
+		return "", fmt.Errorf("parse funnel_modes_dropoff.sql: %w", err)
+	}
+	var b strings.Builder
+	if err := t.ExecuteTemplate(&b, "funnel_modes_dropoff.sql", struct{ Next bool }{next}); err != nil {
+		return "", fmt.Errorf("render funnel_modes_dropoff.sql: %w", err)
+	}
+	return b.String(), nil
+}
