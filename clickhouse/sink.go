@@ -44,21 +44,40 @@ type Sink struct {
 func NewSink(conn driver.Conn, opts SinkOptions) *Sink {
 	s := &Sink{conn: conn, inserts: make(map[string]*insert)}
 	for _, t := range []struct {
-		query   *string
-		table   string
-		columns []string
+		query    *string
+		table    string
+		columns  []string
+		settings ch.Settings
 	}{
-		{&s.events, "events", eventColumns},
-		{&s.sessions, "sessions", sessionColumns},
-		{&s.transitions, "stage_transitions", transitionColumns},
-		{&s.identities, "identities", identityColumns},
+		{&s.events, "events", eventColumns, eventInsertSettings},
+		{&s.sessions, "sessions", sessionColumns, nil},
+		{&s.transitions, "stage_transitions", transitionColumns, nil},
+		{&s.identities, "identities", identityColumns, nil},
 	} {
 		in := newInsert(opts.Database, t.table, t.columns)
+		in.settings = t.settings
 		*t.query = in.query
 		s.inserts[in.query] = in
 	}
 	return s
 }
+
+// eventInsertSettings are the settings of every insert into events, on top
+// of the deduplication token.
+//
+// optimize_on_insert = 0: by default ClickHouse runs ReplacingMergeTree's
+// merge over each inserted block (collapsing rows of one key within it)
+// before writing the part. That merge was 40-50 % of the engine's CPU
+// time of a 40,000-event insert (BENCHMARKS.md, "The processor's sink"),
+// and it rarely has anything to collapse: the processor's sessionizer drops
+// the duplicates it sees before a batch is written, and the copies a
+// redelivery brings come in other blocks, which only FINAL or a background
+// merge collapses anyway. Without it a block's own duplicates (late events
+// are not deduplicated by the sessionizer) stay as rows until a merge, and
+// FINAL (the contract's only way to read events, sql/README.md) collapses
+// them exactly as before; the traffic_daily view reads the inserted block
+// either way, and its uniqExact states absorb copies.
+var eventInsertSettings = ch.Settings{"optimize_on_insert": 0}
 
 // insert is one table's INSERT statement and the types of its columns.
 // Over HTTP, clickhouse-go asks the server for the types (DESCRIBE TABLE)
@@ -66,9 +85,10 @@ func NewSink(conn driver.Conn, opts SinkOptions) *Sink {
 // first write and tells them from then on, and forgets them when a write
 // fails (the table may have changed).
 type insert struct {
-	table string   // quoted, qualified name
-	query string   // INSERT INTO table (names)
-	names []string // columns in the order of the statement
+	table    string      // quoted, qualified name
+	query    string      // INSERT INTO table (names)
+	names    []string    // columns in the order of the statement
+	settings ch.Settings // sent with every insert; nil for none
 
 	mu    sync.Mutex
 	types []ch.ColumnNameAndType // nil until learned
@@ -186,11 +206,12 @@ var sessionColumns = []string{
 	"device_type", "conversions", "revenue", "version", "is_deleted",
 }
 
-// WriteEvents inserts events as one batch. token is the batch's
-// insert_deduplication_token: the same batch written again with the same
-// token lands once. An empty token writes without one (identical batches
-// are still dropped inside the deduplication window). An empty batch writes
-// nothing. Errors are retryable unless they are a *PermanentError.
+// WriteEvents inserts events as one batch, with eventInsertSettings. token
+// is the batch's insert_deduplication_token: the same batch written again
+// with the same token lands once. An empty token writes without one
+// (identical batches are still dropped inside the deduplication window). An
+// empty batch writes nothing. Errors are retryable unless they are a
+// *PermanentError.
 func (s *Sink) WriteEvents(ctx context.Context, events []pipeline.Event, token string) error {
 	if len(events) == 0 {
 		return nil
@@ -343,25 +364,26 @@ func (s *Sink) WriteSessions(ctx context.Context, sessions []pipeline.Session, t
 }
 
 // send inserts columns (slices in the order of names) with query, one of
-// the Sink's statements, and token as the insert_deduplication_token. It
-// tells clickhouse-go the column types it learned, and when the insert
-// fails permanently with learned types it learns them again and tries once
-// more (the table may have changed since). The returned error is
-// classified.
+// the Sink's statements, with that statement's settings and token as the
+// insert_deduplication_token. It tells clickhouse-go the column types it
+// learned, and when the insert fails permanently with learned types it
+// learns them again and tries once more (the table may have changed
+// since). The returned error is classified.
 func (s *Sink) send(ctx context.Context, query string, names []string, columns []any, token string) error {
 	in := s.inserts[query]
 	if in == nil {
-		return s.sendOnce(ctx, query, names, columns, token, nil)
+		return s.sendOnce(ctx, query, names, columns, insertSettings(nil, token), nil)
 	}
 	types, learned, err := in.columnTypes(ctx, s.conn)
 	if err != nil {
 		return err
 	}
-	err = s.sendOnce(ctx, query, names, columns, token, types)
+	settings := insertSettings(in.settings, token)
+	err = s.sendOnce(ctx, query, names, columns, settings, types)
 	if err != nil && learned && IsPermanent(err) {
 		in.forget()
 		if types, _, derr := in.columnTypes(ctx, s.conn); derr == nil {
-			err = s.sendOnce(ctx, query, names, columns, token, types)
+			err = s.sendOnce(ctx, query, names, columns, settings, types)
 		}
 	}
 	if err != nil {
@@ -370,15 +392,31 @@ func (s *Sink) send(ctx context.Context, query string, names []string, columns [
 	return err
 }
 
+// insertSettings returns an insert's settings: fixed ones plus token as the
+// insert_deduplication_token (none when empty); nil when there are none.
+func insertSettings(fixed ch.Settings, token string) ch.Settings {
+	if len(fixed) == 0 && token == "" {
+		return nil
+	}
+	settings := make(ch.Settings, len(fixed)+1)
+	for name, value := range fixed {
+		settings[name] = value
+	}
+	if token != "" {
+		settings["insert_deduplication_token"] = token
+	}
+	return settings
+}
+
 // sendOnce prepares query as a batch of the columns of types (nil: ask the
-// server), appends columns and sends it with token.
-func (s *Sink) sendOnce(ctx context.Context, query string, names []string, columns []any, token string, types []ch.ColumnNameAndType) (err error) {
+// server), appends columns and sends it with settings (nil: none).
+func (s *Sink) sendOnce(ctx context.Context, query string, names []string, columns []any, settings ch.Settings, types []ch.ColumnNameAndType) (err error) {
 	var opts []ch.QueryOption
 	if types != nil {
 		opts = append(opts, ch.WithColumnNamesAndTypes(types))
 	}
-	if token != "" {
-		opts = append(opts, ch.WithSettings(ch.Settings{"insert_deduplication_token": token}))
+	if settings != nil {
+		opts = append(opts, ch.WithSettings(settings))
 	}
 	if len(opts) > 0 {
 		ctx = ch.Context(ctx, opts...)

@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/touchstream/touchstream/internal/testenv"
 	"github.com/touchstream/touchstream/pipeline"
+
+	sqlfiles "github.com/touchstream/touchstream/sql"
 )
 
 // readEvents reads every event of database back with FINAL, ordered by
@@ -195,6 +198,121 @@ func TestWriteEventsSameTokenLandsOnce(t *testing.T) {
 	}
 	if n := count(t, conn, q); n != uint64(len(batch)+25) {
 		t.Errorf("count() after a batch with another token = %d, want %d", n, len(batch)+25)
+	}
+}
+
+// TestWriteEventsDuplicatesInOneBatch: the Sink inserts events with
+// optimize_on_insert = 0 (eventInsertSettings), so two copies of an event
+// in one batch are both written as rows; what a reader sees (events FINAL,
+// the traffic_daily rollup through traffic_daily.sql) must count the event
+// once, as when the insert collapsed them.
+func TestWriteEventsDuplicatesInOneBatch(t *testing.T) {
+	t.Parallel()
+	_, database, conn := migratedDB(t)
+	sink := NewSink(conn, SinkOptions{Database: database})
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	order := pipeline.Event{MessageID: "o-1", EventTime: at, ReceivedAt: at.Add(time.Second),
+		Type: pipeline.TypeTrack, EventName: pipeline.EventOrderCompleted, Touchpoint: pipeline.TouchpointWeb,
+		VisitorID: "v1", SessionID: "s1", Channel: "Email", Revenue: 50, WriteKey: "wk"}
+	page := pipeline.Event{MessageID: "p-1", EventTime: at.Add(time.Minute), ReceivedAt: at.Add(time.Minute),
+		Type: pipeline.TypePage, Touchpoint: pipeline.TouchpointWeb,
+		VisitorID: "v1", SessionID: "s1", Channel: "Email", WriteKey: "wk"}
+	other := page // the same message_id from another visitor: another event
+	other.VisitorID, other.SessionID = "v2", "s2"
+	if err := sink.WriteEvents(t.Context(), []pipeline.Event{order, page, other, order, page}, "dup-1"); err != nil {
+		t.Fatalf("WriteEvents: %v", err)
+	}
+	// The block's copies are rows (with optimize_on_insert = 1 the insert
+	// would have left 3): the setting is in effect.
+	rows := fmt.Sprintf(`SELECT count() FROM %s.events`, quoteIdent(database))
+	if n := count(t, conn, rows); n != 5 {
+		t.Errorf("count() without FINAL = %d, want 5 (the batch's copies kept until a merge)", n)
+	}
+	// A redelivery in another batch, under another token.
+	if err := sink.WriteEvents(t.Context(), []pipeline.Event{order}, "dup-2"); err != nil {
+		t.Fatalf("WriteEvents: %v", err)
+	}
+	if n := count(t, conn, rows); n != 6 {
+		t.Errorf("count() without FINAL after the redelivery = %d, want 6", n)
+	}
+
+	got := readEvents(t, conn, database)
+	slices.SortFunc(got, func(a, b pipeline.Event) int {
+		return cmp.Or(cmp.Compare(a.MessageID, b.MessageID), cmp.Compare(a.VisitorID, b.VisitorID))
+	})
+	want := []pipeline.Event{order, page, other}
+	if len(got) != len(want) {
+		t.Fatalf("events FINAL: %d rows, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		g := got[i]
+		g.EventTime, g.ReceivedAt = g.EventTime.UTC(), g.ReceivedAt.UTC()
+		if !reflect.DeepEqual(g, want[i]) {
+			t.Errorf("events FINAL row %d:\n got %+v\nwant %+v", i, g, want[i])
+		}
+	}
+
+	query, err := sqlfiles.Queries.ReadFile("queries/traffic_daily.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// By hand: one day, channel Email; visitors v1 and v2, sessions s1 and
+	// s2, three events, one order of 50 by v1.
+	wantTraffic := []trafficRow{{Day: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), Channel: "Email",
+		Visitors: 2, Sessions: 2, Events: 3, Orders: 1, Customers: 1, Revenue: 50, ConversionRate: 0.5}}
+	from, to := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	sameTraffic(t, "traffic_daily.sql", queryTraffic(t, conn, string(query), from, to, "wk"), wantTraffic)
+	sameTraffic(t, "events FINAL", queryTraffic(t, conn, fromEventsFinal, from, to, "wk"), wantTraffic)
+}
+
+// TestEventsInsertWritesCompactParts: migration 00008 raises events'
+// min_bytes_for_wide_part to 64 MiB, so a processor-sized batch (40,000
+// events, more than ClickHouse's default threshold of 10 MiB) becomes one
+// Compact part, and reads back whole.
+func TestEventsInsertWritesCompactParts(t *testing.T) {
+	t.Parallel()
+	_, database, conn := migratedDB(t)
+	sink := NewSink(conn, SinkOptions{Database: database})
+	const n = 40000
+	at := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	batch := make([]pipeline.Event, n)
+	var revenue float64
+	for i := range batch {
+		batch[i] = pipeline.Event{
+			MessageID: fmt.Sprintf("m-%05d", i), EventTime: at.Add(time.Duration(i) * time.Second), ReceivedAt: at,
+			Type: pipeline.TypeTrack, EventName: "Product Viewed", Touchpoint: pipeline.TouchpointWeb,
+			VisitorID: fmt.Sprintf("visitor-%04d", i/10), SessionID: fmt.Sprintf("session-%04d", i/10),
+			PageURL:    fmt.Sprintf("https://shop.example/products/item-%d?ref=newsletter", i%500),
+			PagePath:   fmt.Sprintf("/products/item-%d", i%500),
+			Referrer:   "https://www.google.com/search?q=shoes",
+			Properties: json.RawMessage(fmt.Sprintf(`{"product_id":"p-%d","price":19.9,"currency":"EUR","category":"shoes"}`, i%500)),
+			Revenue:    float64(i % 7), WriteKey: "wk",
+		}
+		revenue += float64(i % 7)
+	}
+	if err := sink.WriteEvents(t.Context(), batch, "compact-1"); err != nil {
+		t.Fatalf("WriteEvents: %v", err)
+	}
+	var (
+		parts, compact, rows, bytes uint64
+	)
+	if err := conn.QueryRow(t.Context(), `SELECT count(), countIf(part_type = 'Compact'), sum(rows), sum(data_uncompressed_bytes)
+		FROM system.parts WHERE database = ? AND table = 'events' AND active`, database).Scan(&parts, &compact, &rows, &bytes); err != nil {
+		t.Fatal(err)
+	}
+	if bytes <= 10<<20 {
+		t.Fatalf("the batch is %d bytes uncompressed: too small to tell the threshold from the default of 10 MiB", bytes)
+	}
+	if parts != 1 || compact != 1 || rows != n {
+		t.Errorf("events: %d parts, %d of them Compact, %d rows; want 1 Compact part of %d rows", parts, compact, rows, n)
+	}
+	var final uint64
+	var sum float64
+	if err := conn.QueryRow(t.Context(), fmt.Sprintf(`SELECT count(), sum(revenue) FROM %s.events FINAL`, quoteIdent(database))).Scan(&final, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if final != n || sum != revenue {
+		t.Errorf("events FINAL: %d rows, revenue %v; want %d, %v", final, sum, n, revenue)
 	}
 }
 
