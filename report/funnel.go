@@ -348,11 +348,14 @@ type funnelVariant struct {
 	// "person_" forms; with BySession "unit" and "unit_where" their
 	// "session_" forms
 	by      string
-	filters bool // "cond" is "filter_cond" (property filters)
-	exclude bool // "excluded" and "exclude_where" are their "exclude_" forms, "lvl" is "chain_lvl"
-	// stepWindows: "chains" is "step_window_chains", "lvl" is "chain_lvl"
+	pages   bool // "page_cond" is "pages_page_cond" (page steps)
+	filters bool // "cond" is "filter_cond" (property filters; it matches page steps itself)
+	// exclude: "row_excluded", "excluded" and "exclude_where" are their
+	// "exclude_" forms
+	exclude bool
+	// stepWindows: "chains" and "step_gaps" are their "step_window_" forms
 	stepWindows bool
-	breakdown   bool // "first_value" is "breakdown_first_value"
+	breakdown   bool // "row_value" and "first_value" are their "breakdown_" forms
 }
 
 // template returns funnel.sql with the variant's templates redefined.
@@ -373,20 +376,23 @@ func (v funnelVariant) template() (*template.Template, error) {
 		use("unit", "session_unit")
 		use("unit_where", "session_unit_where")
 	}
+	if v.pages {
+		use("page_cond", "pages_page_cond")
+	}
 	if v.filters {
 		use("cond", "filter_cond")
 	}
 	if v.exclude {
+		use("row_excluded", "exclude_row_excluded")
 		use("excluded", "exclude_excluded")
 		use("exclude_where", "exclude_exclude_where")
 	}
 	if v.stepWindows {
 		use("chains", "step_window_chains")
-	}
-	if v.exclude || v.stepWindows {
-		use("lvl", "chain_lvl")
+		use("step_gaps", "step_window_step_gaps")
 	}
 	if v.breakdown {
+		use("row_value", "breakdown_row_value")
 		use("first_value", "breakdown_first_value")
 	}
 	return redefined(t, uses)
@@ -427,7 +433,8 @@ func (v funnelVariant) render(n int) (string, error) {
 }
 
 // funnelSQLBy renders funnel.sql for n steps, counting by (ByVisitor,
-// ByPerson or BySession), without filters, exclusions or breakdown.
+// ByPerson or BySession), without page steps, filters, exclusions,
+// per-step windows or breakdown.
 func funnelSQLBy(n int, by string) (string, error) {
 	return funnelVariant{by: by}.render(n)
 }
@@ -436,6 +443,7 @@ func funnelSQLBy(n int, by string) (string, error) {
 func (q *funnelQuery) variant(breakdown string) funnelVariant {
 	return funnelVariant{
 		by:          q.by,
+		pages:       slices.ContainsFunc(q.steps, func(s funnelStep) bool { return len(s.pages) > 0 }),
 		filters:     slices.ContainsFunc(q.steps, func(s funnelStep) bool { return len(s.filters) > 0 }),
 		exclude:     len(q.opts.Exclude) > 0,
 		stepWindows: q.hasStepWindows(),

@@ -33,7 +33,7 @@ const (
 	ModeOrdered   = "ordered"          // funnel mode: other events may come between steps
 	ModeStrict    = "strict"           // funnel mode: no other event between steps
 	ModeAny       = "any"              // funnel mode: every step within the window, in any order
-	maxSteps      = 32                 // windowFunnel takes at most 32 conditions
+	maxSteps      = 32                 // the query grows with every step; 32 is windowFunnel's limit, kept
 	TrendDay      = "day"              // funnel trend: per UTC day of the first step
 	TrendWeek     = "week"             // funnel trend: per week (from Monday, UTC) of the first step
 )

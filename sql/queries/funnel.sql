@@ -1,24 +1,27 @@
 -- funnel: how many visitors reach each step of an ordered funnel, and how
 -- long they take (DESIGN.md section 5, "Funnel"; `touchstream report funnel`).
 --
--- This file is a Go text/template: the number of steps decides how many
--- conditions windowFunnel gets, so the template repeats the one step
--- condition ("cond") once per step. Render it with .Steps = a list with
--- one entry per step (report.funnelSQL does). "unit" and "events" say what
--- is counted and what is read: visitors, from events alone. To count
+-- This file is a Go text/template: the template repeats the one step
+-- condition ("cond") once per step, as a column is_step_N (N from 0) of
+-- each event, and the array of each step's times. Render it with .Steps = a
+-- list with one entry per step (report.funnelSQL does). "unit" and "events"
+-- say what is counted and what is read: visitors, from events alone
+-- ("events" is "in_range", the events in [from, to) of the site). To count
 -- persons, report.FunnelBy redefines them as "person_unit" and
 -- "person_events" (and, for funnel_dropoff.sql, "visitor", an event's
 -- visitor id, and "linked", whether its visitor is linked to a user id, as
 -- "person_visitor" and "person_linked"), so counting visitors pays for no
--- join; to count sessions, "unit" and "unit_where" (an extra condition)
--- as "session_unit" and "session_unit_where". The same way, only a
--- funnel that needs them pays for property filters ("cond" becomes
--- "filter_cond"), exclusions ("excluded" and "exclude_where" become
--- "exclude_excluded" and "exclude_exclude_where", and "lvl" becomes
--- "chain_lvl"), per-step windows ("chains" becomes "step_window_chains",
--- and "lvl" "chain_lvl") and a breakdown ("first_value" becomes
+-- join; to count sessions, "unit" and "unit_where" (an extra condition of
+-- "in_range") as "session_unit" and "session_unit_where". The same way,
+-- only a funnel that needs them pays for page steps ("page_cond" becomes
+-- "pages_page_cond"), property filters ("cond" becomes "filter_cond", which
+-- matches page steps itself), exclusions ("row_excluded", "excluded" and
+-- "exclude_where" become "exclude_row_excluded", "exclude_excluded" and
+-- "exclude_exclude_where"), per-step windows ("chains" and "step_gaps"
+-- become "step_window_chains" and "step_window_step_gaps") and a breakdown
+-- ("row_value" and "first_value" become "breakdown_row_value" and
 -- "breakdown_first_value"); the defaults give the same answer when there
--- are no filters, exclusions, per-step windows or breakdown.
+-- are no page steps, filters, exclusions, per-step windows or breakdown.
 -- The CTEs per_visitor and per_visitor_chains are the template "visitors",
 -- which funnel_dropoff.sql reuses. It splices in nothing but step numbers
 -- and those fragments; every value is a query parameter (bind them all,
@@ -89,14 +92,15 @@
 --              later step-(j-1) event may be the one a step-j event is close
 --              enough to. Without per-step windows both definitions give the
 --              same t_j.)
---   count      step k: visitors with windowFunnel(window)(...) >= k, that is
---              visitors with a step-1 event s and then step-2..k events in
---              that order, each at or after the one before, the step-k event
---              at most `window` after s (s + window inclusive).
+--   count      step k: visitors with a step-1 event s and then step-2..k
+--              events in that order, each at or after the one before, the
+--              step-k event at most `window` after s (s + window inclusive),
+--              that is visitors with a chain whose t_k - t_1 <= window (the
+--              greedy chain from s reaches each step as early as any
+--              sequence from s can): windowFunnel(window)(...) >= k.
 --              With per-step windows: visitors with a chain (above) whose
 --              t_k exists, so each step j = 2..k at most w_j after the step
---              before it and step k at most `window` after s; windowFunnel's
---              level then only skips visitors who cannot pass step 1.
+--              before it and step k at most `window` after s.
 --              With exclusion steps: visitors with a chain whose t_k - t_1
 --              <= window and with none of their excluded events strictly
 --              between t_1 and t_k (an excluded event at the same
@@ -132,33 +136,41 @@
 -- One row per group and step, ordered by value, then position: position,
 -- step, count, conversion_from_start, conversion_from_previous,
 -- median_seconds_to_convert, p90_seconds_to_convert, value.
-{{define "cond"}}(has({step_{{.}}:Array(String)}, event_name) OR (type IN ('page', 'screen') AND arrayExists(p -> page_path LIKE p, {page_{{.}}:Array(String)}))){{end -}}
-{{define "filter_cond"}}(has({step_{{.}}:Array(String)}, event_name) OR arrayExists((n, ks, vs) -> n = event_name AND arrayAll((k, v) -> {{template "prop" "k"}} = v, ks, vs), {filter_events_{{.}}:Array(String)}, {filter_keys_{{.}}:Array(Array(String))}, {filter_values_{{.}}:Array(Array(String))}) OR (type IN ('page', 'screen') AND arrayExists(p -> page_path LIKE p, {page_{{.}}:Array(String)}))){{end -}}
+{{define "cond"}}(event_name IN {step_{{.}}:Array(String)}{{template "page_cond" .}}){{end -}}
+{{define "page_cond"}}{{end -}}
+{{define "pages_page_cond"}} OR (type IN ('page', 'screen') AND arrayExists(p -> page_path LIKE p, {page_{{.}}:Array(String)})){{end -}}
+{{define "filter_cond"}}(event_name IN {step_{{.}}:Array(String)} OR arrayExists((n, ks, vs) -> n = event_name AND arrayAll((k, v) -> {{template "prop" "k"}} = v, ks, vs), {filter_events_{{.}}:Array(String)}, {filter_keys_{{.}}:Array(Array(String))}, {filter_values_{{.}}:Array(Array(String))}) OR (type IN ('page', 'screen') AND arrayExists(p -> page_path LIKE p, {page_{{.}}:Array(String)}))){{end -}}
 {{define "prop"}}if(JSONType(properties, {{.}}) = 'String', JSONExtractString(properties, {{.}}), JSONExtractRaw(properties, {{.}})){{end -}}
+{{define "row_value"}}{{end -}}
+{{define "breakdown_row_value"}}
+                multiIf({breakdown:String} = 'channel', toString(traffic_channel), {breakdown:String} = 'touchpoint', toString(touchpoint), {breakdown:String} = 'campaign', utm_campaign, {breakdown:String} = 'device', toString(device_type), {breakdown:String} = 'source', utm_source, {breakdown:String} = 'property', {{template "prop" "{breakdown_property:String}"}}, '') AS row_value,
+                (event_time, message_id) AS row_order,{{end -}}
 {{define "first_value"}}''{{end -}}
-{{define "breakdown_first_value"}}argMinIf(multiIf({breakdown:String} = 'channel', toString(traffic_channel), {breakdown:String} = 'touchpoint', toString(touchpoint), {breakdown:String} = 'campaign', utm_campaign, {breakdown:String} = 'device', toString(device_type), {breakdown:String} = 'source', utm_source, {breakdown:String} = 'property', {{template "prop" "{breakdown_property:String}"}}, ''), (event_time, message_id), {{template "cond" 0}}){{end -}}
+{{define "breakdown_first_value"}}argMinIf(row_value, row_order, is_step_0){{end -}}
+{{define "row_excluded"}}{{end -}}
+{{define "exclude_row_excluded"}}
+                has({exclude:Array(String)}, event_name) AS is_excluded,{{end -}}
 {{define "excluded"}}CAST([], 'Array(Int64)'){{end -}}
-{{define "exclude_excluded"}}arraySort(groupArrayIf(toUnixTimestamp64Milli(event_time), has({exclude:Array(String)}, event_name))){{end -}}
+{{define "exclude_excluded"}}arraySort(groupArrayIf(ms, is_excluded)){{end -}}
 {{define "exclude_where"}}{{end -}}
-{{define "exclude_exclude_where"}} OR
-                has({exclude:Array(String)}, event_name){{end -}}
-{{define "lvl"}}level{{end -}}
-{{define "chain_lvl"}}if(level < 2, level,
-               toUInt8(1 + arrayCount(k -> arrayExists(c -> c[k] - c[1] <= {window_seconds:UInt64} * 1000
-                                                           AND NOT arrayExists(x -> x > c[1] AND x < c[k], excluded), chains),
-                                      range(2, length(times) + 1)))){{end -}}
+{{define "exclude_exclude_where"}} OR is_excluded{{end -}}
+{{define "starts"}}arrayFilter(s -> arrayExists(x -> x >= s AND x - s <= {window_seconds:UInt64} * 1000, times[2]),
+                            if(fast, [], times[1])){{end -}}
 {{define "chains"}}arrayMap(s -> arrayFold(
                     (acc, j) -> arrayPushBack(acc, arrayFirst(x -> x >= acc[-1], arrayPushBack(times[j], 9223372036854775807))),
                     range(2, length(times) + 1),
                     [s]),
-                if(level < 2, [], times[1])){{end -}}
+                {{template "starts"}}){{end -}}
 {{define "step_window_chains"}}arrayMap(s -> arrayMap(r -> if(empty(r), toInt64(9223372036854775807), r[1]), arrayFold(
                     (acc, j) -> arrayPushBack(acc, arrayFilter(x -> x <= s + {window_seconds:UInt64} * 1000
                                                                    AND arrayExists(y -> y <= x AND x - y <= {step_window_ms:Array(Int64)}[j], acc[-1]),
                                                                times[j])),
                     range(2, length(times) + 1),
                     [[s]])),
-                if(level < 2, [], times[1])){{end -}}
+                {{template "starts"}}){{end -}}
+{{define "step_gaps"}}{{end -}}
+{{define "step_window_step_gaps"}}
+                          AND arrayAll(j -> first_chain[j] - first_chain[j - 1] <= {step_window_ms:Array(Int64)}[j], range(2, reach + 1)){{end -}}
 {{define "unit"}}visitor_id{{end -}}
 {{define "visitor"}}visitor_id{{end -}}
 {{define "unit_where"}}{{end -}}
@@ -168,40 +180,50 @@
 {{define "person_visitor"}}e.visitor_id{{end -}}
 {{define "linked"}}false{{end -}}
 {{define "person_linked"}}p.person_id != ''{{end -}}
-{{define "events"}}events FINAL{{end -}}
+{{define "events"}}{{template "in_range"}}{{end -}}
 {{define "person_unit"}}coalesce(nullIf(p.person_id, ''), e.visitor_id){{end -}}
-{{define "person_events"}}events AS e FINAL
-        LEFT JOIN (SELECT visitor_id, person_id FROM persons) AS p ON p.visitor_id = e.visitor_id{{end -}}
+{{define "person_events"}}{{template "in_range"}} AS e
+            LEFT JOIN (SELECT visitor_id, person_id FROM persons) AS p ON p.visitor_id = e.visitor_id{{end -}}
+{{define "in_range"}}
+            (
+                -- the events in range (of the unit), filtered before the
+                -- step conditions are computed
+                SELECT *
+                FROM events FINAL
+                WHERE event_time >= {from:DateTime64(3)}
+                  AND event_time < {to:DateTime64(3)}
+                  AND ({site:String} = '' OR write_key = {site:String}){{template "unit_where"}}
+            ){{end -}}
 {{define "visitors"}}
     per_visitor AS
     (
         SELECT
-            {{template "unit"}} AS unit,
-            windowFunnel({window_seconds:UInt64} * 1000)(
-                toUInt64(toUnixTimestamp64Milli(event_time))
-                {{- range $i, $_ := .Steps}},
-                {{template "cond" $i}}
-                {{- end}}
-            ) AS level,
+            unit,
             -- times[j]: the visitor's step-j event times (ms), ascending
             [
                 {{- range $i, $_ := .Steps}}{{if $i}},{{end}}
-                arraySort(groupArrayIf(toUnixTimestamp64Milli(event_time), {{template "cond" $i}}))
+                arraySort(groupArrayIf(ms, is_step_{{$i}}))
                 {{- end}}
             ] AS times,
             -- excluded: the visitor's excluded event times (ms), ascending
             {{template "excluded"}} AS excluded,
             -- first_value: the breakdown value of the earliest step-1 event
             {{template "first_value"}} AS first_value
-        FROM {{template "events"}}
-        WHERE event_time >= {from:DateTime64(3)}
-          AND event_time < {to:DateTime64(3)}
-          AND ({site:String} = '' OR write_key = {site:String}){{template "unit_where"}}
-          AND (
-            {{- range $i, $_ := .Steps}}{{if $i}} OR{{end}}
-                {{template "cond" $i}}
-            {{- end}}{{template "exclude_where"}}
-          )
+        FROM
+        (
+            -- the events that are a step (or excluded), each condition
+            -- evaluated once
+            SELECT
+                {{template "unit"}} AS unit,
+                {{- range $i, $_ := .Steps}}
+                {{template "cond" $i}} AS is_step_{{$i}},
+                {{- end}}
+                {{- template "row_excluded"}}
+                {{- template "row_value"}}
+                toUnixTimestamp64Milli(event_time) AS ms
+            FROM {{template "events"}}
+            WHERE {{range $i, $_ := .Steps}}{{if $i}} OR {{end}}is_step_{{$i}}{{end}}{{template "exclude_where"}}
+        )
         GROUP BY unit
     ),
     per_visitor_chains AS
@@ -209,32 +231,71 @@
         SELECT
             unit,
             times,
-            -- chains[i]: the chain t_1..t_N from the i-th step-1 event (greedy;
-            -- with per-step windows the earliest reachable times, kept in
-            -- the step's reachable set); a missing step is 2^63-1, past any
-            -- window. Only for visitors past step 1: nobody else has a time
-            -- to convert. (The cost is (step-1 events) x (events of the other
-            -- steps) per visitor; with per-step windows times the events of
-            -- the step before.)
+            -- fast: the first chain reaches its last step within the window
+            -- (with per-step windows, each step within its own) and with no
+            -- excluded event strictly between its t_1 and that step's time,
+            -- or it has no step past 1. Then the visitor reached step reach,
+            -- that chain is the earliest that reaches each step up to it,
+            -- and the chains from the later step-1 events are not needed.
+            reach < 2 OR (first_chain[reach] - first_chain[1] <= {window_seconds:UInt64} * 1000{{template "step_gaps"}}
+                          AND NOT arrayExists(x -> x > first_chain[1] AND x < first_chain[reach], excluded)) AS fast,
+            -- chains: for a visitor that is not fast, the chains t_1..t_N
+            -- from its step-1 events s, in order, that have a step-2 event
+            -- within the window of s ([] for the others: the other starts
+            -- reach no step past 1). Greedy; with per-step windows the
+            -- earliest reachable times, kept in the step's reachable set. A
+            -- missing step is 2^63-1, past any window. (The cost is (step-1
+            -- events) x (events of the other steps) per such visitor; with
+            -- per-step windows times the events of the step before.)
             {{template "chains"}} AS chains,
-            -- lvl: the last step reached: windowFunnel's level, or with
-            -- exclusions or per-step windows the last step k a chain reaches
-            -- (below)
-            {{template "lvl"}} AS lvl,
-            -- chain_to_step[k]: the earliest chain that reaches step k: within
-            -- the window and no excluded event strictly between its t_1 and
-            -- t_k ([] when none does)
+            -- lvl: the last step reached: the last step k some chain reaches
+            -- within the window with no excluded event strictly between its
+            -- t_1 and t_k; for a fast visitor reach
+            if(fast, reach,
+               1 + arrayCount(k -> arrayExists(c -> c[k] - c[1] <= {window_seconds:UInt64} * 1000
+                                                   AND NOT arrayExists(x -> x > c[1] AND x < c[k], excluded), chains),
+                              range(2, length(times) + 1))) AS lvl,
+            -- chain_to_step[k]: for a visitor that is not fast, the earliest
+            -- chain that reaches step k: within the window and no excluded
+            -- event strictly between its t_1 and t_k ([] when none does);
+            -- for a fast one it is the first chain up to step reach
             arrayMap(k -> arrayFirst(c -> c[k] - c[1] <= {window_seconds:UInt64} * 1000
                                           AND NOT arrayExists(x -> x > c[1] AND x < c[k], excluded), chains),
-                range(1, length(times) + 1)) AS chain_to_step,
-            arrayMap((k, c) -> c[k] - c[1], range(1, length(times) + 1), chain_to_step) AS ms_to_convert,
-            -- step_ms[k]: the time of the visitor's step-k event (t_k of that chain;
-            -- for step 1 with no chain, the earliest step-1 event)
-            arrayMap((k, c) -> if(empty(c), times[1][1], c[k]), range(1, length(times) + 1), chain_to_step) AS step_ms,
-            multiIf({breakdown:String} = 'day', toString(toDate(fromUnixTimestamp64Milli(times[1][1], 'UTC'))),
-                    {breakdown:String} = 'week', toString(toMonday(fromUnixTimestamp64Milli(times[1][1], 'UTC'))),
+                range(1, if(fast, 0, length(times)) + 1)) AS chain_to_step,
+            -- ms_to_convert[k]: t_k - t_1 of that chain (0 without one)
+            if(fast,
+               [{{range $i, $_ := .Steps}}{{if $i}}, {{end}}if({{$i}} < reach, first_chain[{{$i}} + 1] - first_0, 0){{end}}],
+               arrayMap((k, c) -> c[k] - c[1], range(1, length(chain_to_step) + 1), chain_to_step)) AS ms_to_convert,
+            -- step_ms[k]: the time of the visitor's step-k event: t_k of that
+            -- chain; for step 1, or with no chain, the earliest step-1 event
+            if(fast,
+               [{{range $i, $_ := .Steps}}{{if $i}}, {{end}}if({{$i}} < reach, first_chain[{{$i}} + 1], first_0){{end}}],
+               arrayMap((k, c) -> if(k = 1 OR empty(c), first_0, c[k]), range(1, length(chain_to_step) + 1), chain_to_step)) AS step_ms,
+            multiIf({breakdown:String} = 'day', toString(toDate(fromUnixTimestamp64Milli(first_0, 'UTC'))),
+                    {breakdown:String} = 'week', toString(toMonday(fromUnixTimestamp64Milli(first_0, 'UTC'))),
                     first_value) AS value
-        FROM per_visitor
+        FROM
+        (
+            -- (a subquery of its own, so that the expressions above read
+            -- first_chain as a column rather than repeat it)
+            SELECT
+                unit,
+                times,
+                excluded,
+                first_value,
+                -- first_chain: the greedy chain t_1..t_N from the earliest
+                -- step-1 event first_0; a missing step is 2^63-1, past any
+                -- window
+                arrayFold(
+                    (acc, j) -> arrayPushBack(acc, arrayFirst(x -> x >= acc[-1], arrayPushBack(times[j], 9223372036854775807))),
+                    range(2, length(times) + 1),
+                    [times[1][1]]) AS first_chain,
+                times[1][1] AS first_0,
+                -- reach: how many steps that chain has (0 without a step-1
+                -- event); no chain has more, with per-step windows neither
+                if(empty(times[1]), 0, arrayCount(x -> x < 9223372036854775807, first_chain)) AS reach
+            FROM per_visitor
+        )
     ){{end -}}
 WITH
     {{- template "visitors" .}},
@@ -255,12 +316,12 @@ WITH
     (
         SELECT arrayJoin(range(1, length({steps:Array(String)}) + 1)) AS k
     ),
-    -- the groups: every value of a visitor who reached step 1; without a
-    -- breakdown the one group ''; by day or week every period of the range
-    all_values AS
+    -- the groups: every value of a visitor who reached step 1 (the values
+    -- of per_step); without a breakdown the one group ''; by day or week
+    -- every period of the range. per_visitor_chains is read once, here
+    -- through per_step: each reference to a CTE evaluates it again.
+    periods AS
     (
-        SELECT DISTINCT value FROM per_visitor_chains WHERE lvl >= 1 AND {breakdown:String} != ''
-        UNION DISTINCT
         SELECT arrayJoin(multiIf(
             {breakdown:String} = '', [''],
             {breakdown:String} = 'day',
@@ -274,14 +335,18 @@ WITH
     counted AS
     (
         SELECT
-            all_values.value AS value,
-            all_steps.k AS k,
-            per_step.reached AS reached,
-            if(per_step.reached = 0, 0, per_step.median_ms / 1000) AS median_seconds,
-            if(per_step.reached = 0, 0, per_step.p90_ms / 1000) AS p90_seconds
-        FROM all_values
-        CROSS JOIN all_steps
-        LEFT JOIN per_step ON per_step.value = all_values.value AND per_step.k = all_steps.k
+            value,
+            k,
+            sum(step_reached) AS reached,
+            if(reached = 0, 0, sum(step_median_ms) / 1000) AS median_seconds,
+            if(reached = 0, 0, sum(step_p90_ms) / 1000) AS p90_seconds
+        FROM
+        (
+            SELECT value, k, reached AS step_reached, median_ms AS step_median_ms, p90_ms AS step_p90_ms FROM per_step
+            UNION ALL
+            SELECT value, k, 0, 0, 0 FROM periods CROSS JOIN all_steps
+        )
+        GROUP BY value, k
     )
 SELECT
     toUInt64(k) AS position,
