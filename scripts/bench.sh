@@ -35,12 +35,13 @@ start=$(date +%s)
 failed=""
 
 # step N TITLE BENCHTIME REGEXP PACKAGES...: one go test -bench run, its
-# output shown and kept in out/bench.txt.
+# output shown and kept in out/bench.txt. -p 1: the packages' benchmark
+# binaries run one after the other, not side by side on the 2 cores.
 step() {
 	n=$1 title=$2 benchtime=$3 regexp=$4
 	shift 4
 	echo "bench: [$n] $title (benchtime $benchtime; $(($(date +%s) - start)) s so far)" >&2
-	{ go test -run '^$' -bench "$regexp" -benchtime "$benchtime" -timeout 30m "$@" 2>&1; echo $? > out/bench.rc; } |
+	{ go test -p 1 -run '^$' -bench "$regexp" -benchtime "$benchtime" -timeout 30m "$@" 2>&1; echo $? > out/bench.rc; } |
 		grep --line-buffered -v '^\(goos\|goarch\|cpu\|PASS\|ok \)' | tee -a out/bench.txt
 	if [ "$(cat out/bench.rc)" != 0 ]; then
 		failed="$failed $title"
