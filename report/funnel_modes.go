@@ -18,7 +18,7 @@ var modesTemplate = sync.OnceValues(func() (*template.Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse funnel_modes.sql: %w", err)
 	}
-	return t, nil
+	return withGroups(t)
 })
 
 // modesVariant returns funnel_modes.sql with the templates redefined that

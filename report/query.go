@@ -18,6 +18,20 @@ func querySQL(name string) (string, error) {
 	return string(b), nil
 }
 
+// withGroups adds funnel_groups.sql's define ("empty_groups", the groups
+// a funnel lists even when nobody is in them) to t: funnel.sql and
+// funnel_modes.sql share that one definition.
+func withGroups(t *template.Template) (*template.Template, error) {
+	text, err := querySQL("funnel_groups")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.New("funnel_groups.sql").Parse(text); err != nil {
+		return nil, fmt.Errorf("parse funnel_groups.sql: %w", err)
+	}
+	return t, nil
+}
+
 // funnelTemplate is funnel.sql, parsed once.
 var funnelTemplate = sync.OnceValues(func() (*template.Template, error) {
 	text, err := querySQL("funnel")
@@ -28,7 +42,7 @@ var funnelTemplate = sync.OnceValues(func() (*template.Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse funnel.sql: %w", err)
 	}
-	return t, nil
+	return withGroups(t)
 })
 
 // funnelSQL renders funnel.sql for n steps. The template sees only how

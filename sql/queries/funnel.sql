@@ -318,19 +318,12 @@ WITH
     ),
     -- the groups: every value of a visitor who reached step 1 (the values
     -- of per_step); without a breakdown the one group ''; by day or week
-    -- every period of the range. per_visitor_chains is read once, here
+    -- every period of the range (empty_groups, in funnel_groups.sql, which
+    -- funnel_modes.sql shares). per_visitor_chains is read once, here
     -- through per_step: each reference to a CTE evaluates it again.
     periods AS
     (
-        SELECT arrayJoin(multiIf(
-            {breakdown:String} = '', [''],
-            {breakdown:String} = 'day',
-                arrayMap(i -> toString(toDate({from:DateTime64(3)}, 'UTC') + i),
-                         range(toUInt64(toDate({to:DateTime64(3)} - toIntervalMillisecond(1), 'UTC') - toDate({from:DateTime64(3)}, 'UTC') + 1))),
-            {breakdown:String} = 'week',
-                arrayMap(i -> toString(toMonday({from:DateTime64(3)}, 'UTC') + 7 * i),
-                         range(toUInt64(intDiv(toMonday({to:DateTime64(3)} - toIntervalMillisecond(1), 'UTC') - toMonday({from:DateTime64(3)}, 'UTC'), 7) + 1))),
-            [])) AS value
+        SELECT arrayJoin({{template "empty_groups"}}) AS value
     ),
     counted AS
     (

@@ -216,20 +216,12 @@ WITH
     (
         SELECT arrayJoin(range(1, length({steps:Array(String)}) + 1)) AS k
     ),
-    -- the groups, as in funnel.sql
+    -- the groups, as in funnel.sql (empty_groups: funnel_groups.sql)
     all_values AS
     (
         SELECT DISTINCT value FROM per_unit_steps WHERE reached[1] AND {breakdown:String} != ''
         UNION DISTINCT
-        SELECT arrayJoin(multiIf(
-            {breakdown:String} = '', [''],
-            {breakdown:String} = 'day',
-                arrayMap(i -> toString(toDate({from:DateTime64(3)}, 'UTC') + i),
-                         range(toUInt64(toDate({to:DateTime64(3)} - toIntervalMillisecond(1), 'UTC') - toDate({from:DateTime64(3)}, 'UTC') + 1))),
-            {breakdown:String} = 'week',
-                arrayMap(i -> toString(toMonday({from:DateTime64(3)}, 'UTC') + 7 * i),
-                         range(toUInt64(intDiv(toMonday({to:DateTime64(3)} - toIntervalMillisecond(1), 'UTC') - toMonday({from:DateTime64(3)}, 'UTC'), 7) + 1))),
-            [])) AS value
+        SELECT arrayJoin({{template "empty_groups"}}) AS value
     ),
     counted AS
     (
