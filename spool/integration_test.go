@@ -35,10 +35,16 @@ type sent struct {
 
 // TestKafkaOutage stops the embedded Kafka under load and starts a new one
 // on the same port: every event the collector answered 200 for, from a
-// request sent after the broker stopped, arrives exactly once, in each
-// visitor's order. (The embedded broker keeps data in memory, so what was
-// acknowledged before the outage is gone with the first broker: those
-// events are not counted.)
+// request sent after the broker stopped, arrives, in each visitor's order.
+// Delivery is at least once (package doc): a publish that timed out while
+// kafka-go still held its batch, or that Kafka stored in part, is sent
+// again from the spool, so a request's events may arrive twice, all of
+// them with the same message ids, which the processor and events FINAL
+// drop. The test allows exactly that: a duplicate must be a second copy,
+// identical, of every event of one request, and each visitor's order is
+// checked on first arrivals. (The embedded broker keeps data in memory, so
+// what was acknowledged before the outage is gone with the first broker:
+// those events are not counted.)
 func TestKafkaOutage(t *testing.T) {
 	const (
 		partitions = 4
@@ -159,6 +165,7 @@ func TestKafkaOutage(t *testing.T) {
 	}
 	msgs := testenv.ReadTopic(t, addr, pipeline.TopicEvents)
 	seen := map[string]int{}
+	first := map[string][]byte{} // the value of each message id's first copy
 	last := map[string]int{}
 	for _, m := range msgs {
 		var e pipeline.Event
@@ -169,14 +176,21 @@ func TestKafkaOutage(t *testing.T) {
 			t.Errorf("%s keyed %q", e.MessageID, m.Key)
 		}
 		seen[e.MessageID]++
+		if seen[e.MessageID] > 1 {
+			if !bytes.Equal(first[e.MessageID], m.Value) {
+				t.Errorf("%s arrived twice with different content:\n%s\n%s", e.MessageID, first[e.MessageID], m.Value)
+			}
+			continue // order is checked on first arrivals
+		}
+		first[e.MessageID] = m.Value
 		_, numStr, _ := strings.Cut(e.MessageID, "-")
 		num, _ := strconv.Atoi(numStr)
 		if prev, ok := last[e.VisitorID]; ok && num <= prev {
-			t.Errorf("visitor %s: %s after %06d (order broken or duplicate)", e.VisitorID, e.MessageID, prev)
+			t.Errorf("visitor %s: %s after %06d (order broken)", e.VisitorID, e.MessageID, prev)
 		}
 		last[e.VisitorID] = num
 	}
-	missing, dup := 0, 0
+	missing, dup, again := 0, 0, 0
 	for id := range want {
 		switch seen[id] {
 		case 0:
@@ -185,15 +199,27 @@ func TestKafkaOutage(t *testing.T) {
 				t.Errorf("accepted event %s is missing", id)
 			}
 		case 1:
-		default:
+		case 2:
 			dup++
-			if dup <= 5 {
-				t.Errorf("accepted event %s arrived %d times", id, seen[id])
+		default:
+			t.Errorf("accepted event %s arrived %d times", id, seen[id])
+		}
+	}
+	// A second copy is a whole request sent again, never part of one.
+	for _, s := range log {
+		copies := seen[s.ids[0]]
+		if copies < 2 || !s.start.After(outage) {
+			continue
+		}
+		again++
+		for _, id := range s.ids {
+			if seen[id] != copies {
+				t.Errorf("request %v: %s arrived %d times, %s %d times: a part of a request was sent again", s.ids, s.ids[0], copies, id, seen[id])
 			}
 		}
 	}
-	t.Logf("%d requests, %d events accepted after the outage began, %d messages on the new broker, %d missing, %d duplicated",
-		len(log), len(want), len(msgs), missing, dup)
+	t.Logf("%d requests, %d events accepted after the outage began, %d messages on the new broker, %d missing, %d duplicated (%d requests sent again whole)",
+		len(log), len(want), len(msgs), missing, dup, again)
 	if len(want) == 0 {
 		t.Fatal("no event sent during the outage")
 	}
