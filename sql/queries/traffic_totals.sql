@@ -33,9 +33,11 @@ SELECT
     toFloat64(if(n_visitors = 0, 0, n_customers / n_visitors)) AS conversion_rate
 FROM
 (
+    -- One read of the rollup: the grouping set (day) gives the days, the
+    -- empty set () the range total (also when no row is in the range).
     SELECT
-        toUInt8(0) AS is_total,
-        day AS group_day,
+        toUInt8(grouping(day)) AS is_total,
+        if(is_total = 1, toDate({from:DateTime64(3)}, 'UTC'), day) AS group_day,
         toUInt64(uniqExactMerge(visitors)) AS n_visitors,
         toUInt64(uniqExactMerge(sessions)) AS n_sessions,
         toUInt64(uniqExactMerge(events)) AS n_events,
@@ -45,19 +47,7 @@ FROM
     WHERE toDateTime64(day, 3, 'UTC') >= {from:DateTime64(3)}
       AND toDateTime64(day, 3, 'UTC') < {to:DateTime64(3)}
       AND ({site:String} = '' OR write_key = {site:String})
-    GROUP BY day
-    UNION ALL
-    SELECT
-        toUInt8(1) AS is_total,
-        toDate({from:DateTime64(3)}, 'UTC') AS group_day,
-        toUInt64(uniqExactMerge(visitors)) AS n_visitors,
-        toUInt64(uniqExactMerge(sessions)) AS n_sessions,
-        toUInt64(uniqExactMerge(events)) AS n_events,
-        groupUniqArrayMerge(orders) AS order_set,
-        toUInt64(uniqExactMerge(customers)) AS n_customers
-    FROM traffic_daily
-    WHERE toDateTime64(day, 3, 'UTC') >= {from:DateTime64(3)}
-      AND toDateTime64(day, 3, 'UTC') < {to:DateTime64(3)}
-      AND ({site:String} = '' OR write_key = {site:String})
+    GROUP BY GROUPING SETS ((day), ())
+    SETTINGS force_grouping_standard_compatibility = 1
 )
 ORDER BY is_total, group_day
