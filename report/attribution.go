@@ -144,12 +144,9 @@ func Attribution(ctx context.Context, conn driver.Conn, opts Options) (*Attribut
 	if !slices.Contains(Dimensions, dimension) {
 		return nil, fmt.Errorf("attribution: dimension %q: want one of %s", dimension, strings.Join(Dimensions, ", "))
 	}
-	by, err := checkBy(opts.By)
+	by, err := checkBy(opts.By, ByVisitor, ByPerson) // a session converts once: nothing to attribute across
 	if err != nil {
 		return nil, fmt.Errorf("attribution: %w", err)
-	}
-	if by != ByVisitor && by != ByPerson { // a session converts once: nothing to attribute across
-		return nil, fmt.Errorf("attribution: by %s: %w (only %s and %s)", by, ErrNotSupported, ByVisitor, ByPerson)
 	}
 	lookback := opts.Lookback
 	if lookback == 0 {

@@ -146,7 +146,7 @@ func FunnelBy(ctx context.Context, conn driver.Conn, opts Options, by string) (*
 
 // checkFunnelOptions checks the options of a funnel.
 func checkFunnelOptions(opts Options, by string) (*funnelQuery, error) {
-	by, err := checkBy(by)
+	by, err := checkBy(by, ByVisitor, ByPerson, BySession)
 	if err != nil {
 		return nil, err
 	}
@@ -329,13 +329,19 @@ func (q *funnelQuery) run(ctx context.Context, conn driver.Conn, breakdown, prop
 	return groups, nil
 }
 
-// checkBy checks a funnel's --by and returns it with the default filled in.
-func checkBy(by string) (string, error) {
-	switch by {
-	case "", ByVisitor:
-		return ByVisitor, nil
-	case ByPerson, BySession:
+// checkBy checks a report's --by against the units it can count
+// (supported, ByVisitor first) and returns it with the default, ByVisitor,
+// filled in. A unit the report cannot count is ErrNotSupported; anything
+// else is not a unit at all.
+func checkBy(by string, supported ...string) (string, error) {
+	if by == "" {
+		by = ByVisitor
+	}
+	if slices.Contains(supported, by) {
 		return by, nil
+	}
+	if by == ByVisitor || by == ByPerson || by == BySession {
+		return "", fmt.Errorf("by %s: %w (only %s)", by, ErrNotSupported, strings.Join(supported, " and "))
 	}
 	return "", fmt.Errorf("by %q: want %s, %s or %s", by, ByVisitor, ByPerson, BySession)
 }

@@ -84,12 +84,9 @@ func Retention(ctx context.Context, conn driver.Conn, opts Options) (*RetentionR
 	default:
 		return nil, fmt.Errorf("retention: period %q: want %s or %s", r.Period, PeriodWeek, PeriodMonth)
 	}
-	by, err := checkBy(opts.By)
+	by, err := checkBy(opts.By, ByVisitor, ByPerson) // cohorts of sessions would return every time
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
-	}
-	if by != ByVisitor && by != ByPerson { // cohorts of sessions would return every time
-		return nil, fmt.Errorf("retention: by %s: %w (only %s and %s)", by, ErrNotSupported, ByVisitor, ByPerson)
 	}
 	if by == ByPerson {
 		r.By = ByPerson
