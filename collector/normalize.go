@@ -247,7 +247,9 @@ func normalize(raw json.RawMessage, m *batchMeta) (pipeline.Event, *eventError) 
 			if ev.PagePath == "" {
 				ev.PagePath = u.Path
 			}
-			pageQuery = u.Query()
+			if u.RawQuery != "" { // most page URLs have none: no map to build
+				pageQuery = u.Query()
+			}
 		}
 	}
 
