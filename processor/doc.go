@@ -39,7 +39,11 @@
 //	touchstream_processor_flush_errors_total         failed write attempts (retried)
 //	touchstream_processor_write_duration_seconds     time to write the merged batches of one group commit
 //	touchstream_processor_write_partitions           partition batches merged into one write
-//	touchstream_processor_open_visitors              visitors held in sessionizer state
+//	touchstream_processor_flush_events              events in one partition's flushed batch
+//	touchstream_processor_open_visitors{partition}   visitors held in sessionizer state
+//	touchstream_processor_open_sessions{partition}   sessions held in sessionizer state (a late event may still change them)
+//	touchstream_processor_sessions_restated_total    session rows rewritten after an out-of-order event
 //	touchstream_processor_lag_seconds{partition}     wall time minus the newest event's received_at
+//	touchstream_processor_consumer_lag_messages{partition}  messages after the newest one consumed
 //	touchstream_processor_rejoins_total              consumer group errors (e.g. Kafka unreachable) after which it joined again
 package processor

@@ -9,8 +9,12 @@ type metrics struct {
 	flushErrors  prometheus.Counter
 	writes       prometheus.Histogram
 	writeBatches prometheus.Histogram
-	visitors     prometheus.Gauge
+	visitors     *prometheus.GaugeVec
+	openSessions *prometheus.GaugeVec
+	restated     prometheus.Counter
+	flushEvents  prometheus.Histogram
 	lag          *prometheus.GaugeVec
+	lagMessages  *prometheus.GaugeVec
 	rejoins      prometheus.Counter
 }
 
@@ -37,11 +41,24 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "touchstream_processor_write_partitions", Help: "Partition batches merged into one write.",
 			Buckets: prometheus.LinearBuckets(1, 1, 16),
 		}),
-		visitors: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "touchstream_processor_open_visitors", Help: "Visitors held in sessionizer state.",
+		visitors: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "touchstream_processor_open_visitors", Help: "Visitors held in sessionizer state, per assigned partition (set at each flush).",
+		}, []string{"partition"}),
+		openSessions: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "touchstream_processor_open_sessions", Help: "Sessions held in sessionizer state (the ones a late event may still change), per assigned partition (set at each flush).",
+		}, []string{"partition"}),
+		restated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "touchstream_processor_sessions_restated_total", Help: "Session rows rewritten because an event arrived out of order within the lateness allowance (new versions and tombstones).",
+		}),
+		flushEvents: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "touchstream_processor_flush_events", Help: "Events in one partition's flushed batch.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 10),
 		}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "touchstream_processor_lag_seconds", Help: "Wall time minus the newest consumed event's received_at.",
+		}, []string{"partition"}),
+		lagMessages: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "touchstream_processor_consumer_lag_messages", Help: "Messages in the partition after the newest one consumed (high watermark minus next offset), per assigned partition.",
 		}, []string{"partition"}),
 		rejoins: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "touchstream_processor_rejoins_total", Help: "Consumer group errors after which the processor joined its group again.",
@@ -50,10 +67,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.events, m.sessions, m.flush, m.flushErrors, m.writes, m.writeBatches, m.visitors, m.lag, m.rejoins} {
+	for _, c := range []prometheus.Collector{m.events, m.sessions, m.flush, m.flushErrors, m.writes, m.writeBatches, m.visitors, m.openSessions, m.restated, m.flushEvents, m.lag, m.lagMessages, m.rejoins} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// forget removes a partition's gauges of the state it held, when the
+// partition leaves this process (revoked, or the process stops): its state
+// is gone, and another process reports it now.
+func (m *metrics) forget(partition string) {
+	m.visitors.DeleteLabelValues(partition)
+	m.openSessions.DeleteLabelValues(partition)
+	m.lagMessages.DeleteLabelValues(partition)
 }

@@ -259,7 +259,7 @@ func (p *Processor) generations(ctx context.Context, group *kafkago.ConsumerGrou
 		// reaches it, all partitions flush (together, in one write).
 		share := max(1, p.cfg.BatchSize/max(1, len(assigned)))
 		for _, a := range assigned {
-			part := &partition{p: p, gen: gen, id: a.ID, share: share, offset: a.Offset, written: a.Offset, committed: a.Offset, run0: time.Now().UnixNano(), sz: sessionize.New(p.cfg.Session), stages: make(map[string]*journey)}
+			part := &partition{p: p, gen: gen, id: a.ID, label: strconv.Itoa(a.ID), share: share, offset: a.Offset, written: a.Offset, committed: a.Offset, run0: time.Now().UnixNano(), sz: sessionize.New(p.cfg.Session), stages: make(map[string]*journey)}
 			gen.Start(func(gctx context.Context) { part.run(ctx, gctx) })
 		}
 	}
@@ -270,7 +270,8 @@ type partition struct {
 	p      *Processor
 	gen    *kafkago.Generation
 	id     int
-	share  int // events per batch at most (see Run)
+	label  string // id as a metric label
+	share  int    // events per batch at most (see Run)
 	offset int64
 	sz     *sessionize.Sessionizer
 
@@ -296,6 +297,7 @@ type partition struct {
 // run reads the partition until the generation or the process ends.
 func (pt *partition) run(ctx, gctx context.Context) {
 	log := pt.p.log.With("partition", pt.id)
+	defer pt.p.m.forget(pt.label)
 	// Stop reading when either the generation or the process ends.
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -409,6 +411,9 @@ func (pt *partition) add(m kafkago.Message) {
 	}
 	pt.next = m.Offset + 1
 	pt.cur = m.Offset
+	if m.HighWaterMark > 0 {
+		pt.p.m.lagMessages.WithLabelValues(pt.label).Set(float64(max(m.HighWaterMark-pt.next, 0)))
+	}
 	var e pipeline.Event
 	if err := decodeEvent(m.Value, &e); err != nil || e.MessageID == "" || e.VisitorID == "" || e.EventTime.IsZero() {
 		pt.p.m.events.WithLabelValues("invalid").Inc()
@@ -437,6 +442,9 @@ func (pt *partition) add(m kafkago.Message) {
 	before := pt.sz.Stats()
 	changed := pt.sz.Add(e, time.Now())
 	after := pt.sz.Stats()
+	if after.Restated > before.Restated {
+		pt.p.m.restated.Add(float64(after.Restated - before.Restated))
+	}
 	switch {
 	case after.Duplicates > before.Duplicates:
 		pt.p.m.events.WithLabelValues("duplicate").Inc()
@@ -472,7 +480,7 @@ func (pt *partition) add(m kafkago.Message) {
 	pt.trigger(&e)
 	pt.pending[e.VisitorID] = append(pt.pending[e.VisitorID], len(pt.events))
 	pt.events = append(pt.events, e)
-	pt.p.m.lag.WithLabelValues(strconv.Itoa(pt.id)).Set(time.Since(e.ReceivedAt).Seconds())
+	pt.p.m.lag.WithLabelValues(pt.label).Set(time.Since(e.ReceivedAt).Seconds())
 }
 
 func (pt *partition) allowance() time.Duration {
@@ -535,6 +543,7 @@ func (pt *partition) flush(ctx context.Context) error {
 	}
 	pt.written = pt.next
 	pt.p.m.sessions.Add(float64(len(sessions)))
+	pt.p.m.flushEvents.Observe(float64(len(pt.events)))
 	pt.events = pt.events[:0]
 	clear(pt.pending)
 	pt.transitions = pt.transitions[:0]
@@ -564,6 +573,8 @@ func (pt *partition) flush(ctx context.Context) error {
 		}
 	}
 	pt.p.m.flush.Observe(time.Since(start).Seconds())
-	pt.p.m.visitors.Set(float64(pt.sz.Stats().Visitors))
+	st := pt.sz.Stats()
+	pt.p.m.visitors.WithLabelValues(pt.label).Set(float64(st.Visitors))
+	pt.p.m.openSessions.WithLabelValues(pt.label).Set(float64(st.Sessions))
 	return nil
 }

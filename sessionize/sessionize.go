@@ -95,6 +95,7 @@ type Stats struct {
 	Duplicates uint64 // events whose MessageID was already retained for the visitor
 	Late       uint64 // events older than the visitor's latest event minus Allowance
 	Tombstones uint64 // tombstones returned by Add
+	Restated   uint64 // sessions Add returned after an event older than its visitor's latest retained one (out of order, within Allowance): new versions and tombstones
 	Expired    uint64 // visitors dropped by Expire
 }
 
@@ -190,7 +191,11 @@ func (s *Sessionizer) Add(e pipeline.Event, now time.Time) []pipeline.Session {
 	if p == len(v.events)-1 && len(v.sessions) > 0 {
 		out = s.appendEvent(v, now)
 	} else {
+		inOrder := p == len(v.events)-1
 		out = s.restate(v, p, now)
+		if !inOrder {
+			s.stats.Restated += uint64(len(out))
+		}
 	}
 	s.prune(v)
 	return out
