@@ -23,7 +23,11 @@
 // than the lateness allowance, at a flush or before the visitor's next
 // event (triggers.go), so it is bounded by the visitors active within the
 // allowance and never depends on where batches were cut. An order recovers
-// an abandoned cart only while its visitor is held.
+// an abandoned cart only while its visitor is held. Carts are abandoned
+// when the partition's event time passes their deadline, or, on a quiet
+// partition (read to its end, nothing new for Config.IdleAdvance, 1 min by
+// default), when wall time minus IdleAdvance does: the one trigger
+// decision that depends on when the processor runs (triggers.go).
 //
 // Run survives Kafka outages of any length: when the group cannot be
 // joined or the member was dropped from it, the generation is over and

@@ -41,6 +41,12 @@ type Config struct {
 	Logger        *slog.Logger
 	Triggers      TriggerSink   // journey triggers (triggers.go); nil: none
 	TriggerWindow time.Duration // T of cart abandonment; 0: triggers.DefaultWindow
+	// IdleAdvance lets journey triggers fire on a quiet partition: once a
+	// partition has read every message it has and received none for
+	// IdleAdvance, the carts whose window ended before wall time minus
+	// IdleAdvance are abandoned then, instead of when a later event's time
+	// passes their deadline (triggers.go). 0: only event time fires them.
+	IdleAdvance time.Duration
 
 	// SessionTimeout is the consumer group session timeout: a member not
 	// heard from for this long is dropped from the group by the broker.
@@ -69,6 +75,7 @@ func DefaultConfig() Config {
 		BatchSize:       40000,
 		FlushInterval:   time.Second,
 		Session:         sessionize.DefaultConfig(),
+		IdleAdvance:     time.Minute,
 		SessionTimeout:  10 * time.Second,
 		ShutdownTimeout: 30 * time.Second,
 	}
@@ -91,6 +98,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("session timeout: must be at least 1s, got %s", c.SessionTimeout)
 	case c.ShutdownTimeout < 0:
 		return fmt.Errorf("shutdown timeout: must not be negative, got %s", c.ShutdownTimeout)
+	case c.IdleAdvance < 0:
+		return fmt.Errorf("idle advance: must not be negative, got %s", c.IdleAdvance)
 	}
 	if err := c.Session.Validate(); err != nil {
 		return fmt.Errorf("session: %w", err)
@@ -291,6 +300,8 @@ type partition struct {
 	committedW  time.Time           // the watermark before committed (see needed)
 	gone        []span              // expired visitors a replay from committed could reach
 	newest      time.Time           // newest event time seen: the partition's watermark
+	hwm         int64               // the partition's high watermark as of the last message read
+	lastRead    time.Time           // wall time of the last message read
 	trig        *partTriggers       // journey triggers; nil until the first event when configured
 }
 
@@ -371,6 +382,7 @@ func (pt *partition) run(ctx, gctx context.Context) {
 				}
 			}
 		case <-kick:
+			pt.idleAdvance(time.Now())
 			if !pt.flushOrStop(ctx, rctx, log) {
 				return
 			}
@@ -411,6 +423,8 @@ func (pt *partition) add(m kafkago.Message) {
 	}
 	pt.next = m.Offset + 1
 	pt.cur = m.Offset
+	pt.hwm = m.HighWaterMark
+	pt.lastRead = time.Now()
 	if m.HighWaterMark > 0 {
 		pt.p.m.lagMessages.WithLabelValues(pt.label).Set(float64(max(m.HighWaterMark-pt.next, 0)))
 	}
@@ -495,7 +509,7 @@ func (pt *partition) allowance() time.Duration {
 // offsets. Transient write errors are retried with backoff until the write
 // succeeds, even when ctx ends meanwhile (see writer).
 func (pt *partition) flush(ctx context.Context) error {
-	if pt.next == 0 || (len(pt.events) == 0 && len(pt.sessions) == 0 && len(pt.transitions) == 0 && len(pt.identities) == 0 && pt.next <= pt.written) {
+	if pt.next == 0 || (len(pt.events) == 0 && len(pt.sessions) == 0 && len(pt.transitions) == 0 && len(pt.identities) == 0 && pt.next <= pt.written && (pt.trig == nil || len(pt.trig.out) == 0)) {
 		return nil
 	}
 	start := time.Now()

@@ -89,6 +89,27 @@ func (pt *partition) trigger(e *pipeline.Event) {
 	tg.out = append(tg.out, tg.eng.Event(e, sid, pt.newest)...)
 }
 
+// idleAdvance fires the cart triggers due by wall time on a quiet
+// partition (Config.IdleAdvance): when the partition has read every
+// message it has and none came for IdleAdvance, the carts whose window
+// ended before now - IdleAdvance are abandoned, as if an event of that
+// time had come. Event time alone would leave them pending until the
+// partition's next event, however late that is. The wall clock makes this
+// the one trigger decision that depends on when the processor runs, not
+// only on the events: an order that arrives after such an abandonment but
+// happened before the deadline recovers the cart (Cart Recovered), where
+// reading both at once would have counted it converted. A replay repeats
+// what it can: its triggers keep their deterministic message ids.
+func (pt *partition) idleAdvance(now time.Time) {
+	d := pt.p.cfg.IdleAdvance
+	if pt.trig == nil || d <= 0 || pt.next < pt.hwm || now.Sub(pt.lastRead) < d {
+		return
+	}
+	if w := now.Add(-d); w.After(pt.newest) {
+		pt.trig.out = append(pt.trig.out, pt.trig.eng.Advance(w)...)
+	}
+}
+
 // stageChanged adds the Stage Changed trigger of a stage transition the
 // event e made. Its session is e's as the event was taken (the cart
 // triggers' too): the stage_transitions row gets the session as of the
