@@ -13,8 +13,26 @@
 // default) stays in the session, 30:00.000000001 does not. A new session also
 // starts at the first event at or more than Config.MaxDuration after the
 // session's start (24 h by default), however close it follows the previous
-// one. A session's id is SessionID(visitor, first event time), so replaying
-// the same events gives the same ids.
+// one.
+//
+// With Config.SplitOnCampaign (off by default), a new session also starts at
+// an event that carries a campaign other than the session's own. An event
+// carries a campaign when any of its UTMSource, UTMMedium and UTMCampaign is
+// non-empty; the session's campaign is the (UTMSource, UTMMedium,
+// UTMCampaign) of its first event, the one its row stores, empty for a
+// direct session. So a direct session followed by an arrival from a
+// campaign splits; campaign A then A again (a reload of the landing page)
+// does not, nor A then pages without UTM; A then B splits (Universal
+// Analytics' campaign rule). Like the gap and the cap, it never splits
+// between events at the same instant: an event carrying another campaign at
+// the time of the event before it stays in that event's session (otherwise
+// two sessions could start at one instant and share an id). The rule
+// depends only on the visitor's events in (time, key) order, so every
+// arrival order, restatement and replay gives the same sessions, and it
+// needs no state beyond what the gap and the cap keep.
+//
+// A session's id is SessionID(visitor, first event time), so replaying the
+// same events gives the same ids.
 //
 // A session's fields: Start and End are its first and last event times;
 // Events counts its events, PageViews its page and screen events, Conversions
@@ -26,19 +44,20 @@
 //
 // # Late events and restatement
 //
-// Events may arrive in any order. Add returns every session that changed:
-// new and updated sessions, and a tombstone (Deleted, the removed session's
+// Events may arrive in any order. Add returns every session that changed: new
+// and updated sessions, and a tombstone (Deleted, the removed session's
 // fields, a newer Version) for every session whose id disappeared because an
 // out-of-order event merged two sessions or moved a start (an event before a
-// session's first event, or a changed 24 h cap boundary). Versions increase
-// strictly across all sessions a Sessionizer returns, so writing each
-// returned row to a ReplacingMergeTree(version, is_deleted) keyed by
-// (visitor_id, session_id) leaves exactly the sessions in-order arrival would
-// have produced. An event older than its visitor's latest event minus
-// Config.Allowance (24 h by default) is late: it is counted and not
-// sessionized. A MessageID already retained for the visitor is a duplicate:
-// counted and ignored, even if its time differs (a retry with another clock
-// skew correction).
+// session's first event, which with SplitOnCampaign may also change the
+// session's campaign and so its campaign splits, or a changed 24 h cap
+// boundary). Versions increase strictly across all sessions a Sessionizer
+// returns, so writing each returned row to a ReplacingMergeTree(version,
+// is_deleted) keyed by (visitor_id, session_id) leaves exactly the sessions
+// in-order arrival would have produced. An event older than its visitor's
+// latest event minus Config.Allowance (24 h by default) is late: it is
+// counted and not sessionized. A MessageID already retained for the visitor
+// is a duplicate: counted and ignored, even if its time differs (a retry with
+// another clock skew correction).
 //
 // # State and memory
 //

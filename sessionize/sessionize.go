@@ -31,6 +31,11 @@ type Config struct {
 	MaxDuration   time.Duration // hard cap, default 24h: an event >= MaxDuration after the session start begins a new session
 	Allowance     time.Duration // lateness allowance, default 24h: state is kept this long past a visitor's latest event
 	EngagementCap time.Duration // per-event cap on EngagementMS, default 30m
+
+	// SplitOnCampaign also starts a new session at an event that carries a
+	// campaign (a non-empty UTMSource, UTMMedium or UTMCampaign) other than
+	// the session's own (those of its first event). Default false.
+	SplitOnCampaign bool
 }
 
 // DefaultConfig returns the rules of DESIGN.md section 5.
@@ -104,6 +109,7 @@ type Stats struct {
 type Sessionizer struct {
 	gap, maxDur, allowance int64 // nanoseconds
 	engCapMS               uint32
+	splitCampaign          bool
 
 	visitors    map[string]*visitor
 	peakVisitor int    // len(visitors) high-water mark, to rebuild the map after mass expiry
@@ -120,11 +126,12 @@ func New(cfg Config) *Sessionizer {
 	}
 	cfg = cfg.withDefaults()
 	return &Sessionizer{
-		gap:       int64(cfg.Gap),
-		maxDur:    int64(cfg.MaxDuration),
-		allowance: int64(cfg.Allowance),
-		engCapMS:  uint32(cfg.EngagementCap.Milliseconds()),
-		visitors:  make(map[string]*visitor),
+		gap:           int64(cfg.Gap),
+		maxDur:        int64(cfg.MaxDuration),
+		allowance:     int64(cfg.Allowance),
+		engCapMS:      uint32(cfg.EngagementCap.Milliseconds()),
+		splitCampaign: cfg.SplitOnCampaign,
+		visitors:      make(map[string]*visitor),
 	}
 }
 
@@ -207,7 +214,7 @@ func (s *Sessionizer) appendEvent(v *visitor, now time.Time) []pipeline.Session 
 	n := len(v.events)
 	ev, prev := &v.events[n-1], &v.events[n-2]
 	last := &v.sessions[len(v.sessions)-1]
-	if s.splits(last, prev.t, ev.t) {
+	if s.splits(v, last, prev.t, ev) {
 		ns := v.open(ev, "")
 		ns.Version = s.nextVersion(now)
 		v.sessions = append(v.sessions, ns)
@@ -280,7 +287,7 @@ func (s *Sessionizer) build(v *visitor, off int, old []pipeline.Session) []pipel
 		ev := &v.events[i]
 		if len(out) > 0 {
 			cur := &out[len(out)-1]
-			if !s.splits(cur, v.events[i-1].t, ev.t) {
+			if !s.splits(v, cur, v.events[i-1].t, ev) {
 				v.fold(cur, ev)
 				continue
 			}
@@ -297,11 +304,24 @@ func (s *Sessionizer) build(v *visitor, off int, old []pipeline.Session) []pipel
 	return out
 }
 
-// splits reports whether an event at t, following one at prev, starts a new
-// session after cur: a gap longer than Gap, or at least MaxDuration after
-// cur's start.
-func (s *Sessionizer) splits(cur *pipeline.Session, prev, t int64) bool {
-	return t-prev > s.gap || t-cur.Start.UnixNano() >= s.maxDur
+// splits reports whether ev, following an event at prev, starts a new
+// session after cur: a gap longer than Gap, at least MaxDuration after cur's
+// start, or, with SplitOnCampaign, a campaign other than cur's at a later
+// instant than prev. It depends only on ev, prev and cur, and cur only on
+// its first event, so sessions are a left-to-right fold over the visitor's
+// ordered events. None of the three splits between events at the same
+// instant, so a visitor's session starts, and with them the ids, are
+// distinct.
+func (s *Sessionizer) splits(v *visitor, cur *pipeline.Session, prev int64, ev *summary) bool {
+	if ev.t-prev > s.gap || ev.t-cur.Start.UnixNano() >= s.maxDur {
+		return true
+	}
+	if !s.splitCampaign || ev.t == prev {
+		return false
+	}
+	a := &v.attrs.vals[ev.attrs]
+	return a.hasCampaign() &&
+		(a.utmSource != cur.UTMSource || a.utmMedium != cur.UTMMedium || a.utmCampaign != cur.UTMCampaign)
 }
 
 // prune drops the sessions no accepted event can change any more, with
@@ -443,6 +463,12 @@ func (a *summary) less(b *summary) bool {
 // its first event that has one).
 type attrs struct {
 	touchpoint, channel, utmSource, utmMedium, utmCampaign, deviceType, userID string
+}
+
+// hasCampaign reports whether the event carries a campaign: any UTM field
+// set.
+func (a *attrs) hasCampaign() bool {
+	return a.utmSource != "" || a.utmMedium != "" || a.utmCampaign != ""
 }
 
 // visitor is the retained state of one visitor.

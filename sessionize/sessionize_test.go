@@ -29,8 +29,9 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from the curr
 // without late events, that every arrival order gives the same sessions.
 //
 // Input: one pipeline.Event as JSON per line; blank lines and lines starting
-// with "#" are ignored, except "#config key=duration ..." (gap,
-// max_duration, allowance, engagement_cap) which sets the Config.
+// with "#" are ignored, except "#config key=value ..." (durations gap,
+// max_duration, allowance, engagement_cap; the bool split_on_campaign)
+// which sets the Config.
 func TestGolden(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.jsonl"))
 	if err != nil {
@@ -79,6 +80,14 @@ func readCase(t *testing.T, file string) (Config, []pipeline.Event) {
 		if rest, ok := strings.CutPrefix(line, "#config"); ok {
 			for _, kv := range strings.Fields(rest) {
 				k, val, _ := strings.Cut(kv, "=")
+				if k == "split_on_campaign" {
+					b, err := strconv.ParseBool(val)
+					if err != nil {
+						t.Fatalf("%s:%d: %v", file, n, err)
+					}
+					cfg.SplitOnCampaign = b
+					continue
+				}
 				d, err := time.ParseDuration(val)
 				if err != nil {
 					t.Fatalf("%s:%d: %v", file, n, err)
@@ -355,7 +364,13 @@ func referenceWithEvents(cfg Config, events []pipeline.Event) ([]pipeline.Sessio
 		var cur *pipeline.Session
 		var prev time.Time
 		for _, e := range evs {
-			if cur == nil || e.EventTime.Sub(prev) > cfg.Gap || e.EventTime.Sub(cur.Start) >= cfg.MaxDuration {
+			// The campaign rule: e carries a campaign (any UTM field set)
+			// other than the one of the session's first event, and is later
+			// than the event before it (ties stay together).
+			utm := [3]string{e.UTMSource, e.UTMMedium, e.UTMCampaign}
+			newCampaign := cfg.SplitOnCampaign && cur != nil && e.EventTime.After(prev) && utm != [3]string{} &&
+				utm != [3]string{cur.UTMSource, cur.UTMMedium, cur.UTMCampaign}
+			if cur == nil || e.EventTime.Sub(prev) > cfg.Gap || e.EventTime.Sub(cur.Start) >= cfg.MaxDuration || newCampaign {
 				if cur != nil {
 					out = append(out, *cur)
 				}
@@ -521,8 +536,16 @@ func dedup(events []pipeline.Event) []pipeline.Event {
 
 // TestShuffledArrival: any arrival order gives the same final live sessions
 // as sorted arrival, and both match the reference; SessionOf agrees too.
+// Each seed runs without and with SplitOnCampaign (genEvents varies
+// UTMSource).
 func TestShuffledArrival(t *testing.T) {
-	cfg := Config{Gap: 5 * time.Minute, MaxDuration: time.Hour, Allowance: 24 * time.Hour, EngagementCap: time.Minute}
+	for _, split := range []bool{false, true} {
+		t.Run(fmt.Sprint("split_on_campaign=", split), func(t *testing.T) { testShuffledArrival(t, split) })
+	}
+}
+
+func testShuffledArrival(t *testing.T, split bool) {
+	cfg := Config{Gap: 5 * time.Minute, MaxDuration: time.Hour, Allowance: 24 * time.Hour, EngagementCap: time.Minute, SplitOnCampaign: split}
 	for seed := range uint64(30) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 99))
@@ -568,9 +591,16 @@ func TestShuffledArrival(t *testing.T) {
 
 // TestBoundedDisorderPrunes: over days of events with a short Allowance,
 // arrival delayed by up to Allowance (so nothing is late) still gives the
-// reference sessions, while settled sessions are pruned from state.
+// reference sessions, while settled sessions are pruned from state; without
+// and with SplitOnCampaign.
 func TestBoundedDisorderPrunes(t *testing.T) {
-	cfg := Config{Gap: 5 * time.Minute, MaxDuration: time.Hour, Allowance: 30 * time.Minute, EngagementCap: time.Minute}
+	for _, split := range []bool{false, true} {
+		t.Run(fmt.Sprint("split_on_campaign=", split), func(t *testing.T) { testBoundedDisorderPrunes(t, split) })
+	}
+}
+
+func testBoundedDisorderPrunes(t *testing.T, split bool) {
+	cfg := Config{Gap: 5 * time.Minute, MaxDuration: time.Hour, Allowance: 30 * time.Minute, EngagementCap: time.Minute, SplitOnCampaign: split}
 	for seed := range uint64(12) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 7))

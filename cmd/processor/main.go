@@ -49,6 +49,7 @@ func run(args []string) error {
 	fs.Int(&cfg.BatchSize, "batch-size", "TOUCHSTREAM_PROCESSOR_BATCH_SIZE", "events per ClickHouse write, at most (all partitions of the process together; each flushes all at its share)")
 	fs.Duration(&cfg.FlushInterval, "flush-interval", "TOUCHSTREAM_PROCESSOR_FLUSH_INTERVAL", "a pending batch is written at least this often")
 	fs.Duration(&cfg.Session.Gap, "session-gap", "TOUCHSTREAM_SESSION_GAP", "inactivity that ends a session")
+	fs.Bool(&cfg.Session.SplitOnCampaign, "session-split-on-campaign", "TOUCHSTREAM_SESSION_SPLIT_ON_CAMPAIGN", "also start a new session at an event with UTM fields other than the session's (its first event's); events without UTM never split")
 	fs.Duration(&cfg.Session.Allowance, "lateness-allowance", "TOUCHSTREAM_LATENESS_ALLOWANCE", "events older than the partition's newest event minus this are late; visitors idle this long leave the state")
 	fs.Duration(&cfg.SessionTimeout, "kafka-session-timeout", "TOUCHSTREAM_KAFKA_SESSION_TIMEOUT", "consumer group session timeout: a member silent this long leaves the group (the processor then joins again)")
 	fs.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", "TOUCHSTREAM_PROCESSOR_SHUTDOWN_TIMEOUT", "on SIGTERM, give up a failing write after this long; its offsets are not committed and replay on the next start (exit status 1)")
