@@ -55,6 +55,7 @@ func run(args []string) error {
 	fs.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", "TOUCHSTREAM_PROCESSOR_SHUTDOWN_TIMEOUT", "on SIGTERM, give up a failing write after this long; its offsets are not committed and replay on the next start (exit status 1)")
 	fs.String(&triggersTopic, "triggers-topic", "TOUCHSTREAM_TRIGGERS_TOPIC", "Kafka topic of journey triggers (empty: none)")
 	fs.Duration(&cfg.TriggerWindow, "trigger-window", "TOUCHSTREAM_TRIGGER_WINDOW", "cart abandonment window T (0: 24h)")
+	fs.Duration(&cfg.IdleAdvance, "idle-advance", "TOUCHSTREAM_IDLE_ADVANCE", "a partition read to its end that receives nothing for this long abandons the carts whose window ended before wall time minus this (0: only event time abandons carts)")
 	dl := deadletter.DefaultConfig()
 	deadLetters := true
 	fs.Bool(&deadLetters, "dead-letters", "TOUCHSTREAM_PROCESSOR_DEAD_LETTERS", "also copy the dead letters of clickstream.rejected into rejected_events (a consumer group of its own)")
