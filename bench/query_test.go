@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/touchstream/touchstream/clickhouse"
@@ -102,8 +103,11 @@ SETTINGS max_insert_threads = 2, optimize_on_insert = 0`
 
 // loadSynthetic creates a fresh database on the embedded ClickHouse, loads
 // n synthetic events and their sessions, and returns a connection to it
-// (closed when the benchmark ends) and the database's name.
-func loadSynthetic(tb testing.TB, n int) (driver.Conn, string) {
+// (closed when the benchmark ends) and the database's name. With
+// stopMerges, background merges of events are stopped before the load
+// (SYSTEM STOP MERGES events), so that events keeps the parts the load
+// wrote until the caller runs SYSTEM START MERGES events.
+func loadSynthetic(tb testing.TB, n int, stopMerges bool) (driver.Conn, string) {
 	tb.Helper()
 	ctx := context.WithoutCancel(tb.Context())
 	database := testenv.Database(tb, "querybench")
@@ -119,6 +123,11 @@ func loadSynthetic(tb testing.TB, n int) (driver.Conn, string) {
 		conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+database)
 		conn.Close()
 	})
+	if stopMerges {
+		if err := conn.Exec(ctx, "SYSTEM STOP MERGES events"); err != nil {
+			tb.Fatalf("stop merges: %v", err)
+		}
+	}
 	visitors := max(n/10, 1)
 	q := fmt.Sprintf(insertEventsSQL, visitors, synthStart.Format("2006-01-02 15:04:05"), n)
 	if err := conn.Exec(ctx, q); err != nil {
@@ -158,66 +167,114 @@ func groupByVisitor(ctx context.Context, conn driver.Conn) (int, error) {
 	return n, rows.Err()
 }
 
-// BenchmarkQuery measures DESIGN.md section 7's query goal. It loads
-// BENCH_EVENTS synthetic events (default 10,000,000; see insertEventsSQL)
-// and one session per visitor into a fresh database on the embedded
-// ClickHouse (timed: load-s), then, in each iteration, BENCH_QUERY_REPS
-// times (default 3), runs in rotating order
-//
-//   - baseline: SELECT visitor_id, count() FROM events GROUP BY visitor_id,
-//     every row read through clickhouse-go (as report reads its results);
-//   - funnel: report.Run(KindFunnel) with the 4 steps Page Viewed, Product
-//     Viewed, Product Added, Order Completed over the 30 days;
-//   - abandonment and time-on-site: report.Run of those kinds, same range.
-//
-// Abandonment and time-on-site run again only while less than
-// BENCH_QUERY_SECONDS (default 60) have passed since the first rotation
-// began (abandonment took 77 s over 10 M events on the shared machine):
-// their runs are reported. It reports each query's median seconds and its
-// ratio to the baseline's median (goal: funnel-ratio <= 2), and the active
-// parts of events (FINAL merges them at query time).
-func BenchmarkQuery(b *testing.B) {
-	ctx := b.Context()
-	n := envInt("BENCH_EVENTS", 10_000_000)
-	reps := envInt("BENCH_QUERY_REPS", 3)
-	start := time.Now()
-	conn, database := loadSynthetic(b, n)
-	load := time.Since(start)
-	var parts uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM system.parts WHERE database = ? AND table = 'events' AND active", database).Scan(&parts); err != nil {
-		b.Fatalf("count parts: %v", err)
-	}
+// stepEvents is the subquery of the floor queries: the events of
+// reportOptions' range (events FINAL, as the funnel reads them) that are
+// one of the 4 steps, with their time in ms and their step as a bit
+// (step k is 1 << (k-1)).
+const stepEvents = `
+    SELECT visitor_id, toUnixTimestamp64Milli(event_time) AS ms,
+        bitShiftLeft(toUInt8(1), indexOf({steps:Array(String)}, event_name) - 1) AS mask
+    FROM events FINAL
+    WHERE event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}
+      AND ({site:String} = '' OR write_key = {site:String})
+      AND event_name IN {steps:Array(String)}`
 
-	type query struct {
-		name   string
-		always bool // run every rotation, whatever the budget
-		run    func() error
-		secs   []float64
+// floorSortSQL is the least any exact ordered funnel must do: collect each
+// visitor's step events and order them by time. The sorted arrays are
+// consumed whole (their lengths and first elements, which depend on the
+// order), so the aggregate and the sort cannot be dropped.
+const floorSortSQL = `
+SELECT count(), sum(length(a)), sum(a[1])
+FROM
+(
+    SELECT visitor_id, arraySort(groupArray(ms * 16 + mask)) AS a
+    FROM (` + stepEvents + `)
+    GROUP BY visitor_id
+)`
+
+// floorWindowFunnelSQL is ClickHouse's own windowFunnel over the same
+// events: each visitor's level only (no times to convert), counted by
+// level. %d is the conversion window in ms.
+const floorWindowFunnelSQL = `
+SELECT level, count()
+FROM
+(
+    SELECT visitor_id,
+        windowFunnel(%d)(toUInt64(ms),
+            mask = 1, mask = 2, mask = 4, mask = 8) AS level
+    FROM (` + stepEvents + `)
+    GROUP BY visitor_id
+)
+GROUP BY level
+ORDER BY level`
+
+// floorParams are the floor queries' parameters: reportOptions' range, all
+// sites, the 4 steps.
+func floorParams() []any {
+	o := reportOptions()
+	return []any{
+		chgo.DateNamed("from", o.From, chgo.MilliSeconds),
+		chgo.DateNamed("to", o.To, chgo.MilliSeconds),
+		chgo.Named("site", o.Site),
+		chgo.Named("steps", funnelSteps),
 	}
-	opts := reportOptions()
-	var funnel *report.FunnelReport
-	queries := []*query{
-		{name: "baseline", always: true, run: func() error {
-			got, err := groupByVisitor(ctx, conn)
-			if err == nil && got < n/20 {
-				err = fmt.Errorf("%d visitors, want about %d", got, n/10)
-			}
-			return err
-		}},
-		{name: "funnel", always: true, run: func() error {
-			res, err := report.Run(ctx, conn, report.KindFunnel, opts)
-			if err == nil {
-				funnel = res.(*report.FunnelReport)
-			}
-			return err
-		}},
-		{name: "abandonment", run: func() error { _, err := report.Run(ctx, conn, report.KindAbandonment, opts); return err }},
-		{name: "time-on-site", run: func() error { _, err := report.Run(ctx, conn, report.KindTimeOnSite, opts); return err }},
+}
+
+// floorSort runs floorSortSQL; it returns the number of visitors and of
+// step events.
+func floorSort(ctx context.Context, conn driver.Conn) (visitors, events uint64, err error) {
+	var first int64
+	err = conn.QueryRow(ctx, floorSortSQL, floorParams()...).Scan(&visitors, &events, &first)
+	return visitors, events, err
+}
+
+// floorWindowFunnel runs floorWindowFunnelSQL with report.DefaultWindow; it
+// returns the number of visitors that reached each step (reached[k-1]:
+// level >= k).
+func floorWindowFunnel(ctx context.Context, conn driver.Conn) ([]uint64, error) {
+	q := fmt.Sprintf(floorWindowFunnelSQL, report.DefaultWindow.Milliseconds())
+	rows, err := conn.Query(ctx, q, floorParams()...)
+	if err != nil {
+		return nil, err
 	}
-	budget := envSeconds("BENCH_QUERY_SECONDS", 60*time.Second)
-	b.ResetTimer()
+	defer rows.Close()
+	reached := make([]uint64, len(funnelSteps))
+	for rows.Next() {
+		var (
+			level uint8
+			count uint64
+		)
+		if err := rows.Scan(&level, &count); err != nil {
+			return nil, err
+		}
+		for k := 0; k < int(level) && k < len(reached); k++ {
+			reached[k] += count
+		}
+	}
+	return reached, rows.Err()
+}
+
+// activeParts returns the number of active parts of events.
+func activeParts(ctx context.Context, conn driver.Conn, database string) (uint64, error) {
+	var parts uint64
+	err := conn.QueryRow(ctx, "SELECT count() FROM system.parts WHERE database = ? AND table = 'events' AND active", database).Scan(&parts)
+	return parts, err
+}
+
+// timedQuery is one query of a BenchmarkQuery state and its run times.
+type timedQuery struct {
+	name   string
+	always bool // run every rotation, whatever the budget
+	run    func() error
+	secs   []float64
+}
+
+// rotate runs queries reps times in rotating order. A query that is not
+// always run runs again only while less than budget has passed since the
+// first rotation began (it runs at least once).
+func rotate(b *testing.B, reps int, budget time.Duration, queries []*timedQuery) {
 	began := time.Now()
-	for i := range b.N * reps {
+	for i := range reps {
 		for k := range queries {
 			q := queries[(i+k)%len(queries)]
 			if !q.always && len(q.secs) > 0 && time.Since(began) > budget {
@@ -230,23 +287,176 @@ func BenchmarkQuery(b *testing.B) {
 			q.secs = append(q.secs, time.Since(t).Seconds())
 		}
 	}
+}
+
+// reportRatios reports each query's median seconds and its ratio to base
+// (the state's baseline median), their names prefixed; for the queries not
+// always run, their number of runs too.
+func reportRatios(b *testing.B, prefix string, base float64, queries []*timedQuery) {
+	for _, q := range queries {
+		if !q.always {
+			b.ReportMetric(float64(len(q.secs)), prefix+q.name+"-runs")
+		}
+		m := median(q.secs)
+		b.ReportMetric(m, prefix+q.name+"-s")
+		b.ReportMetric(m/base, prefix+q.name+"-ratio")
+	}
+}
+
+// BenchmarkQuery measures DESIGN.md section 7's query goal in two defined
+// states of the table. It stops background merges of events, loads
+// BENCH_EVENTS synthetic events (default 10,000,000; see insertEventsSQL)
+// and one session per visitor into a fresh database on the embedded
+// ClickHouse (timed: load-s), then measures
+//
+//  1. unmerged: events as the load wrote it (parts: its active parts),
+//     merges still stopped. In each iteration, BENCH_QUERY_REPS times
+//     (default 3), in rotating order:
+//     - baseline: SELECT visitor_id, count() FROM events GROUP BY
+//     visitor_id, every row read through clickhouse-go (as report reads
+//     its results);
+//     - funnel: report.Run(KindFunnel) with the 4 steps Page Viewed,
+//     Product Viewed, Product Added, Order Completed over the 30 days;
+//     - abandonment and time-on-site: report.Run of those kinds, same
+//     range. They run again only while less than BENCH_QUERY_SECONDS
+//     (default 60) have passed since the state's first rotation began
+//     (abandonment took 77 s over 10 M events on the shared machine):
+//     their runs are reported.
+//  2. merged: SYSTEM START MERGES events, then OPTIMIZE TABLE events FINAL
+//     (timed: optimize-s; merged-parts after it): the state background
+//     merges bring historical data to, where FINAL costs next to nothing.
+//     BENCH_QUERY_REPS times per iteration, in rotating order: baseline
+//     and funnel as above, and two floors of the funnel over the same
+//     events FINAL, range and steps (stepEvents): floor-sort, each
+//     visitor's step events sorted by time (floorSortSQL: what any exact
+//     ordered funnel must do), and floor-windowfunnel, ClickHouse's
+//     windowFunnel with the default window, levels only
+//     (floorWindowFunnelSQL); abandonment and time-on-site as in unmerged.
+//
+// Each state reports each query's median seconds and its ratio to that
+// state's baseline median, the merged state's names prefixed "merged-"
+// (the floors' "floor-"). Goal: funnel-ratio <= 2. The funnel's step
+// counts must be the same in both states.
+func BenchmarkQuery(b *testing.B) {
+	ctx := b.Context()
+	n := envInt("BENCH_EVENTS", 10_000_000)
+	reps := envInt("BENCH_QUERY_REPS", 3)
+	budget := envSeconds("BENCH_QUERY_SECONDS", 60*time.Second)
+	start := time.Now()
+	conn, database := loadSynthetic(b, n, true)
+	load := time.Since(start)
+	parts, err := activeParts(ctx, conn, database)
+	if err != nil {
+		b.Fatalf("count parts: %v", err)
+	}
+
+	opts := reportOptions()
+	baseline := func() error {
+		got, err := groupByVisitor(ctx, conn)
+		if err == nil && got < n/20 {
+			err = fmt.Errorf("%d visitors, want about %d", got, n/10)
+		}
+		return err
+	}
+	funnelQuery := func(f **report.FunnelReport) func() error {
+		return func() error {
+			res, err := report.Run(ctx, conn, report.KindFunnel, opts)
+			if err == nil {
+				*f = res.(*report.FunnelReport)
+			}
+			return err
+		}
+	}
+	reportQuery := func(kind string) func() error {
+		return func() error { _, err := report.Run(ctx, conn, kind, opts); return err }
+	}
+
+	// 1. unmerged
+	var funnel *report.FunnelReport
+	unmerged := []*timedQuery{
+		{name: "baseline", always: true, run: baseline},
+		{name: "funnel", always: true, run: funnelQuery(&funnel)},
+		{name: "abandonment", run: reportQuery(report.KindAbandonment)},
+		{name: "time-on-site", run: reportQuery(report.KindTimeOnSite)},
+	}
+	b.ResetTimer()
+	rotate(b, b.N*reps, budget, unmerged)
 	b.StopTimer()
+	if after, err := activeParts(ctx, conn, database); err != nil {
+		b.Fatalf("count parts: %v", err)
+	} else if after != parts {
+		b.Logf("events had %d active parts after the load and %d after the unmerged queries: merges did not stop", parts, after)
+	}
 	if err := checkFunnel(funnel); err != nil {
 		b.Fatal(err)
 	}
-	base := median(queries[0].secs)
+
+	// 2. merged
+	if err := conn.Exec(ctx, "SYSTEM START MERGES events"); err != nil {
+		b.Fatalf("start merges: %v", err)
+	}
+	start = time.Now()
+	if err := conn.Exec(ctx, "OPTIMIZE TABLE events FINAL"); err != nil {
+		b.Fatalf("optimize: %v", err)
+	}
+	optimize := time.Since(start)
+	mergedParts, err := activeParts(ctx, conn, database)
+	if err != nil {
+		b.Fatalf("count parts: %v", err)
+	}
+	var (
+		mergedFunnel *report.FunnelReport
+		floorEvents  uint64
+		reached      []uint64
+	)
+	merged := []*timedQuery{
+		{name: "baseline", always: true, run: baseline},
+		{name: "funnel", always: true, run: funnelQuery(&mergedFunnel)},
+		{name: "floor-sort", always: true, run: func() error {
+			visitors, events, err := floorSort(ctx, conn)
+			if err == nil && (visitors < uint64(n/20) || events < visitors) {
+				err = fmt.Errorf("%d visitors with %d step events, want about %d visitors", visitors, events, n/10)
+			}
+			floorEvents = events
+			return err
+		}},
+		{name: "floor-windowfunnel", always: true, run: func() error {
+			var err error
+			reached, err = floorWindowFunnel(ctx, conn)
+			return err
+		}},
+		{name: "abandonment", run: reportQuery(report.KindAbandonment)},
+		{name: "time-on-site", run: reportQuery(report.KindTimeOnSite)},
+	}
+	b.StartTimer()
+	rotate(b, b.N*reps, budget, merged)
+	b.StopTimer()
+	if err := checkFunnel(mergedFunnel); err != nil {
+		b.Fatal(err)
+	}
+	var counts, mergedCounts []uint64
+	for i := range funnel.Steps {
+		counts = append(counts, funnel.Steps[i].Count)
+		mergedCounts = append(mergedCounts, mergedFunnel.Steps[i].Count)
+	}
+	if !slices.Equal(counts, mergedCounts) {
+		b.Fatalf("funnel counts %v unmerged, %v merged: want the same", counts, mergedCounts)
+	}
+	b.Logf("funnel counts %v; windowFunnel levels reached %v; %d step events", counts, reached, floorEvents)
+
 	b.ReportMetric(float64(n), "events")
 	b.ReportMetric(load.Seconds(), "load-s")
 	b.ReportMetric(float64(parts), "parts")
+	base := median(unmerged[0].secs)
 	b.ReportMetric(base, "baseline-s")
-	for _, q := range queries[2:] {
-		b.ReportMetric(float64(len(q.secs)), q.name+"-runs")
-	}
-	for _, q := range queries[1:] {
-		m := median(q.secs)
-		b.ReportMetric(m, q.name+"-s")
-		b.ReportMetric(m/base, q.name+"-ratio")
-	}
+	reportRatios(b, "", base, unmerged[1:])
+	b.ReportMetric(optimize.Seconds(), "optimize-s")
+	b.ReportMetric(float64(mergedParts), "merged-parts")
+	base = median(merged[0].secs)
+	b.ReportMetric(base, "merged-baseline-s")
+	reportRatios(b, "merged-", base, merged[1:2])
+	reportRatios(b, "", base, merged[2:4])
+	reportRatios(b, "merged-", base, merged[4:])
 }
 
 // checkFunnel checks that the synthetic data makes a funnel: 4 steps,
@@ -280,7 +490,7 @@ func median(xs []float64) float64 {
 // funnel that narrows.
 func TestSyntheticLoad(t *testing.T) {
 	const n = 20_000
-	conn, _ := loadSynthetic(t, n)
+	conn, _ := loadSynthetic(t, n, false)
 	ctx := t.Context()
 	var events, visitors, sessions uint64
 	if err := conn.QueryRow(ctx, "SELECT count(), uniqExact(visitor_id) FROM events").Scan(&events, &visitors); err != nil {

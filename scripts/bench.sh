@@ -76,9 +76,14 @@ collector batched p50 at half peak|BenchmarkCollector/batched|p50-ms|-|-|-|ms
 collector batched p99 at half peak|BenchmarkCollector/batched|p99-ms|-|-|<= 10|ms
 collector single p50 at half peak|BenchmarkCollector/single|p50-ms|-|-|-|ms
 collector single p99 at half peak|BenchmarkCollector/single|p99-ms|-|-|<= 10|ms
-funnel query (4 steps)|BenchmarkQuery|funnel-s|baseline-s|funnel-ratio|<= 2|s
-abandonment query|BenchmarkQuery|abandonment-s|baseline-s|abandonment-ratio|-|s
-time-on-site query|BenchmarkQuery|time-on-site-s|baseline-s|time-on-site-ratio|-|s
+funnel query (4 steps), unmerged parts|BenchmarkQuery|funnel-s|baseline-s|funnel-ratio|<= 2|s
+abandonment query, unmerged|BenchmarkQuery|abandonment-s|baseline-s|abandonment-ratio|-|s
+time-on-site query, unmerged|BenchmarkQuery|time-on-site-s|baseline-s|time-on-site-ratio|-|s
+funnel query (4 steps), merged table|BenchmarkQuery|merged-funnel-s|merged-baseline-s|merged-funnel-ratio|<= 2|s
+funnel floor: per-visitor sort, merged|BenchmarkQuery|floor-sort-s|merged-baseline-s|floor-sort-ratio|-|s
+funnel floor: windowFunnel, merged|BenchmarkQuery|floor-windowfunnel-s|merged-baseline-s|floor-windowfunnel-ratio|-|s
+abandonment query, merged|BenchmarkQuery|merged-abandonment-s|merged-baseline-s|merged-abandonment-ratio|-|s
+time-on-site query, merged|BenchmarkQuery|merged-time-on-site-s|merged-baseline-s|merged-time-on-site-ratio|-|s
 freshness p50, light load|BenchmarkFreshness|light-p50-ms|-|-|-|ms
 freshness p99, light load|BenchmarkFreshness|light-p99-ms|-|-|<= 2000|ms
 freshness p50, half peak|BenchmarkFreshness|peak-p50-ms|-|-|-|ms
