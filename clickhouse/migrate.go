@@ -30,6 +30,11 @@ type MigrateConfig struct {
 	// the TTL (keep forever). Nil leaves the table's TTL as it is, which on
 	// a new database is none.
 	EventsTTL *time.Duration
+	// Views are parameterized views made outside this package, from
+	// templates rendered per shape (report.FunnelViews: one funnel view per
+	// step count), created or replaced after ReportViews on every run as
+	// they are.
+	Views []View
 }
 
 // Validate checks the configuration; errors name the field.
@@ -122,19 +127,18 @@ func MigrateWith(ctx context.Context, dsn string, cfg MigrateConfig, log *slog.L
 	}
 	// The report views are not versioned: they are recreated from the
 	// embedded query files on every run, so they never lag behind them.
-	if cfg.Cluster == "" {
-		err = createViews(ctx, db)
-	} else {
-		err = createClusterViews(ctx, db, cfg.Cluster, database)
+	views, err := cfg.views()
+	if err == nil {
+		err = createViews(ctx, db, cfg.Cluster, database, views)
 	}
 	if err != nil {
 		return fmt.Errorf("migrate %s: %w", database, err)
 	}
-	views := make([]string, len(ReportViews))
-	for i, v := range ReportViews {
-		views[i] = v.View
+	names := make([]string, len(views))
+	for i, v := range views {
+		names[i] = v.Name
 	}
-	log.InfoContext(ctx, "report views created", "database", database, "views", views)
+	log.InfoContext(ctx, "report views created", "database", database, "views", names)
 
 	if cfg.EventsTTL != nil {
 		changed, err := applyRetention(ctx, db, cfg.Cluster, database, *cfg.EventsTTL)
@@ -225,30 +229,12 @@ func createDatabaseSQL(cluster, database string) string {
 
 // clusterViewSQL is ViewSQL in its cluster form: the view on every node,
 // reading the Distributed tables.
-func clusterViewSQL(cluster, database, view, query string) (string, error) {
-	stmt, err := ViewSQL(view, query)
+func clusterViewSQL(cluster, database string, v View) (string, error) {
+	out, err := clusterRewriter{cluster: cluster, database: database}.Statement(v.statement())
 	if err != nil {
-		return "", err
-	}
-	out, err := clusterRewriter{cluster: cluster, database: database}.Statement(stmt)
-	if err != nil {
-		return "", fmt.Errorf("view %s: %w", view, err)
+		return "", fmt.Errorf("view %s: %w", v.Name, err)
 	}
 	return strings.Join(out, ";\n"), nil
-}
-
-// createClusterViews is createViews on a cluster.
-func createClusterViews(ctx context.Context, db *sql.DB, cluster, database string) error {
-	for _, v := range ReportViews {
-		stmt, err := clusterViewSQL(cluster, database, v.View, v.Query)
-		if err != nil {
-			return err
-		}
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("create view %s: %w", v.View, classify(err))
-		}
-	}
-	return nil
 }
 
 // PlannedStatement is one statement of MigrationPlan.
@@ -296,13 +282,16 @@ func MigrationPlan(database string, cfg MigrateConfig) ([]PlannedStatement, erro
 			add("migration "+name, stmt)
 		}
 	}
-	for _, v := range ReportViews {
-		stmt, err := ViewSQL(v.View, v.Query)
+	views, err := cfg.views()
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range views {
+		stmt := v.statement()
 		if cfg.Cluster != "" {
-			stmt, err = clusterViewSQL(cfg.Cluster, database, v.View, v.Query)
-		}
-		if err != nil {
-			return nil, err
+			if stmt, err = clusterViewSQL(cfg.Cluster, database, v); err != nil {
+				return nil, err
+			}
 		}
 		add("report view, recreated on every run", stmt)
 	}

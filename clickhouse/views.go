@@ -16,8 +16,9 @@ import (
 //	SELECT * FROM report_time_on_site(from = '2026-11-01 00:00:00.000',
 //	    to = '2026-12-01 00:00:00.000', site = '')
 //
-// Only plain-SQL queries can be views: funnel.sql and stages.sql are Go
-// templates rendered per call.
+// Only plain-SQL queries are views here: funnel.sql and stages.sql are Go
+// templates rendered per call. The funnel's views, one per step count, come
+// rendered from package report (MigrateConfig.Views).
 var ReportViews = []struct{ View, Query string }{
 	{"report_abandonment", "abandonment"},
 	{"report_attribution", "attribution"},
@@ -25,32 +26,72 @@ var ReportViews = []struct{ View, Query string }{
 	{"report_time_on_site", "time_on_site"},
 }
 
-// ViewSQL returns the statement that creates or replaces view as the query
-// file query: CREATE OR REPLACE VIEW <view> AS <the file's text>. The text
-// is used as it is (its header comment is whitespace to ClickHouse), so the
-// view and the report run the same SQL.
-func ViewSQL(view, query string) (string, error) {
-	b, err := sqlfiles.Queries.ReadFile("queries/" + query + ".sql")
-	if err != nil {
-		return "", fmt.Errorf("read query %s: %w", query, err)
-	}
-	text := strings.TrimSpace(string(b))
-	text = strings.TrimSpace(strings.TrimSuffix(text, ";"))
-	// A newline ends a trailing "--" comment before anything that follows.
-	return "CREATE OR REPLACE VIEW " + quoteIdent(view) + " AS\n" + text + "\n", nil
+// View is a parameterized view: CREATE OR REPLACE VIEW Name AS SQL.
+type View struct {
+	Name string
+	SQL  string // the query, without a trailing semicolon
 }
 
-// createViews creates or replaces every view of ReportViews from the query
-// files embedded in this binary. Migrate calls it after goose on every run,
-// so the views always match the files the reports run.
-func createViews(ctx context.Context, db *sql.DB) error {
-	for _, v := range ReportViews {
-		stmt, err := ViewSQL(v.View, v.Query)
+// statement returns the statement that creates or replaces the view. A
+// newline ends a trailing "--" comment of the query before anything that
+// follows.
+func (v View) statement() string {
+	return "CREATE OR REPLACE VIEW " + quoteIdent(v.Name) + " AS\n" + v.SQL + "\n"
+}
+
+// reportView returns the view of ReportViews named view, made of the query
+// file query as it is (its header comment is whitespace to ClickHouse), so
+// the view and the report run the same SQL.
+func reportView(view, query string) (View, error) {
+	b, err := sqlfiles.Queries.ReadFile("queries/" + query + ".sql")
+	if err != nil {
+		return View{}, fmt.Errorf("read query %s: %w", query, err)
+	}
+	text := strings.TrimSpace(string(b))
+	return View{Name: view, SQL: strings.TrimSpace(strings.TrimSuffix(text, ";"))}, nil
+}
+
+// ViewSQL returns the statement that creates or replaces view as the query
+// file query: CREATE OR REPLACE VIEW <view> AS <the file's text>.
+func ViewSQL(view, query string) (string, error) {
+	v, err := reportView(view, query)
+	if err != nil {
+		return "", err
+	}
+	return v.statement(), nil
+}
+
+// views returns the views MigrateWith keeps: ReportViews, then cfg.Views.
+func (cfg MigrateConfig) views() ([]View, error) {
+	out := make([]View, 0, len(ReportViews)+len(cfg.Views))
+	for _, rv := range ReportViews {
+		v, err := reportView(rv.View, rv.Query)
 		if err != nil {
-			return err
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	for _, v := range cfg.Views {
+		v.SQL = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v.SQL), ";"))
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// createViews creates or replaces views, on every node of cluster if it is
+// set. MigrateWith calls it after goose on every run, so the views always
+// match the files (and templates) the reports run.
+func createViews(ctx context.Context, db *sql.DB, cluster, database string, views []View) error {
+	for _, v := range views {
+		stmt := v.statement()
+		if cluster != "" {
+			var err error
+			if stmt, err = clusterViewSQL(cluster, database, v); err != nil {
+				return err
+			}
 		}
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("create view %s: %w", v.View, classify(err))
+			return fmt.Errorf("create view %s: %w", v.Name, classify(err))
 		}
 	}
 	return nil

@@ -22,6 +22,7 @@ import (
 	"github.com/touchstream/touchstream/kafka"
 	"github.com/touchstream/touchstream/pipeline"
 	"github.com/touchstream/touchstream/processor"
+	"github.com/touchstream/touchstream/report"
 	"github.com/touchstream/touchstream/spool"
 )
 
@@ -258,9 +259,12 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 // migrate applies the migrations, waiting a little for a ClickHouse that is
 // still starting (one run as its own process, say).
 func migrate(ctx context.Context, dsn string, log *slog.Logger) error {
-	var err error
+	views, err := report.FunnelViews()
+	if err != nil {
+		return err
+	}
 	for attempt := 0; attempt < 30; attempt++ {
-		if err = clickhouse.Migrate(ctx, dsn, log); err == nil {
+		if err = clickhouse.MigrateWith(ctx, dsn, clickhouse.MigrateConfig{Views: views}, log); err == nil {
 			return nil
 		}
 		select {

@@ -78,6 +78,13 @@ func zeros(names ...string) []FunnelStep {
 // 2026-11-02 10:00 UTC.
 func breakdownWorld(t *testing.T) (driver.Conn, time.Time) {
 	conn := migratedConn(t)
+	return conn, insertBreakdownWorld(t, conn)
+}
+
+// insertBreakdownWorld inserts breakdownWorld's events into conn's
+// database and returns t0.
+func insertBreakdownWorld(t *testing.T, conn driver.Conn) time.Time {
+	t.Helper()
 	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	s := time.Second
 	insertFull(t, conn,
@@ -107,7 +114,7 @@ func breakdownWorld(t *testing.T) (driver.Conn, time.Time) {
 	insertFull(t, conn, fev{id: "d3", visitor: "d", name: "Buy", at: t0.Add(4*time.Hour + 20*s)})
 	insertFull(t, conn, fev{id: "d2", visitor: "d", name: "Cart", at: t0.Add(4*time.Hour + 10*s)})
 	insertFull(t, conn, fev{id: "d1", visitor: "d", name: "View", at: t0.Add(4 * time.Hour), channel: "Email"})
-	return conn, t0
+	return t0
 }
 
 func TestFunnelBreakdown(t *testing.T) {

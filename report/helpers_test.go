@@ -17,8 +17,14 @@ import (
 // embedded ClickHouse (clickhouse.Migrate) and connects to it.
 func migratedConn(t *testing.T) driver.Conn {
 	t.Helper()
+	return migratedConnWith(t, clickhouse.MigrateConfig{})
+}
+
+// migratedConnWith is migratedConn migrating with cfg.
+func migratedConnWith(t *testing.T, cfg clickhouse.MigrateConfig) driver.Conn {
+	t.Helper()
 	dsn := testenv.ClickHouse(t) + "/" + testenv.Database(t, "report")
-	if err := clickhouse.Migrate(t.Context(), dsn, nil); err != nil {
+	if err := clickhouse.MigrateWith(t.Context(), dsn, cfg, nil); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	conn, err := clickhouse.Open(t.Context(), dsn)

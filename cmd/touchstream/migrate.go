@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/touchstream/touchstream/clickhouse"
+	"github.com/touchstream/touchstream/report"
 )
 
 func runMigrate(ctx context.Context, args []string) error {
@@ -39,7 +40,11 @@ func migrate(ctx context.Context, args []string, stdout io.Writer, log *slog.Log
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	cfg := clickhouse.MigrateConfig{Cluster: cluster}
+	views, err := report.FunnelViews()
+	if err != nil {
+		return err
+	}
+	cfg := clickhouse.MigrateConfig{Cluster: cluster, Views: views}
 	if ttl != "" {
 		d, err := clickhouse.ParseRetention(ttl)
 		if err != nil {
