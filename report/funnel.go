@@ -289,6 +289,23 @@ func (q *funnelQuery) run(ctx context.Context, conn driver.Conn, breakdown, prop
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
+	groups, err := readFunnelRows(rows, len(q.steps))
+	if err != nil {
+		return nil, err
+	}
+	if breakdown == "" && len(groups) != 1 {
+		return nil, fmt.Errorf("query returned %d groups, want 1", len(groups))
+	}
+	if groups == nil {
+		groups = []FunnelGroup{}
+	}
+	return groups, nil
+}
+
+// readFunnelRows reads the rows of funnel.sql or funnel_modes.sql (one per
+// group and step, by value, then position) as groups of n steps each, and
+// closes rows.
+func readFunnelRows(rows driver.Rows, n int) ([]FunnelGroup, error) {
 	defer rows.Close()
 	var groups []FunnelGroup
 	for rows.Next() {
@@ -304,7 +321,7 @@ func (q *funnelQuery) run(ctx context.Context, conn driver.Conn, breakdown, prop
 		}
 		s.P90SecondsToConvert = &p90
 		if position == 1 {
-			groups = append(groups, FunnelGroup{Value: value, Steps: make([]FunnelStep, 0, len(q.steps))})
+			groups = append(groups, FunnelGroup{Value: value, Steps: make([]FunnelStep, 0, n)})
 		}
 		if len(groups) == 0 || groups[len(groups)-1].Value != value {
 			return nil, fmt.Errorf("query returned step %d of %q out of order", position, value)
@@ -316,15 +333,9 @@ func (q *funnelQuery) run(ctx context.Context, conn driver.Conn, breakdown, prop
 		return nil, fmt.Errorf("query: %w", err)
 	}
 	for _, g := range groups {
-		if len(g.Steps) != len(q.steps) {
-			return nil, fmt.Errorf("query returned %d steps for %q, want %d", len(g.Steps), g.Value, len(q.steps))
+		if len(g.Steps) != n {
+			return nil, fmt.Errorf("query returned %d steps for %q, want %d", len(g.Steps), g.Value, n)
 		}
-	}
-	if breakdown == "" && len(groups) != 1 {
-		return nil, fmt.Errorf("query returned %d groups, want 1", len(groups))
-	}
-	if groups == nil {
-		groups = []FunnelGroup{}
 	}
 	return groups, nil
 }

@@ -124,31 +124,9 @@ func funnelViewGroups(t *testing.T, conn driver.Conn, n int, o Options, breakdow
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
-	defer rows.Close()
-	var groups []FunnelGroup
-	for rows.Next() {
-		var (
-			position uint64
-			s        FunnelStep
-			p90      float64
-			value    string
-		)
-		if err := rows.Scan(&position, &s.Step, &s.Count, &s.ConversionFromStart, &s.ConversionFromPrevious,
-			&s.MedianSecondsToConvert, &p90, &value); err != nil {
-			t.Fatal(err)
-		}
-		s.P90SecondsToConvert = &p90
-		if len(groups) == 0 || groups[len(groups)-1].Value != value {
-			groups = append(groups, FunnelGroup{Value: value})
-		}
-		g := &groups[len(groups)-1]
-		if int(position) != len(g.Steps)+1 {
-			t.Fatalf("%s: group %q: position %d after %d steps", q, value, position, len(g.Steps))
-		}
-		g.Steps = append(g.Steps, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+	groups, err := readFunnelRows(rows, n)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
 	}
 	return groups
 }
