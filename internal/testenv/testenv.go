@@ -6,8 +6,13 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/touchstream/touchstream/embedded/clickhouse"
 	"github.com/touchstream/touchstream/embedded/kafka"
@@ -26,7 +31,8 @@ var (
 func ClickHouse(t testing.TB) string {
 	t.Helper()
 	chOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "touchstream-testenv-ch-")
+		sweepClickHouseDirs()
+		dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", chDirPrefix, os.Getpid()))
 		if err != nil {
 			chErr = err
 			return
@@ -53,6 +59,34 @@ func ClickHouse(t testing.TB) string {
 		t.Fatalf("embedded clickhouse: %v", chErr)
 	}
 	return chURL
+}
+
+// chDirPrefix starts the name of each test process's ClickHouse data
+// directory (in os.TempDir), followed by the process id.
+const chDirPrefix = "touchstream-testenv-ch-"
+
+// sweepClickHouseDirs removes the data directories of test processes that
+// have ended. A process cannot remove its own (the embedded engine runs
+// until the process exits, and a test binary has no hook after its last
+// test), so each new one removes those whose process is gone; without
+// this, every test run left its engine's data behind (gigabytes after a
+// day of runs). Directories of the older naming, without a process id,
+// are removed once they are six hours old.
+func sweepClickHouseDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), chDirPrefix+"*"))
+	for _, d := range dirs {
+		rest := strings.TrimPrefix(filepath.Base(d), chDirPrefix)
+		pidText, _, withPID := strings.Cut(rest, "-")
+		if withPID {
+			pid, err := strconv.Atoi(pidText)
+			if err != nil || pid <= 0 || pid == os.Getpid() || syscall.Kill(pid, 0) != syscall.ESRCH {
+				continue // not ours to judge, or its process still runs
+			}
+		} else if fi, err := os.Stat(d); err != nil || time.Since(fi.ModTime()) < 6*time.Hour {
+			continue
+		}
+		os.RemoveAll(d)
+	}
 }
 
 var dbSeq struct {
