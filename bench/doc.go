@@ -19,7 +19,9 @@
 //     events sorted by time, and ClickHouse's windowFunnel).
 //   - BenchmarkFreshness: collector -> Kafka -> processor -> ClickHouse in
 //     one process; the time from the collector's 2xx to the event being
-//     queryable in events, at a light load and at half the collector's peak.
+//     queryable in events, and to its session (events.session_id) being
+//     queryable in sessions FINAL with the event in it (end_time >= its
+//     event_time), at a light load and at half the collector's peak.
 //
 // The package has no code of its own beyond this comment: the benchmarks
 // and their helpers live in its _test.go files and run only with -bench

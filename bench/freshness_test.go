@@ -27,10 +27,11 @@ const (
 	drainWithin = 30 * time.Second
 )
 
-// BenchmarkFreshness measures DESIGN.md section 7's freshness goal: p99 from
-// the collector's 2xx to the event being queryable in events <= 2 s. It
-// runs the whole pipeline in this process, as `touchstream dev` does: the
-// collector (rate limit off) and its real publisher to an embedded Kafka (8
+// BenchmarkFreshness measures DESIGN.md section 7's freshness goals: p99
+// from the collector's 2xx to the event being queryable in events <= 2 s,
+// and open sessions visible <= 5 s after their latest event. It runs the
+// whole pipeline in this process, as `touchstream dev` does: the collector
+// (rate limit off) and its real publisher to an embedded Kafka (8
 // partitions), a processor with its default configuration (BatchSize 5000,
 // FlushInterval 1 s) writing through the real ClickHouse sink to the
 // embedded ClickHouse. After a warm-up event has come through (the group
@@ -44,12 +45,24 @@ const (
 //     BENCH_FRESH_PEAK_SECONDS (default 10), the first event of each
 //     request tracked;
 //
-// and polls SELECT message_id FROM events WHERE message_id IN (...) every
-// 50 ms for the tracked events answered and not yet seen. An event's
-// freshness is the start of the first poll that saw it minus the time its
-// 2xx answer was read (so up to 50 ms too high); one not seen 30 s after
-// its phase ended counts as unseen, with its time to that deadline. It reports p50 and p99 of each
-// phase, the peak phase's events/s, and the unseen events.
+// and every 50 ms polls SELECT message_id FROM events WHERE message_id IN
+// (...) for the tracked events answered and not yet seen; on the same tick
+// it starts a poll of sessions (sessionQueryable; one at a time, beside the
+// events polls so as not to space them out) for the tracked events seen in
+// events whose session is not yet seen: the session the processor assigned
+// the event (events.session_id), live in sessions FINAL (is_deleted = 0)
+// with end_time >= the event's event_time, i.e. the session row includes
+// the event. An event's freshness is the start of the first poll that saw
+// it minus the time its 2xx answer was read (so up to 50 ms too high), its
+// session freshness likewise with the first sessions poll that saw its
+// session (so too high by up to the time between two sessions polls: 50 ms,
+// or a poll's duration when longer; on the 2-core machine they took about
+// 20 ms at light load, 100-200 ms at half peak); one not seen 30 s after
+// its phase ended counts as unseen, with its time to that deadline (an
+// event never seen in events is unseen in both). It reports p50 and p99 of
+// each phase for events (light-*, peak-*) and sessions (light-session-*,
+// peak-session-*), the peak phase's events/s, and the unseen events
+// (unseen) and sessions (session-unseen).
 func BenchmarkFreshness(b *testing.B) {
 	ctx := b.Context()
 	light := envSeconds("BENCH_FRESH_SECONDS", 20*time.Second)
@@ -91,27 +104,30 @@ func BenchmarkFreshness(b *testing.B) {
 	if err := post(ctx, client, url+single.path, warm[0].body); err != nil {
 		b.Fatalf("warm-up: %v", err)
 	}
-	if f, _ := track(ctx, b, conn, func(notify func(paced)) loadResult {
+	if f, s, _ := track(ctx, b, conn, func(notify func(paced)) loadResult {
 		notify(paced{done: time.Now(), req: warm[0]})
 		return loadResult{}
 	}); f.unseen > 0 {
 		b.Fatalf("warm-up event not queryable within %s", drainWithin)
+	} else if s.unseen > 0 {
+		b.Logf("warm-up event's session not queryable within %s", drainWithin)
 	}
 
-	var lightF, peakF freshness
+	var lightF, peakF, lightS, peakS freshness
 	var peakRes loadResult
 	b.ResetTimer()
 	for range b.N {
 		reqs := segmentBodies(single, int(50*light.Seconds()), r)
-		f, res := track(ctx, b, conn, func(notify func(paced)) loadResult {
+		f, s, res := track(ctx, b, conn, func(notify func(paced)) loadResult {
 			_, res := openLoop(ctx, client, url+single.path, reqs, 50, light, 16, notify)
 			return res
 		})
 		checkErrors(b, "light load", res)
 		lightF.add(f)
+		lightS.add(s)
 		rate := peak / 2 / batchSize // requests a second
 		reqs = segmentBodies(batched, int(rate*peakFor.Seconds()), r)
-		f, res = track(ctx, b, conn, func(notify func(paced)) loadResult {
+		f, s, res = track(ctx, b, conn, func(notify func(paced)) loadResult {
 			_, res := openLoop(ctx, client, url+batched.path, reqs, rate, peakFor, 64, func(p paced) {
 				p.req.ids = p.req.ids[:1] // one tracked event per request
 				notify(p)
@@ -120,6 +136,7 @@ func BenchmarkFreshness(b *testing.B) {
 		})
 		checkErrors(b, "load at half peak", res)
 		peakF.add(f)
+		peakS.add(s)
 		peakRes.events, peakRes.elapsed = peakRes.events+res.events, peakRes.elapsed+res.elapsed
 	}
 	b.StopTimer()
@@ -129,11 +146,16 @@ func BenchmarkFreshness(b *testing.B) {
 	b.ReportMetric(ms(quantile(peakF.lat, 0.99)), "peak-p99-ms")
 	b.ReportMetric(peakRes.eventsPerSecond(), "peak-events/s")
 	b.ReportMetric(float64(lightF.unseen+peakF.unseen), "unseen")
+	b.ReportMetric(ms(quantile(lightS.lat, 0.5)), "light-session-p50-ms")
+	b.ReportMetric(ms(quantile(lightS.lat, 0.99)), "light-session-p99-ms")
+	b.ReportMetric(ms(quantile(peakS.lat, 0.5)), "peak-session-p50-ms")
+	b.ReportMetric(ms(quantile(peakS.lat, 0.99)), "peak-session-p99-ms")
+	b.ReportMetric(float64(lightS.unseen+peakS.unseen), "session-unseen")
 }
 
-// freshness is what track measured: answer-to-queryable times and the
-// events not seen in time (counted as drainWithin past their phase's end
-// in lat).
+// freshness is what track measured of one kind (events or sessions):
+// answer-to-queryable times and the events not seen in time (counted as
+// drainWithin past their phase's end in lat).
 type freshness struct {
 	lat    []time.Duration
 	unseen int
@@ -142,12 +164,16 @@ type freshness struct {
 func (f *freshness) add(g freshness) { f.lat, f.unseen = append(f.lat, g.lat...), f.unseen+g.unseen }
 
 // track runs load, which calls notify with each request answered 2xx, and
-// polls events for their tracked ids (paced.req.ids) meanwhile and until
-// every one is seen or drainWithin has passed after load returned. It
-// returns what it measured and what load returned.
-func track(ctx context.Context, b *testing.B, conn driver.Conn, load func(notify func(paced)) loadResult) (freshness, loadResult) {
+// meanwhile, until every tracked id (paced.req.ids) is seen in events and
+// in its session or drainWithin has passed after load returned, polls
+// every pollEvery events for the ids not yet seen there and starts a poll
+// of sessions for the ids seen in events whose session is not yet seen.
+// The sessions poll runs beside the loop, one at a time, so that its
+// longer query does not space the events polls out. It returns what it
+// measured of events and of sessions, and what load returned.
+func track(ctx context.Context, b *testing.B, conn driver.Conn, load func(notify func(paced)) loadResult) (events, sessions freshness, res loadResult) {
 	var mu sync.Mutex
-	answered := map[string]time.Time{}
+	answered := map[string]time.Time{} // answered, not yet seen in events
 	notify := func(p paced) {
 		mu.Lock()
 		for _, id := range p.req.ids {
@@ -156,20 +182,42 @@ func track(ctx context.Context, b *testing.B, conn driver.Conn, load func(notify
 		mu.Unlock()
 	}
 	loadDone := make(chan struct{})
-	var res loadResult
 	go func() {
 		defer close(loadDone)
 		res = load(notify)
 	}()
-	var f freshness
+	// Seen in events, their session not yet; this goroutine's only.
+	inEvents := map[string]time.Time{}
+	polled := make(chan sessionPoll, 1)
+	polling := false // a sessions poll is running, to answer on polled
+	took := func(p sessionPoll) {
+		polling = false
+		if p.err != nil {
+			b.Fatalf("poll sessions: %v", p.err)
+		}
+		for _, id := range p.seen {
+			if t, ok := inEvents[id]; ok {
+				sessions.lat = append(sessions.lat, p.at.Sub(t))
+				delete(inEvents, id)
+			}
+		}
+	}
 	var deadline time.Time
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			if polling {
+				<-polled
+			}
 			b.Fatalf("freshness: %v", ctx.Err())
 		case <-tick.C:
+		}
+		select {
+		case p := <-polled:
+			took(p)
+		default:
 		}
 		finished := false
 		select {
@@ -181,49 +229,104 @@ func track(ctx context.Context, b *testing.B, conn driver.Conn, load func(notify
 		default:
 		}
 		mu.Lock()
-		ids := make([]string, 0, min(len(answered), pollChunk))
-		for id := range answered {
-			if len(ids) == pollChunk {
-				break
-			}
-			ids = append(ids, id)
-		}
+		ids := someOf(answered)
 		mu.Unlock()
-		if finished && len(ids) == 0 {
-			return f, res
+		if finished && len(ids) == 0 && len(inEvents) == 0 {
+			return events, sessions, res
 		}
 		if finished && time.Now().After(deadline) {
+			if polling {
+				took(<-polled)
+			}
 			mu.Lock()
 			for _, at := range answered {
-				f.lat = append(f.lat, deadline.Sub(at))
-				f.unseen++
+				events.lat = append(events.lat, deadline.Sub(at))
+				events.unseen++
+				sessions.lat = append(sessions.lat, deadline.Sub(at))
+				sessions.unseen++
 			}
 			mu.Unlock()
-			return f, res
-		}
-		if len(ids) == 0 {
-			continue
-		}
-		at := time.Now()
-		seen, err := queryable(ctx, conn, ids)
-		if err != nil {
-			b.Fatalf("poll events: %v", err)
-		}
-		mu.Lock()
-		for _, id := range seen {
-			if t, ok := answered[id]; ok {
-				f.lat = append(f.lat, at.Sub(t))
-				delete(answered, id)
+			for _, at := range inEvents {
+				sessions.lat = append(sessions.lat, deadline.Sub(at))
+				sessions.unseen++
 			}
+			return events, sessions, res
 		}
-		mu.Unlock()
+		if len(ids) > 0 {
+			at := time.Now()
+			seen, err := queryable(ctx, conn, ids)
+			if err != nil {
+				b.Fatalf("poll events: %v", err)
+			}
+			mu.Lock()
+			for _, id := range seen {
+				if t, ok := answered[id]; ok {
+					events.lat = append(events.lat, at.Sub(t))
+					delete(answered, id)
+					inEvents[id] = t
+				}
+			}
+			mu.Unlock()
+		}
+		if !polling && len(inEvents) > 0 {
+			polling = true
+			go func(ids []string) {
+				at := time.Now()
+				seen, err := sessionQueryable(ctx, conn, ids)
+				polled <- sessionPoll{at: at, seen: seen, err: err}
+			}(someOf(inEvents))
+		}
 	}
+}
+
+// sessionPoll is the answer of one sessions poll begun at at.
+type sessionPoll struct {
+	at   time.Time
+	seen []string
+	err  error
+}
+
+// someOf returns up to pollChunk of the keys of m.
+func someOf(m map[string]time.Time) []string {
+	ids := make([]string, 0, min(len(m), pollChunk))
+	for id := range m {
+		if len(ids) == pollChunk {
+			break
+		}
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // queryable returns those of ids that are in events.
 func queryable(ctx context.Context, conn driver.Conn, ids []string) ([]string, error) {
+	return messageIDs(ctx, conn, "SELECT message_id FROM events WHERE message_id IN "+idList(ids))
+}
+
+// sessionQueryable returns those of ids (in events) whose session is
+// queryable and includes them: the session events.session_id names, live
+// in sessions FINAL, with end_time >= the event's event_time. sessions is
+// ORDER BY (visitor_id, session_id), so the subquery reads only the
+// granules of the events' visitors, not all of sessions FINAL.
+func sessionQueryable(ctx context.Context, conn driver.Conn, ids []string) ([]string, error) {
+	list := idList(ids)
+	return messageIDs(ctx, conn, `SELECT e.message_id
+FROM events AS e
+INNER JOIN
+(
+    SELECT visitor_id, session_id, end_time
+    FROM sessions FINAL
+    WHERE visitor_id IN (SELECT visitor_id FROM events WHERE message_id IN `+list+`)
+      AND is_deleted = 0
+) AS s ON e.visitor_id = s.visitor_id AND e.session_id = s.session_id
+WHERE e.message_id IN `+list+`
+  AND s.end_time >= e.event_time`)
+}
+
+// idList is ids as a ClickHouse tuple of string literals: ('a','b').
+func idList(ids []string) string {
 	var q strings.Builder
-	q.WriteString("SELECT message_id FROM events WHERE message_id IN (")
+	q.WriteByte('(')
 	for i, id := range ids {
 		if i > 0 {
 			q.WriteByte(',')
@@ -231,7 +334,12 @@ func queryable(ctx context.Context, conn driver.Conn, ids []string) ([]string, e
 		q.WriteString("'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(id) + "'")
 	}
 	q.WriteByte(')')
-	rows, err := conn.Query(ctx, q.String())
+	return q.String()
+}
+
+// messageIDs runs query, whose rows are one String each, and returns them.
+func messageIDs(ctx context.Context, conn driver.Conn, query string) ([]string, error) {
+	rows, err := conn.Query(ctx, query)
 	if err != nil {
 		return nil, err
 	}

@@ -88,7 +88,12 @@ freshness p50, light load|BenchmarkFreshness|light-p50-ms|-|-|-|ms
 freshness p99, light load|BenchmarkFreshness|light-p99-ms|-|-|<= 2000|ms
 freshness p50, half peak|BenchmarkFreshness|peak-p50-ms|-|-|-|ms
 freshness p99, half peak|BenchmarkFreshness|peak-p99-ms|-|-|<= 2000|ms
+freshness sessions p99, light load|BenchmarkFreshness|light-session-p99-ms|-|-|<= 5000|ms
+freshness sessions p99, half peak|BenchmarkFreshness|peak-session-p99-ms|-|-|<= 5000|ms
 processor events/s|BenchmarkProcessor|processor-events/s|kafkago-events/s|ratio|>= 0.5|events/s
+processor floor: read, decode, insert events|BenchmarkProcessor|floor-events/s|kafkago-events/s|floor-ratio|-|events/s
+processor engine CPU per event|BenchmarkProcessorEngine|engine-us/event|-|-|-|us
+processor engine CPU: background merges|BenchmarkProcessorEngine|engine-merges-us/event|-|-|-|us
 open-session memory|BenchmarkOpenSessions|B/open-session|-|-|<= 1024|B
 kafka-go publish CPU per event, no encoding|BenchmarkPublish/kafka-go|cpu-us/event|-|-|-|us
 collector publish CPU per event|BenchmarkPublish/publisher|cpu-us/event|-|-|-|us
