@@ -3,7 +3,9 @@
 --
 -- This file is a Go text/template: the template repeats the one step
 -- condition ("cond") once per step, as a column is_step_N (N from 0) of
--- each event, and the array of each step's times. Render it with .Steps = a
+-- each event, and the bit N of each step event's key (per_visitor: a
+-- visitor's step events are one sorted array of keys, time and steps
+-- packed in one number, read off step by step). Render it with .Steps = a
 -- list with one entry per step (report.funnelSQL does). "unit" and "events"
 -- say what is counted and what is read: visitors, from events alone
 -- ("events" is "in_range", the events in [from, to) of the site). To count
@@ -195,16 +197,23 @@
                   AND ({site:String} = '' OR write_key = {site:String}){{template "unit_where"}}
             ){{end -}}
 {{define "visitors"}}
+{{- /* n: the number of steps, the bits of a key's mask; key: the type of a
+       key, UInt64 up to 20 steps (then 2^43 ms, centuries, fit above the
+       mask), UInt128 past them */ -}}
+{{- $n := len .Steps}}{{$key := "UInt64"}}{{if gt $n 20}}{{$key = "UInt128"}}{{end}}
     per_visitor AS
     (
         SELECT
             unit,
-            -- times[j]: the visitor's step-j event times (ms), ascending
-            [
-                {{- range $i, $_ := .Steps}}{{if $i}},{{end}}
-                arraySort(groupArrayIf(ms, is_step_{{$i}}))
-                {{- end}}
-            ] AS times,
+            -- keys: the visitor's step events, one number each, ascending:
+            -- (ms - from) * 2^N + mask (N steps), where mask has bit j-1
+            -- set when the event is a step-j event, so in order of time
+            -- (with exclusions, an excluded event that is no step is there
+            -- with mask 0, in no step)
+            arraySort(groupArray(key)) AS keys,
+            -- key_0: the key of the earliest step-1 event (0 without one:
+            -- a step event's key is not 0, its mask is not)
+            minIf(key, is_step_0) AS key_0,
             -- excluded: the visitor's excluded event times (ms), ascending
             {{template "excluded"}} AS excluded,
             -- first_value: the breakdown value of the earliest step-1 event
@@ -220,7 +229,9 @@
                 {{- end}}
                 {{- template "row_excluded"}}
                 {{- template "row_value"}}
-                toUnixTimestamp64Milli(event_time) AS ms
+                toUnixTimestamp64Milli(event_time) AS ms,
+                bitShiftLeft(to{{$key}}(ms - toUnixTimestamp64Milli({from:DateTime64(3)})), {{$n}})
+                    {{- range $i, $_ := .Steps}} + bitShiftLeft(to{{$key}}(is_step_{{$i}}), {{$i}}){{end}} AS key
             FROM {{template "events"}}
             WHERE {{range $i, $_ := .Steps}}{{if $i}} OR {{end}}is_step_{{$i}}{{end}}{{template "exclude_where"}}
         )
@@ -230,7 +241,6 @@
     (
         SELECT
             unit,
-            times,
             -- fast: the first chain reaches its last step within the window
             -- (with per-step windows, each step within its own) and with no
             -- excluded event strictly between its t_1 and that step's time,
@@ -239,6 +249,12 @@
             -- and the chains from the later step-1 events are not needed.
             reach < 2 OR (first_chain[reach] - first_chain[1] <= {window_seconds:UInt64} * 1000{{template "step_gaps"}}
                           AND NOT arrayExists(x -> x > first_chain[1] AND x < first_chain[reach], excluded)) AS fast,
+            -- times[j]: for a visitor that is not fast, its step-j event
+            -- times (ms), ascending, read off keys; [] for the others, so
+            -- that they pay for none of what follows
+            arrayMap(j -> arrayMap(x -> toInt64(bitShiftRight(x, {{$n}})) + from_ms,
+                                   arrayFilter(x -> bitAnd(x, bitShiftLeft(to{{$key}}(1), j)) != 0, keys)),
+                     range(if(fast, 0, {{$n}}))) AS times,
             -- chains: for a visitor that is not fast, the chains t_1..t_N
             -- from its step-1 events s, in order, that have a step-2 event
             -- within the window of s ([] for the others: the other starts
@@ -261,15 +277,15 @@
             -- for a fast one it is the first chain up to step reach
             arrayMap(k -> arrayFirst(c -> c[k] - c[1] <= {window_seconds:UInt64} * 1000
                                           AND NOT arrayExists(x -> x > c[1] AND x < c[k], excluded), chains),
-                range(1, if(fast, 0, length(times)) + 1)) AS chain_to_step,
+                range(1, length(times) + 1)) AS chain_to_step,
             -- ms_to_convert[k]: t_k - t_1 of that chain (0 without one)
             if(fast,
-               [{{range $i, $_ := .Steps}}{{if $i}}, {{end}}if({{$i}} < reach, first_chain[{{$i}} + 1] - first_0, 0){{end}}],
+               [{{range $i, $_ := .Steps}}{{if $i}}, {{end}}if({{$i}} < reach, t_{{$i}} - first_0, 0){{end}}],
                arrayMap((k, c) -> c[k] - c[1], range(1, length(chain_to_step) + 1), chain_to_step)) AS ms_to_convert,
             -- step_ms[k]: the time of the visitor's step-k event: t_k of that
             -- chain; for step 1, or with no chain, the earliest step-1 event
             if(fast,
-               [{{range $i, $_ := .Steps}}{{if $i}}, {{end}}if({{$i}} < reach, first_chain[{{$i}} + 1], first_0){{end}}],
+               [{{range $i, $_ := .Steps}}{{if $i}}, {{end}}if({{$i}} < reach, t_{{$i}}, first_0){{end}}],
                arrayMap((k, c) -> if(k = 1 OR empty(c), first_0, c[k]), range(1, length(chain_to_step) + 1), chain_to_step)) AS step_ms,
             multiIf({breakdown:String} = 'day', toString(toDate(fromUnixTimestamp64Milli(first_0, 'UTC'))),
                     {breakdown:String} = 'week', toString(toMonday(fromUnixTimestamp64Milli(first_0, 'UTC'))),
@@ -280,20 +296,38 @@
             -- first_chain as a column rather than repeat it)
             SELECT
                 unit,
-                times,
+                keys,
                 excluded,
                 first_value,
+                toUnixTimestamp64Milli({from:DateTime64(3)}) AS from_ms,
+                -- key_j: the key of the step-(j+1) event of the greedy chain
+                -- from the earliest step-1 event (key_0): the first
+                -- step-(j+1) key at or after the millisecond of key_(j-1),
+                -- 0 when there is none. The bound is that millisecond * 2^N,
+                -- and past every key when key_(j-1) is 0 (0 - 1 wraps to the
+                -- type's largest number); each key_j names key_(j-1) once,
+                -- so that the query grows with N, not 2^N (aliases are
+                -- expanded where they are used)
+                key_0,
+                {{- $prev := 0}}
+                {{- range $i, $_ := .Steps}}{{if $i}}
+                arrayFirst(x -> x >= bitShiftLeft(bitShiftRight(to{{$key}}(key_{{$prev}} - 1), {{$n}}), {{$n}})
+                                AND {{if eq $key "UInt64"}}bitTest(x, {{$i}}){{else}}bitAnd(x, bitShiftLeft(toUInt128(1), {{$i}})) != 0{{end}}, keys) AS key_{{$i}},
+                {{- $prev = $i}}{{end}}
+                {{- end}}
+                -- t_j: the time (ms) of key_j, 2^63-1 without one
+                {{- range $i, $_ := .Steps}}
+                if(key_{{$i}} = 0, 9223372036854775807, toInt64(bitShiftRight(key_{{$i}}, {{$n}})) + from_ms) AS t_{{$i}},
+                {{- end}}
                 -- first_chain: the greedy chain t_1..t_N from the earliest
                 -- step-1 event first_0; a missing step is 2^63-1, past any
                 -- window
-                arrayFold(
-                    (acc, j) -> arrayPushBack(acc, arrayFirst(x -> x >= acc[-1], arrayPushBack(times[j], 9223372036854775807))),
-                    range(2, length(times) + 1),
-                    [times[1][1]]) AS first_chain,
-                times[1][1] AS first_0,
+                [{{range $i, $_ := .Steps}}{{if $i}}, {{end}}t_{{$i}}{{end}}] AS first_chain,
+                -- first_0: the earliest step-1 event (0 without one)
+                if(key_0 = 0, 0, t_0) AS first_0,
                 -- reach: how many steps that chain has (0 without a step-1
                 -- event); no chain has more, with per-step windows neither
-                if(empty(times[1]), 0, arrayCount(x -> x < 9223372036854775807, first_chain)) AS reach
+                toUInt32({{range $i, $_ := .Steps}}{{if $i}} + {{end}}(key_{{$i}} != 0){{end}}) AS reach
             FROM per_visitor
         )
     ){{end -}}
@@ -301,16 +335,25 @@ WITH
     {{- template "visitors" .}},
     per_step AS
     (
-        SELECT
-            value,
-            k,
-            countIf(lvl >= k) AS reached,
-            quantileExactIf(0.5)(ms_to_convert[k], lvl >= k) AS median_ms,
-            quantileExactIf(0.9)(ms_to_convert[k], lvl >= k) AS p90_ms
-        FROM per_visitor_chains
-        ARRAY JOIN range(1, length({steps:Array(String)}) + 1) AS k
-        WHERE lvl >= 1
-        GROUP BY value, k
+        -- one row per group and step, from one per group: each step's
+        -- count and quantiles over the visitors who reached it
+        SELECT value, k, reached, quantiles[1] AS median_ms, quantiles[2] AS p90_ms
+        FROM
+        (
+            SELECT
+                value,
+                countIfForEach(reached_k) AS reached_per_k,
+                quantilesExactIfForEach(0.5, 0.9)(ms_to_convert, reached_k) AS quantiles_per_k
+            FROM
+            (
+                -- reached_k[k]: whether the visitor reached step k
+                SELECT value, ms_to_convert, [{{range $i, $_ := .Steps}}{{if $i}}, {{end}}lvl > {{$i}}{{end}}] AS reached_k
+                FROM per_visitor_chains
+                WHERE lvl >= 1
+            )
+            GROUP BY value
+        )
+        ARRAY JOIN range(1, length({steps:Array(String)}) + 1) AS k, reached_per_k AS reached, quantiles_per_k AS quantiles
     ),
     all_steps AS
     (
