@@ -71,18 +71,7 @@ const (
 // both).
 func BenchmarkProcessor(b *testing.B) {
 	ctx := b.Context()
-	addr := testenv.Kafka(b, benchPartitions)
-	events := benchEvents(benchN, benchVisitors)
-	pub := kafka.NewPublisher([]string{addr}, nil)
-	for chunk := range slices.Chunk(events, 5000) {
-		if err := pub.Publish(ctx, chunk); err != nil {
-			b.Fatalf("pre-fill: %v", err)
-		}
-	}
-	if err := pub.Close(); err != nil {
-		b.Fatalf("close publisher: %v", err)
-	}
-	events = nil
+	addr := prefilledTopic(b)
 	chBase := testenv.ClickHouse(b)
 	quiet := slog.New(slog.DiscardHandler)
 
@@ -198,12 +187,29 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// readAll fetches n messages of the events topic with a kafka-go group
-// Reader of group and discards them.
-func readAll(b *testing.B, addr, group string, n int) {
-	ctx, cancel := context.WithTimeout(b.Context(), 2*time.Minute)
-	defer cancel()
-	r := kafkago.NewReader(kafkago.ReaderConfig{
+// prefilledTopic starts an embedded Kafka of benchPartitions partitions
+// holding benchN events of benchVisitors visitors on the events topic, JSON
+// as the collector publishes them, and returns its address.
+func prefilledTopic(b *testing.B) string {
+	addr := testenv.Kafka(b, benchPartitions)
+	events := benchEvents(benchN, benchVisitors)
+	pub := kafka.NewPublisher([]string{addr}, nil)
+	for chunk := range slices.Chunk(events, 5000) {
+		if err := pub.Publish(b.Context(), chunk); err != nil {
+			b.Fatalf("pre-fill: %v", err)
+		}
+	}
+	if err := pub.Close(); err != nil {
+		b.Fatalf("close publisher: %v", err)
+	}
+	return addr
+}
+
+// benchReader is a kafka-go group Reader of group on the events topic from
+// the first offset, with the fetch settings of the processor's partition
+// readers.
+func benchReader(addr, group string) *kafkago.Reader {
+	return kafkago.NewReader(kafkago.ReaderConfig{
 		Brokers:     []string{addr},
 		GroupID:     group,
 		Topic:       pipeline.TopicEvents,
@@ -212,6 +218,14 @@ func readAll(b *testing.B, addr, group string, n int) {
 		MaxBytes:    8 << 20,
 		MaxWait:     200 * time.Millisecond,
 	})
+}
+
+// readAll fetches n messages of the events topic with a kafka-go group
+// Reader of group and discards them.
+func readAll(b *testing.B, addr, group string, n int) {
+	ctx, cancel := context.WithTimeout(b.Context(), 2*time.Minute)
+	defer cancel()
+	r := benchReader(addr, group)
 	defer r.Close()
 	for k := range n {
 		if _, err := r.FetchMessage(ctx); err != nil {
@@ -247,15 +261,7 @@ func floor(b *testing.B, addr, group string, conn driver.Conn, database string, 
 		}
 		inserted <- err
 	}()
-	r := kafkago.NewReader(kafkago.ReaderConfig{
-		Brokers:     []string{addr},
-		GroupID:     group,
-		Topic:       pipeline.TopicEvents,
-		StartOffset: kafkago.FirstOffset,
-		MinBytes:    1,
-		MaxBytes:    8 << 20,
-		MaxWait:     200 * time.Millisecond,
-	})
+	r := benchReader(addr, group)
 	batch := make([]pipeline.Event, 0, floorBatch)
 	var err error
 	for k := 0; k < n && err == nil; k++ {

@@ -18,7 +18,6 @@ import (
 
 	"github.com/touchstream/touchstream/clickhouse"
 	"github.com/touchstream/touchstream/internal/testenv"
-	"github.com/touchstream/touchstream/kafka"
 	"github.com/touchstream/touchstream/pipeline"
 )
 
@@ -58,18 +57,7 @@ import (
 // carry the binary's name).
 func BenchmarkProcessorEngine(b *testing.B) {
 	ctx := b.Context()
-	addr := testenv.Kafka(b, benchPartitions)
-	events := benchEvents(benchN, benchVisitors)
-	pub := kafka.NewPublisher([]string{addr}, nil)
-	for chunk := range slices.Chunk(events, 5000) {
-		if err := pub.Publish(ctx, chunk); err != nil {
-			b.Fatalf("pre-fill: %v", err)
-		}
-	}
-	if err := pub.Close(); err != nil {
-		b.Fatalf("close publisher: %v", err)
-	}
-	events = nil
+	addr := prefilledTopic(b)
 	chBase := testenv.ClickHouse(b)
 	quiet := slog.New(slog.DiscardHandler)
 
