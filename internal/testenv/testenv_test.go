@@ -36,9 +36,10 @@ func TestServicesStart(t *testing.T) {
 func TestSweepClickHouseDirs(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	cmd := exec.Command("true")
+	// A process that has ended: this test binary, run again to do nothing.
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	if err := cmd.Run(); err != nil {
-		t.Skipf("no process to end: %v", err)
+		t.Fatalf("run a process to end: %v", err)
 	}
 	dead := cmd.Process.Pid
 	mk := func(name string, age time.Duration) string {
