@@ -75,6 +75,22 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
+// partGauges are one partition's gauges, looked up once when the
+// partition starts rather than by label for every message.
+type partGauges struct {
+	lag, lagMessages, visitors, openSessions prometheus.Gauge
+}
+
+// partition returns the gauges of partition.
+func (m *metrics) partition(partition string) partGauges {
+	return partGauges{
+		lag:          m.lag.WithLabelValues(partition),
+		lagMessages:  m.lagMessages.WithLabelValues(partition),
+		visitors:     m.visitors.WithLabelValues(partition),
+		openSessions: m.openSessions.WithLabelValues(partition),
+	}
+}
+
 // forget removes a partition's gauges of the state it held, when the
 // partition leaves this process (revoked, or the process stops): its state
 // is gone, and another process reports it now.

@@ -268,10 +268,19 @@ func (p *Processor) generations(ctx context.Context, group *kafkago.ConsumerGrou
 		// reaches it, all partitions flush (together, in one write).
 		share := max(1, p.cfg.BatchSize/max(1, len(assigned)))
 		for _, a := range assigned {
-			part := &partition{p: p, gen: gen, id: a.ID, label: strconv.Itoa(a.ID), share: share, offset: a.Offset, written: a.Offset, committed: a.Offset, run0: time.Now().UnixNano(), sz: sessionize.New(p.cfg.Session), stages: make(map[string]*journey)}
+			part := p.newPartition(gen, a.ID, share, a.Offset)
 			gen.Start(func(gctx context.Context) { part.run(ctx, gctx) })
 		}
 	}
+}
+
+// newPartition returns the state of partition id of gen, assigned from
+// offset, flushing at share events.
+func (p *Processor) newPartition(gen *kafkago.Generation, id, share int, offset int64) *partition {
+	label := strconv.Itoa(id)
+	return &partition{p: p, gen: gen, id: id, label: label, gauges: p.m.partition(label), share: share,
+		offset: offset, written: offset, committed: offset, run0: time.Now().UnixNano(),
+		sz: sessionize.New(p.cfg.Session), stages: make(map[string]*journey)}
 }
 
 // partition is the state of one assigned partition.
@@ -301,7 +310,9 @@ type partition struct {
 	gone        []span              // expired visitors a replay from committed could reach
 	newest      time.Time           // newest event time seen: the partition's watermark
 	hwm         int64               // the partition's high watermark as of the last message read
-	lastRead    time.Time           // wall time of the last message read
+	quietAt     int64               // next as of the tick since which nothing was read (idleAdvance)
+	quietSince  time.Time           // that tick's time
+	gauges      partGauges          // this partition's gauges
 	trig        *partTriggers       // journey triggers; nil until the first event when configured
 }
 
@@ -424,9 +435,8 @@ func (pt *partition) add(m kafkago.Message) {
 	pt.next = m.Offset + 1
 	pt.cur = m.Offset
 	pt.hwm = m.HighWaterMark
-	pt.lastRead = time.Now()
 	if m.HighWaterMark > 0 {
-		pt.p.m.lagMessages.WithLabelValues(pt.label).Set(float64(max(m.HighWaterMark-pt.next, 0)))
+		pt.gauges.lagMessages.Set(float64(max(m.HighWaterMark-pt.next, 0)))
 	}
 	var e pipeline.Event
 	if err := decodeEvent(m.Value, &e); err != nil || e.MessageID == "" || e.VisitorID == "" || e.EventTime.IsZero() {
@@ -494,7 +504,7 @@ func (pt *partition) add(m kafkago.Message) {
 	pt.trigger(&e)
 	pt.pending[e.VisitorID] = append(pt.pending[e.VisitorID], len(pt.events))
 	pt.events = append(pt.events, e)
-	pt.p.m.lag.WithLabelValues(pt.label).Set(time.Since(e.ReceivedAt).Seconds())
+	pt.gauges.lag.Set(time.Since(e.ReceivedAt).Seconds())
 }
 
 func (pt *partition) allowance() time.Duration {
@@ -588,7 +598,7 @@ func (pt *partition) flush(ctx context.Context) error {
 	}
 	pt.p.m.flush.Observe(time.Since(start).Seconds())
 	st := pt.sz.Stats()
-	pt.p.m.visitors.WithLabelValues(pt.label).Set(float64(st.Visitors))
-	pt.p.m.openSessions.WithLabelValues(pt.label).Set(float64(st.Sessions))
+	pt.gauges.visitors.Set(float64(st.Visitors))
+	pt.gauges.openSessions.Set(float64(st.Sessions))
 	return nil
 }

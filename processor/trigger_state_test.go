@@ -11,7 +11,6 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/touchstream/touchstream/pipeline"
-	"github.com/touchstream/touchstream/sessionize"
 )
 
 // testPartition returns a partition of a processor with triggers (window
@@ -26,8 +25,9 @@ func testPartition(t *testing.T) *partition {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &partition{p: p, share: 1 << 20, sz: sessionize.New(cfg.Session), stages: make(map[string]*journey),
-		sessions: make(map[string]pipeline.Session), pending: make(map[string][]int)}
+	pt := p.newPartition(nil, 0, 1<<20, 0)
+	pt.sessions, pt.pending = make(map[string]pipeline.Session), make(map[string][]int)
+	return pt
 }
 
 type discardTriggers struct{}

@@ -100,9 +100,19 @@ func (pt *partition) trigger(e *pipeline.Event) {
 // happened before the deadline recovers the cart (Cart Recovered), where
 // reading both at once would have counted it converted. A replay repeats
 // what it can: its triggers keep their deterministic message ids.
+//
+// It runs at the flush ticks (Config.FlushInterval), which is also how
+// quiet is told: the partition has been quiet since the first tick that
+// found its next offset where it is now, so the clock is read once a tick,
+// not once a message, and IdleAdvance counts from up to one tick after the
+// last message.
 func (pt *partition) idleAdvance(now time.Time) {
+	if pt.next != pt.quietAt {
+		pt.quietAt, pt.quietSince = pt.next, now
+		return
+	}
 	d := pt.p.cfg.IdleAdvance
-	if pt.trig == nil || d <= 0 || pt.next < pt.hwm || now.Sub(pt.lastRead) < d {
+	if pt.trig == nil || d <= 0 || pt.next < pt.hwm || now.Sub(pt.quietSince) < d {
 		return
 	}
 	if w := now.Add(-d); w.After(pt.newest) {
