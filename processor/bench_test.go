@@ -70,10 +70,7 @@ const (
 // servers run in this process, so their Go allocations are included in
 // both).
 func BenchmarkProcessor(b *testing.B) {
-	ctx := b.Context()
 	addr := prefilledTopic(b)
-	chBase := testenv.ClickHouse(b)
-	quiet := slog.New(slog.DiscardHandler)
 
 	var kafkaTime, procTime, floorTime time.Duration
 	var kafkaAlloc, procAlloc uint64
@@ -83,19 +80,8 @@ func BenchmarkProcessor(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()
-		database := testenv.Database(b, "procbench")
-		dsn := chBase + "/" + database
-		if err := clickhouse.Migrate(ctx, dsn, quiet); err != nil {
-			b.Fatalf("migrate: %v", err)
-		}
-		conn, err := clickhouse.Open(ctx, dsn)
-		if err != nil {
-			b.Fatalf("open clickhouse: %v", err)
-		}
-		floorDB := testenv.Database(b, "procfloor")
-		if err := clickhouse.Migrate(ctx, chBase+"/"+floorDB, quiet); err != nil {
-			b.Fatalf("migrate: %v", err)
-		}
+		conn, database := migratedDB(b, "procbench")
+		_, floorDB := migratedDB(b, "procfloor")
 		runKafka := func() {
 			runtime.GC()
 			a0, c0 := totalAlloc(), cpuTime()
@@ -135,11 +121,8 @@ func BenchmarkProcessor(b *testing.B) {
 		for k := range runs {
 			runs[(i+k)%len(runs)]()
 		}
-		// SYNC: the engine deletes the data now, not 8 minutes after the
-		// drop (never, for a process that ends first): without it each
-		// iteration left ~200 MB in the engine's temporary directory.
-		conn.Exec(ctx, "DROP DATABASE IF EXISTS "+floorDB+" SYNC")
-		conn.Exec(ctx, "DROP DATABASE IF EXISTS "+database+" SYNC")
+		dropDB(conn, floorDB)
+		dropDB(conn, database)
 		conn.Close()
 		b.StartTimer()
 	}
@@ -185,6 +168,29 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// migratedDB creates and migrates a fresh database on the process's
+// embedded ClickHouse and returns a connection to it (the caller closes it)
+// and its name.
+func migratedDB(b *testing.B, prefix string) (driver.Conn, string) {
+	database := testenv.Database(b, prefix)
+	dsn := testenv.ClickHouse(b) + "/" + database
+	if err := clickhouse.Migrate(b.Context(), dsn, slog.New(slog.DiscardHandler)); err != nil {
+		b.Fatalf("migrate: %v", err)
+	}
+	conn, err := clickhouse.Open(b.Context(), dsn)
+	if err != nil {
+		b.Fatalf("open clickhouse: %v", err)
+	}
+	return conn, database
+}
+
+// dropDB drops database over conn. SYNC: the engine deletes the data now,
+// not 8 minutes after the drop (never, for a process that ends first):
+// without it each iteration left ~200 MB in the engine's directory.
+func dropDB(conn driver.Conn, database string) {
+	conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+database+" SYNC")
 }
 
 // prefilledTopic starts an embedded Kafka of benchPartitions partitions

@@ -3,7 +3,6 @@ package processor_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,7 +16,6 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/touchstream/touchstream/clickhouse"
-	"github.com/touchstream/touchstream/internal/testenv"
 	"github.com/touchstream/touchstream/pipeline"
 )
 
@@ -56,10 +54,7 @@ import (
 // threads, which also run the engine's code of each query called from Go,
 // carry the binary's name).
 func BenchmarkProcessorEngine(b *testing.B) {
-	ctx := b.Context()
 	addr := prefilledTopic(b)
-	chBase := testenv.ClickHouse(b)
-	quiet := slog.New(slog.DiscardHandler)
 
 	var sum engineSplit
 	var procCPU time.Duration
@@ -67,18 +62,10 @@ func BenchmarkProcessorEngine(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()
-		database := testenv.Database(b, "procengine")
-		dsn := chBase + "/" + database
-		if err := clickhouse.Migrate(ctx, dsn, quiet); err != nil {
-			b.Fatalf("migrate: %v", err)
-		}
-		conn, err := clickhouse.Open(ctx, dsn)
-		if err != nil {
-			b.Fatalf("open clickhouse: %v", err)
-		}
+		conn, database := migratedDB(b, "procengine")
 		for _, q := range strings.Split(os.Getenv("ENGINE_SQL"), ";") {
 			if q = strings.TrimSpace(q); q != "" {
-				if err := conn.Exec(ctx, q); err != nil {
+				if err := conn.Exec(b.Context(), q); err != nil {
 					b.Fatalf("%s: %v", q, err)
 				}
 			}
@@ -108,7 +95,7 @@ func BenchmarkProcessorEngine(b *testing.B) {
 		ps.split.mergedRows += e1.mergedRows - e0.mergedRows
 		ps.split.merges += e1.merges - e0.merges
 		sum.add(&ps.split)
-		conn.Exec(ctx, "DROP DATABASE IF EXISTS "+database+" SYNC") // SYNC: see BenchmarkProcessor
+		dropDB(conn, database)
 		conn.Close()
 		b.StartTimer()
 	}
