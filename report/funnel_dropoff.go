@@ -62,15 +62,8 @@ func dropoffSQL(v funnelVariant, n, k int, next bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if t, err = t.Clone(); err != nil {
-		return "", fmt.Errorf("clone funnel.sql: %w", err)
-	}
-	text, err := querySQL("funnel_dropoff")
-	if err != nil {
+	if t, err = companion(t, "funnel_dropoff"); err != nil {
 		return "", err
-	}
-	if t, err = t.New("funnel_dropoff.sql").Parse(text); err != nil {
-		return "", fmt.Errorf("parse funnel_dropoff.sql: %w", err)
 	}
 	var b strings.Builder
 	data := struct {

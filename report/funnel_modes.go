@@ -10,13 +10,9 @@ import (
 
 // modesTemplate is funnel_modes.sql, parsed once.
 var modesTemplate = sync.OnceValues(func() (*template.Template, error) {
-	text, err := querySQL("funnel_modes")
+	t, err := parseQuery("funnel_modes")
 	if err != nil {
 		return nil, err
-	}
-	t, err := template.New("funnel_modes.sql").Option("missingkey=error").Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("parse funnel_modes.sql: %w", err)
 	}
 	return withGroups(t)
 })
@@ -75,15 +71,8 @@ func (q *funnelQuery) modesDropoffSQL(next bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if t, err = t.Clone(); err != nil {
-		return "", fmt.Errorf("clone funnel_modes.sql: %w", err)
-	}
-	text, err := querySQL("funnel_modes_dropoff")
-	if err != nil {
+	if t, err = companion(t, "funnel_modes_dropoff"); err != nil {
 		return "", err
-	}
-	if t, err = t.New("funnel_modes_dropoff.sql").Parse(text); err != nil {
-		return "", fmt.Errorf("parse funnel_modes_dropoff.sql: %w", err)
 	}
 	var b strings.Builder
 	if err := t.ExecuteTemplate(&b, "funnel_modes_dropoff.sql", struct{ Next bool }{next}); err != nil {

@@ -22,25 +22,53 @@ func querySQL(name string) (string, error) {
 // a funnel lists even when nobody is in them) to t: funnel.sql and
 // funnel_modes.sql share that one definition.
 func withGroups(t *template.Template) (*template.Template, error) {
-	text, err := querySQL("funnel_groups")
+	return withQuery(t, "funnel_groups")
+}
+
+// withQuery parses sql/queries/<name>.sql into t as the template
+// "<name>.sql" and returns t.
+func withQuery(t *template.Template, name string) (*template.Template, error) {
+	text, err := querySQL(name)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := t.New("funnel_groups.sql").Parse(text); err != nil {
-		return nil, fmt.Errorf("parse funnel_groups.sql: %w", err)
+	if _, err := t.New(name + ".sql").Parse(text); err != nil {
+		return nil, fmt.Errorf("parse %s.sql: %w", name, err)
+	}
+	return t, nil
+}
+
+// companion returns a clone of t (which other renders share, so it stays
+// as it is) with the companion query sql/queries/<name>.sql parsed into
+// it: a file that runs after t's defines, as funnel_dropoff.sql after
+// funnel.sql's.
+func companion(t *template.Template, name string) (*template.Template, error) {
+	c, err := t.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("clone %s: %w", t.Name(), err)
+	}
+	return withQuery(c, name)
+}
+
+// parseQuery parses sql/queries/<name>.sql as a Go template that refuses
+// missing keys.
+func parseQuery(name string) (*template.Template, error) {
+	text, err := querySQL(name)
+	if err != nil {
+		return nil, err
+	}
+	t, err := template.New(name + ".sql").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s.sql: %w", name, err)
 	}
 	return t, nil
 }
 
 // funnelTemplate is funnel.sql, parsed once.
 var funnelTemplate = sync.OnceValues(func() (*template.Template, error) {
-	text, err := querySQL("funnel")
+	t, err := parseQuery("funnel")
 	if err != nil {
 		return nil, err
-	}
-	t, err := template.New("funnel.sql").Option("missingkey=error").Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("parse funnel.sql: %w", err)
 	}
 	return withGroups(t)
 })

@@ -130,15 +130,7 @@ func Stages(ctx context.Context, conn driver.Conn, opts Options) (*StagesReport,
 
 // stagesTemplate is stages.sql, parsed once.
 var stagesTemplate = sync.OnceValues(func() (*template.Template, error) {
-	text, err := querySQL("stages")
-	if err != nil {
-		return nil, err
-	}
-	t, err := template.New("stages.sql").Option("missingkey=error").Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("parse stages.sql: %w", err)
-	}
-	return t, nil
+	return parseQuery("stages")
 })
 
 // stagesSQL renders stages.sql with abandonment.sql and time_on_site.sql
