@@ -227,9 +227,13 @@ func createDatabaseSQL(cluster, database string) string {
 	return stmt
 }
 
-// clusterViewSQL is ViewSQL in its cluster form: the view on every node,
+// viewStatement is the statement that creates or replaces v: on a single
+// node v's own, on a cluster its ON CLUSTER form, the view on every node
 // reading the Distributed tables.
-func clusterViewSQL(cluster, database string, v View) (string, error) {
+func viewStatement(cluster, database string, v View) (string, error) {
+	if cluster == "" {
+		return v.statement(), nil
+	}
 	out, err := clusterRewriter{cluster: cluster, database: database}.Statement(v.statement())
 	if err != nil {
 		return "", fmt.Errorf("view %s: %w", v.Name, err)
@@ -287,11 +291,9 @@ func MigrationPlan(database string, cfg MigrateConfig) ([]PlannedStatement, erro
 		return nil, err
 	}
 	for _, v := range views {
-		stmt := v.statement()
-		if cfg.Cluster != "" {
-			if stmt, err = clusterViewSQL(cfg.Cluster, database, v); err != nil {
-				return nil, err
-			}
+		stmt, err := viewStatement(cfg.Cluster, database, v)
+		if err != nil {
+			return nil, err
 		}
 		add("report view, recreated on every run", stmt)
 	}

@@ -83,12 +83,9 @@ func (cfg MigrateConfig) views() ([]View, error) {
 // match the files (and templates) the reports run.
 func createViews(ctx context.Context, db *sql.DB, cluster, database string, views []View) error {
 	for _, v := range views {
-		stmt := v.statement()
-		if cluster != "" {
-			var err error
-			if stmt, err = clusterViewSQL(cluster, database, v); err != nil {
-				return err
-			}
+		stmt, err := viewStatement(cluster, database, v)
+		if err != nil {
+			return err
 		}
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("create view %s: %w", v.Name, classify(err))
