@@ -367,8 +367,8 @@ type funnelVariant struct {
 	by      string
 	pages   bool // "page_cond" is "pages_page_cond" (page steps)
 	filters bool // "cond" is "filter_cond" (property filters; it matches page steps itself)
-	// exclude: "row_excluded", "excluded" and "exclude_where" are their
-	// "exclude_" forms
+	// exclude: "row_excluded", "excluded", "exclude_where" and
+	// "fast_excluded" are their "exclude_" forms
 	exclude bool
 	// stepWindows: "chains" and "step_gaps" are their "step_window_" forms
 	stepWindows bool
@@ -403,6 +403,7 @@ func (v funnelVariant) template() (*template.Template, error) {
 		use("row_excluded", "exclude_row_excluded")
 		use("excluded", "exclude_excluded")
 		use("exclude_where", "exclude_exclude_where")
+		use("fast_excluded", "exclude_fast_excluded")
 	}
 	if v.stepWindows {
 		use("chains", "step_window_chains")

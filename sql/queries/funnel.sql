@@ -17,9 +17,10 @@
 -- "in_range") as "session_unit" and "session_unit_where". The same way,
 -- only a funnel that needs them pays for page steps ("page_cond" becomes
 -- "pages_page_cond"), property filters ("cond" becomes "filter_cond", which
--- matches page steps itself), exclusions ("row_excluded", "excluded" and
--- "exclude_where" become "exclude_row_excluded", "exclude_excluded" and
--- "exclude_exclude_where"), per-step windows ("chains" and "step_gaps"
+-- matches page steps itself), exclusions ("row_excluded", "excluded",
+-- "exclude_where" and "fast_excluded" become "exclude_row_excluded",
+-- "exclude_excluded", "exclude_exclude_where" and
+-- "exclude_fast_excluded"), per-step windows ("chains" and "step_gaps"
 -- become "step_window_chains" and "step_window_step_gaps") and a breakdown
 -- ("row_value" and "first_value" become "breakdown_row_value" and
 -- "breakdown_first_value"); the defaults give the same answer when there
@@ -155,6 +156,9 @@
 {{define "excluded"}}CAST([], 'Array(Int64)'){{end -}}
 {{define "exclude_excluded"}}arraySort(groupArrayIf(ms, is_excluded)){{end -}}
 {{define "exclude_where"}}{{end -}}
+{{define "fast_excluded"}}{{end -}}
+{{define "exclude_fast_excluded"}}
+                          AND NOT arrayExists(x -> x > t_0 AND x < t_last, excluded){{end -}}
 {{define "exclude_exclude_where"}} OR is_excluded{{end -}}
 {{define "starts"}}arrayFilter(s -> arrayExists(x -> x >= s AND x - s <= {window_seconds:UInt64} * 1000, times[2]),
                             if(fast, [], times[1])){{end -}}
@@ -211,9 +215,11 @@
             -- (with exclusions, an excluded event that is no step is there
             -- with mask 0, in no step)
             arraySort(groupArray(key)) AS keys,
-            -- key_0: the key of the earliest step-1 event (0 without one:
-            -- a step event's key is not 0, its mask is not)
-            minIf(key, is_step_0) AS key_0,
+            -- key_0: the key of the earliest step-1 event, the first key
+            -- with bit 0 set (0 without one: a step event's key is not 0,
+            -- its mask is not). Read off keys rather than a second
+            -- aggregate (minIf), which costs more than the array
+            arrayFirst(x -> {{if eq $key "UInt64"}}bitTest(x, 0){{else}}bitAnd(x, toUInt128(1)) != 0{{end}}, keys) AS key_0,
             -- excluded: the visitor's excluded event times (ms), ascending
             {{template "excluded"}} AS excluded,
             -- first_value: the breakdown value of the earliest step-1 event
@@ -247,46 +253,55 @@
             -- or it has no step past 1. Then the visitor reached step reach,
             -- that chain is the earliest that reaches each step up to it,
             -- and the chains from the later step-1 events are not needed.
-            reach < 2 OR (first_chain[reach] - first_chain[1] <= {window_seconds:UInt64} * 1000{{template "step_gaps"}}
-                          AND NOT arrayExists(x -> x > first_chain[1] AND x < first_chain[reach], excluded)) AS fast,
-            -- times[j]: for a visitor that is not fast, its step-j event
-            -- times (ms), ascending, read off keys; [] for the others, so
-            -- that they pay for none of what follows
+            -- (scalars, not first_chain[reach]: this is computed for every
+            -- visitor, and an array per visitor costs)
+            reach < 2 OR (t_last - t_0 <= {window_seconds:UInt64} * 1000{{template "step_gaps"}}{{template "fast_excluded"}}) AS fast,
+            -- step_times[j]: for a visitor that is not fast, its step-j
+            -- event times (ms), ascending, read off keys; [] for the others
             arrayMap(j -> arrayMap(x -> toInt64(bitShiftRight(x, {{$n}})) + from_ms,
                                    arrayFilter(x -> bitAnd(x, bitShiftLeft(to{{$key}}(1), j)) != 0, keys)),
-                     range(if(fast, 0, {{$n}}))) AS times,
-            -- chains: for a visitor that is not fast, the chains t_1..t_N
-            -- from its step-1 events s, in order, that have a step-2 event
-            -- within the window of s ([] for the others: the other starts
-            -- reach no step past 1). Greedy; with per-step windows the
-            -- earliest reachable times, kept in the step's reachable set. A
-            -- missing step is 2^63-1, past any window. (The cost is (step-1
-            -- events) x (events of the other steps) per such visitor; with
-            -- per-step windows times the events of the step before.)
-            {{template "chains"}} AS chains,
+                     range(if(fast, 0, {{$n}}))) AS step_times,
+            -- slow_times: [step_times] for a visitor that is not fast, []
+            -- for the others. Everything below about all the chains maps
+            -- over it (as times), so that its lambdas run for the visitors
+            -- that are not fast only and the others pay for none of it;
+            -- slow_x[1] is then the x of such a visitor
+            arraySlice([step_times], 1, if(fast, 0, 1)) AS slow_times,
+            -- chains: the chains t_1..t_N from the visitor's step-1 events
+            -- s, in order, that have a step-2 event within the window of s
+            -- (the other starts reach no step past 1). Greedy; with per-step
+            -- windows the earliest reachable times, kept in the step's
+            -- reachable set. A missing step is 2^63-1, past any window. (The
+            -- cost is (step-1 events) x (events of the other steps) per such
+            -- visitor; with per-step windows times the events of the step
+            -- before.)
+            arrayMap(times -> {{template "chains"}}, slow_times) AS slow_chains,
             -- lvl: the last step reached: the last step k some chain reaches
             -- within the window with no excluded event strictly between its
             -- t_1 and t_k; for a fast visitor reach
-            if(fast, reach,
-               1 + arrayCount(k -> arrayExists(c -> c[k] - c[1] <= {window_seconds:UInt64} * 1000
-                                                   AND NOT arrayExists(x -> x > c[1] AND x < c[k], excluded), chains),
-                              range(2, length(times) + 1))) AS lvl,
-            -- chain_to_step[k]: for a visitor that is not fast, the earliest
-            -- chain that reaches step k: within the window and no excluded
-            -- event strictly between its t_1 and t_k ([] when none does);
-            -- for a fast one it is the first chain up to step reach
-            arrayMap(k -> arrayFirst(c -> c[k] - c[1] <= {window_seconds:UInt64} * 1000
-                                          AND NOT arrayExists(x -> x > c[1] AND x < c[k], excluded), chains),
-                range(1, length(times) + 1)) AS chain_to_step,
+            arrayMap(chains -> 1 + arrayCount(k -> arrayExists(c -> c[k] - c[1] <= {window_seconds:UInt64} * 1000
+                                                                  AND NOT arrayExists(x -> x > c[1] AND x < c[k], excluded), chains),
+                                             range(2, {{$n}} + 1)),
+                     slow_chains) AS slow_lvl,
+            if(fast, reach, slow_lvl[1]) AS lvl,
+            -- chain_to_step[k]: the earliest chain that reaches step k:
+            -- within the window and no excluded event strictly between its
+            -- t_1 and t_k ([] when none does); for a fast visitor that is
+            -- the first chain, up to step reach
+            arrayMap(chains -> arrayMap(k -> arrayFirst(c -> c[k] - c[1] <= {window_seconds:UInt64} * 1000
+                                                             AND NOT arrayExists(x -> x > c[1] AND x < c[k], excluded), chains),
+                                        range(1, {{$n}} + 1)),
+                     slow_chains) AS slow_chain_to_step,
             -- ms_to_convert[k]: t_k - t_1 of that chain (0 without one)
-            if(fast,
-               [{{range $i, $_ := .Steps}}{{if $i}}, {{end}}if({{$i}} < reach, t_{{$i}} - first_0, 0){{end}}],
-               arrayMap((k, c) -> c[k] - c[1], range(1, length(chain_to_step) + 1), chain_to_step)) AS ms_to_convert,
+            arrayMap(cts -> arrayMap((k, c) -> c[k] - c[1], range(1, length(cts) + 1), cts), slow_chain_to_step) AS slow_ms_to_convert,
+            [{{range $i, $_ := .Steps}}{{if $i}},
+             {{end}}if(fast, if({{$i}} < reach, t_{{$i}} - first_0, 0), slow_ms_to_convert[1][{{$i}} + 1]){{end}}] AS ms_to_convert,
             -- step_ms[k]: the time of the visitor's step-k event: t_k of that
             -- chain; for step 1, or with no chain, the earliest step-1 event
-            if(fast,
-               [{{range $i, $_ := .Steps}}{{if $i}}, {{end}}if({{$i}} < reach, t_{{$i}}, first_0){{end}}],
-               arrayMap((k, c) -> if(k = 1 OR empty(c), first_0, c[k]), range(1, length(chain_to_step) + 1), chain_to_step)) AS step_ms,
+            arrayMap(cts -> arrayMap((k, c) -> if(k = 1 OR empty(c), first_0, c[k]), range(1, length(cts) + 1), cts),
+                     slow_chain_to_step) AS slow_step_ms,
+            [{{range $i, $_ := .Steps}}{{if $i}},
+             {{end}}if(fast, if({{$i}} < reach, t_{{$i}}, first_0), slow_step_ms[1][{{$i}} + 1]){{end}}] AS step_ms,
             multiIf({breakdown:String} = 'day', toString(toDate(fromUnixTimestamp64Milli(first_0, 'UTC'))),
                     {breakdown:String} = 'week', toString(toMonday(fromUnixTimestamp64Milli(first_0, 'UTC'))),
                     first_value) AS value
@@ -323,6 +338,11 @@
                 -- step-1 event first_0; a missing step is 2^63-1, past any
                 -- window
                 [{{range $i, $_ := .Steps}}{{if $i}}, {{end}}t_{{$i}}{{end}}] AS first_chain,
+                -- t_last: the time of that chain's last step (t_reach), a
+                -- scalar: first_chain[reach] would build an array for
+                -- every visitor
+                {{- $last := ""}}{{$prev := 0}}{{range $i, $_ := .Steps}}{{if $i}}{{$last = printf "%sreach = %d, t_%d, " $last $i $prev}}{{$prev = $i}}{{end}}{{end}}
+                {{if $last}}multiIf({{$last}}t_{{$prev}}){{else}}t_0{{end}} AS t_last,
                 -- first_0: the earliest step-1 event (0 without one)
                 if(key_0 = 0, 0, t_0) AS first_0,
                 -- reach: how many steps that chain has (0 without a step-1
@@ -342,15 +362,11 @@ WITH
         (
             SELECT
                 value,
-                countIfForEach(reached_k) AS reached_per_k,
-                quantilesExactIfForEach(0.5, 0.9)(ms_to_convert, reached_k) AS quantiles_per_k
-            FROM
-            (
-                -- reached_k[k]: whether the visitor reached step k
-                SELECT value, ms_to_convert, [{{range $i, $_ := .Steps}}{{if $i}}, {{end}}lvl > {{$i}}{{end}}] AS reached_k
-                FROM per_visitor_chains
-                WHERE lvl >= 1
-            )
+                [{{range $i, $_ := .Steps}}{{if $i}}, {{end}}countIf(lvl > {{$i}}){{end}}] AS reached_per_k,
+                [{{range $i, $_ := .Steps}}{{if $i}},
+                 {{end}}quantilesExactIf(0.5, 0.9)(ms_to_convert[{{$i}} + 1], lvl > {{$i}}){{end}}] AS quantiles_per_k
+            FROM per_visitor_chains
+            WHERE lvl >= 1
             GROUP BY value
         )
         ARRAY JOIN range(1, length({steps:Array(String)}) + 1) AS k, reached_per_k AS reached, quantiles_per_k AS quantiles
