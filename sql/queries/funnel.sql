@@ -242,6 +242,10 @@
             WHERE {{range $i, $_ := .Steps}}{{if $i}} OR {{end}}is_step_{{$i}}{{end}}{{template "exclude_where"}}
         )
         GROUP BY unit
+        -- a unit without a step-1 event reaches no step: what follows
+        -- (the counts here, the drop-off lists of funnel_dropoff.sql) has
+        -- no use for it
+        HAVING key_0 != 0
     ),
     per_visitor_chains AS
     (
@@ -363,8 +367,9 @@ WITH
             SELECT
                 value,
                 [{{range $i, $_ := .Steps}}{{if $i}}, {{end}}countIf(lvl > {{$i}}){{end}}] AS reached_per_k,
-                [{{range $i, $_ := .Steps}}{{if $i}},
-                 {{end}}quantilesExactIf(0.5, 0.9)(ms_to_convert[{{$i}} + 1], lvl > {{$i}}){{end}}] AS quantiles_per_k
+                -- (step 1's times to convert are all 0: t_1 - t_1)
+                [CAST([0, 0], 'Array(Int64)'){{range $i, $_ := .Steps}}{{if $i}},
+                 quantilesExactIf(0.5, 0.9)(ms_to_convert[{{$i}} + 1], lvl > {{$i}}){{end}}{{end}}] AS quantiles_per_k
             FROM per_visitor_chains
             WHERE lvl >= 1
             GROUP BY value
