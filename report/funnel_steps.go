@@ -93,18 +93,14 @@ func parseSteps(steps []string) ([]funnelStep, error) {
 // cutWindow cuts a step's per-step window off s: "A within 10m" is "A"
 // and 10 minutes; s without " within " (outside [...]) is itself and 0.
 func cutWindow(s string) (string, time.Duration, error) {
-	at, depth := -1, 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '[':
-			depth++
-		case ']':
-			depth--
-		case ' ':
-			if depth == 0 && strings.HasPrefix(s[i:], withinSep) {
-				at = i
-			}
+	at := -1
+	err := eachOutside(s, func(i int) {
+		if strings.HasPrefix(s[i:], withinSep) {
+			at = i
 		}
+	})
+	if err != nil {
+		return "", 0, err
 	}
 	if at < 0 {
 		return s, 0, nil
@@ -164,11 +160,25 @@ func parseFilter(s string) (stepFilter, error) {
 
 // splitOutside splits s at sep, except inside [...].
 func splitOutside(s string, sep byte) ([]string, error) {
-	var (
-		out   []string
-		depth int
-		start int
-	)
+	var out []string
+	start := 0
+	err := eachOutside(s, func(i int) {
+		if s[i] == sep {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return append(out, s[start:]), nil
+}
+
+// eachOutside calls f with the index of each byte of s outside [...] (the
+// brackets themselves excluded), in order, and reports brackets that do
+// not pair up.
+func eachOutside(s string, f func(i int)) error {
+	depth := 0
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case '[':
@@ -176,19 +186,18 @@ func splitOutside(s string, sep byte) ([]string, error) {
 		case ']':
 			depth--
 			if depth < 0 {
-				return nil, fmt.Errorf("']' without '['")
+				return fmt.Errorf("']' without '['")
 			}
-		case sep:
+		default:
 			if depth == 0 {
-				out = append(out, s[start:i])
-				start = i + 1
+				f(i)
 			}
 		}
 	}
 	if depth != 0 {
-		return nil, fmt.Errorf("property filter not closed with ']'")
+		return fmt.Errorf("property filter not closed with ']'")
 	}
-	return append(out, s[start:]), nil
+	return nil
 }
 
 // likePattern turns a page-step pattern (/products/*) into a LIKE pattern
