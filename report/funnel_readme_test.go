@@ -32,7 +32,7 @@ func TestReadmeFunnelExpansion(t *testing.T) {
 	}
 	shown := normalizeSQL(block[:end])
 
-	rendered, err := funnelSQL(2)
+	rendered, err := funnelSQLBy(2, ByVisitor)
 	if err != nil {
 		t.Fatal(err)
 	}

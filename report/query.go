@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 	"text/template"
 
@@ -72,17 +71,3 @@ var funnelTemplate = sync.OnceValues(func() (*template.Template, error) {
 	}
 	return withGroups(t)
 })
-
-// funnelSQL renders funnel.sql for n steps. The template sees only how
-// many steps there are, never their names: those go as parameters.
-func funnelSQL(n int) (string, error) {
-	t, err := funnelTemplate()
-	if err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, struct{ Steps []struct{} }{make([]struct{}, n)}); err != nil {
-		return "", fmt.Errorf("render funnel.sql: %w", err)
-	}
-	return b.String(), nil
-}
