@@ -41,12 +41,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "touchstream_processor_write_partitions", Help: "Partition batches merged into one write.",
 			Buckets: prometheus.LinearBuckets(1, 1, 16),
 		}),
-		visitors: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "touchstream_processor_open_visitors", Help: "Visitors held in sessionizer state, per assigned partition (set at each flush).",
-		}, []string{"partition"}),
-		openSessions: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "touchstream_processor_open_sessions", Help: "Sessions held in sessionizer state (the ones a late event may still change), per assigned partition (set at each flush).",
-		}, []string{"partition"}),
+		visitors: perPartition("touchstream_processor_open_visitors",
+			"Visitors held in sessionizer state, per assigned partition (set at each flush)."),
+		openSessions: perPartition("touchstream_processor_open_sessions",
+			"Sessions held in sessionizer state (the ones a late event may still change), per assigned partition (set at each flush)."),
 		restated: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "touchstream_processor_sessions_restated_total", Help: "Session rows rewritten because an event arrived out of order within the lateness allowance (new versions and tombstones).",
 		}),
@@ -54,12 +52,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "touchstream_processor_flush_events", Help: "Events in one partition's flushed batch.",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 10),
 		}),
-		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "touchstream_processor_lag_seconds", Help: "Wall time minus the newest consumed event's received_at.",
-		}, []string{"partition"}),
-		lagMessages: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "touchstream_processor_consumer_lag_messages", Help: "Messages in the partition after the newest one consumed (high watermark minus next offset), per assigned partition.",
-		}, []string{"partition"}),
+		lag: perPartition("touchstream_processor_lag_seconds",
+			"Wall time minus the newest consumed event's received_at."),
+		lagMessages: perPartition("touchstream_processor_consumer_lag_messages",
+			"Messages in the partition after the newest one consumed (high watermark minus next offset), per assigned partition."),
 		rejoins: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "touchstream_processor_rejoins_total", Help: "Consumer group errors after which the processor joined its group again.",
 		}),
@@ -73,6 +69,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// perPartition returns a gauge with one series per assigned partition,
+// labelled "partition".
+func perPartition(name, help string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{"partition"})
 }
 
 // partGauges are one partition's gauges, looked up once when the
@@ -91,11 +93,12 @@ func (m *metrics) partition(partition string) partGauges {
 	}
 }
 
-// forget removes a partition's gauges of the state it held, when the
+// forget removes a partition's gauges (all of partGauges) when the
 // partition leaves this process (revoked, or the process stops): its state
-// is gone, and another process reports it now.
+// is gone, and another process reports it now. A lag left behind would
+// stay frozen at its last value and keep max(lag) alerts firing.
 func (m *metrics) forget(partition string) {
-	m.visitors.DeleteLabelValues(partition)
-	m.openSessions.DeleteLabelValues(partition)
-	m.lagMessages.DeleteLabelValues(partition)
+	for _, g := range []*prometheus.GaugeVec{m.lag, m.lagMessages, m.visitors, m.openSessions} {
+		g.DeleteLabelValues(partition)
+	}
 }

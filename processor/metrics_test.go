@@ -20,7 +20,7 @@ import (
 // counts: consumer lag in messages, open visitors and sessions per
 // partition, restated sessions (one out-of-order event restates one
 // session), events per flush (their sum is every event written), and that
-// a partition's state gauges go away with the partition.
+// a partition's gauges go away with the partition.
 func TestPartitionMetrics(t *testing.T) {
 	addr := testenv.Kafka(t, 1)
 	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
@@ -88,7 +88,7 @@ func TestPartitionMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = gather(t, reg)
-	for _, k := range []string{`touchstream_processor_open_visitors{partition="0"}`, `touchstream_processor_open_sessions{partition="0"}`, `touchstream_processor_consumer_lag_messages{partition="0"}`} {
+	for _, k := range []string{`touchstream_processor_open_visitors{partition="0"}`, `touchstream_processor_open_sessions{partition="0"}`, `touchstream_processor_consumer_lag_messages{partition="0"}`, `touchstream_processor_lag_seconds{partition="0"}`} {
 		if v, ok := got[k]; ok {
 			t.Errorf("%s = %v after the partition ended, want it removed", k, v)
 		}
