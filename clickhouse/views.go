@@ -47,8 +47,13 @@ func reportView(view, query string) (View, error) {
 	if err != nil {
 		return View{}, fmt.Errorf("read query %s: %w", query, err)
 	}
-	text := strings.TrimSpace(string(b))
-	return View{Name: view, SQL: strings.TrimSpace(strings.TrimSuffix(text, ";"))}, nil
+	return View{Name: view, SQL: viewQuery(string(b))}, nil
+}
+
+// viewQuery is a query as a view holds it: without the surrounding white
+// space and a trailing semicolon.
+func viewQuery(text string) string {
+	return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(text), ";"))
 }
 
 // ViewSQL returns the statement that creates or replaces view as the query
@@ -72,7 +77,7 @@ func (cfg MigrateConfig) views() ([]View, error) {
 		out = append(out, v)
 	}
 	for _, v := range cfg.Views {
-		v.SQL = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v.SQL), ";"))
+		v.SQL = viewQuery(v.SQL)
 		out = append(out, v)
 	}
 	return out, nil
