@@ -280,7 +280,8 @@ func (p *Processor) newPartition(gen *kafkago.Generation, id, share int, offset 
 	label := strconv.Itoa(id)
 	return &partition{p: p, gen: gen, id: id, label: label, gauges: p.m.partition(label), share: share,
 		offset: offset, written: offset, committed: offset, run0: time.Now().UnixNano(),
-		sz: sessionize.New(p.cfg.Session), stages: make(map[string]*journey)}
+		sz: sessionize.New(p.cfg.Session), stages: make(map[string]*journey),
+		sessions: make(map[string]pipeline.Session), pending: make(map[string][]int)}
 }
 
 // partition is the state of one assigned partition.
@@ -368,8 +369,6 @@ func (pt *partition) run(ctx, gctx context.Context) {
 			}
 		}
 	}()
-	pt.sessions = make(map[string]pipeline.Session)
-	pt.pending = make(map[string][]int)
 	for {
 		kick := *pt.p.kick.Load()
 		select {

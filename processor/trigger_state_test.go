@@ -25,9 +25,7 @@ func testPartition(t *testing.T) *partition {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt := p.newPartition(nil, 0, 1<<20, 0)
-	pt.sessions, pt.pending = make(map[string]pipeline.Session), make(map[string][]int)
-	return pt
+	return p.newPartition(nil, 0, 1<<20, 0)
 }
 
 type discardTriggers struct{}
