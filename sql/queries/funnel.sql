@@ -160,8 +160,7 @@
 {{define "exclude_fast_excluded"}}
                           AND NOT arrayExists(x -> x > t_0 AND x < t_last, excluded){{end -}}
 {{define "exclude_exclude_where"}} OR is_excluded{{end -}}
-{{define "starts"}}arrayFilter(s -> arrayExists(x -> x >= s AND x - s <= {window_seconds:UInt64} * 1000, times[2]),
-                            if(fast, [], times[1])){{end -}}
+{{define "starts"}}arrayFilter(s -> arrayExists(x -> x >= s AND x - s <= {window_seconds:UInt64} * 1000, times[2]), times[1]){{end -}}
 {{define "chains"}}arrayMap(s -> arrayFold(
                     (acc, j) -> arrayPushBack(acc, arrayFirst(x -> x >= acc[-1], arrayPushBack(times[j], 9223372036854775807))),
                     range(2, length(times) + 1),
