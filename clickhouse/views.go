@@ -40,14 +40,15 @@ func (v View) statement() string {
 }
 
 // reportView returns the view of ReportViews named view, made of the query
-// file query as it is (its header comment is whitespace to ClickHouse), so
-// the view and the report run the same SQL.
+// file query as a report without a filter runs it (sqlfiles.Query: its
+// header comment is whitespace to ClickHouse), so the view and the report
+// run the same SQL.
 func reportView(view, query string) (View, error) {
-	b, err := sqlfiles.Queries.ReadFile("queries/" + query + ".sql")
+	text, err := sqlfiles.Query(query, false)
 	if err != nil {
-		return View{}, fmt.Errorf("read query %s: %w", query, err)
+		return View{}, err
 	}
-	return View{Name: view, SQL: viewQuery(string(b))}, nil
+	return View{Name: view, SQL: viewQuery(text)}, nil
 }
 
 // viewQuery is a query as a view holds it: without the surrounding white

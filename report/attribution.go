@@ -130,6 +130,9 @@ func ParseModel(s string) (string, error) {
 // touches of a conversion are the sessions of every visitor of the
 // converting visitor's person (the persons view), not only its own.
 func Attribution(ctx context.Context, conn driver.Conn, opts Options) (*AttributionReport, error) {
+	if err := opts.Filter.unsupported(KindAttribution); err != nil {
+		return nil, err
+	}
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("attribution: %w", err)
 	}

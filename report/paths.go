@@ -42,6 +42,9 @@ func (*PathsReport) Kind() string { return KindPaths }
 // Paths runs sql/queries/paths.sql: opts.From, To, Site, FromEvent and
 // Depth (DefaultDepth when 0).
 func Paths(ctx context.Context, conn driver.Conn, opts Options) (*PathsReport, error) {
+	if err := opts.Filter.unsupported(KindPaths); err != nil {
+		return nil, err
+	}
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("paths: %w", err)
 	}

@@ -8,13 +8,17 @@ import (
 	sqlfiles "github.com/touchstream/touchstream/sql"
 )
 
-// querySQL returns the SQL of sql/queries/<name>.sql.
+// querySQL returns the SQL of sql/queries/<name>.sql, unfiltered (the
+// defaults of its templates, as its parameterized view runs it).
 func querySQL(name string) (string, error) {
-	b, err := sqlfiles.Queries.ReadFile("queries/" + name + ".sql")
-	if err != nil {
-		return "", fmt.Errorf("read query %s: %w", name, err)
-	}
-	return string(b), nil
+	return sqlfiles.Query(name, false)
+}
+
+// filteredSQL returns the SQL of sql/queries/<name>.sql for a report with
+// filter f: with its templates "filtered_NAME" in place of "NAME" unless f
+// is the zero Filter.
+func filteredSQL(name string, f Filter) (string, error) {
+	return sqlfiles.Query(name, !f.IsZero())
 }
 
 // withGroups adds funnel_groups.sql's define ("empty_groups", the groups
@@ -27,11 +31,11 @@ func withGroups(t *template.Template) (*template.Template, error) {
 // withQuery parses sql/queries/<name>.sql into t as the template
 // "<name>.sql" and returns t.
 func withQuery(t *template.Template, name string) (*template.Template, error) {
-	text, err := querySQL(name)
+	b, err := sqlfiles.Queries.ReadFile("queries/" + name + ".sql")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read query %s: %w", name, err)
 	}
-	if _, err := t.New(name + ".sql").Parse(text); err != nil {
+	if _, err := t.New(name + ".sql").Parse(string(b)); err != nil {
 		return nil, fmt.Errorf("parse %s.sql: %w", name, err)
 	}
 	return t, nil
@@ -49,18 +53,10 @@ func companion(t *template.Template, name string) (*template.Template, error) {
 	return withQuery(c, name)
 }
 
-// parseQuery parses sql/queries/<name>.sql as a Go template that refuses
-// missing keys.
+// parseQuery parses sql/queries/<name>.sql, with the shared defines of
+// filters.sql, as a Go template that refuses missing keys.
 func parseQuery(name string) (*template.Template, error) {
-	text, err := querySQL(name)
-	if err != nil {
-		return nil, err
-	}
-	t, err := template.New(name + ".sql").Option("missingkey=error").Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("parse %s.sql: %w", name, err)
-	}
-	return t, nil
+	return sqlfiles.Template(name)
 }
 
 // funnelTemplate is funnel.sql, parsed once.

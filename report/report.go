@@ -56,6 +56,10 @@ type Options struct {
 	// through); sessions are kept when one of their events has it. Empty
 	// keeps everything.
 	Site string
+	// Filter narrows the funnel, abandonment and time on site to what its
+	// defining event passes (channel, touchpoint, properties); the other
+	// reports return ErrFilterUnsupported unless it is zero.
+	Filter Filter
 
 	// Steps are the funnel's steps, in order: an event name each,
 	// alternatives "A|B", a page pattern "page:/p/*", property filters
@@ -136,11 +140,11 @@ func (o Options) validateRange() error {
 
 // rangeParams are the query parameters every report takes.
 func (o Options) rangeParams() []any {
-	return []any{
+	return append([]any{
 		chgo.DateNamed("from", o.From, chgo.MilliSeconds),
 		chgo.DateNamed("to", o.To, chgo.MilliSeconds),
 		chgo.Named("site", o.Site),
-	}
+	}, o.Filter.params()...)
 }
 
 // Result is the answer of one report: *FunnelReport, *AbandonmentReport,

@@ -66,6 +66,9 @@ func (*RetentionReport) Kind() string { return KindRetention }
 // linked to one user id, the persons view): its first visit or purchase,
 // activity and purchases are those of all its devices.
 func Retention(ctx context.Context, conn driver.Conn, opts Options) (*RetentionReport, error) {
+	if err := opts.Filter.unsupported(KindRetention); err != nil {
+		return nil, err
+	}
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}

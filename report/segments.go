@@ -59,6 +59,9 @@ func (*SegmentsReport) Kind() string { return KindSegments }
 
 // Segments runs sql/queries/segments.sql: opts.From, To and Site.
 func Segments(ctx context.Context, conn driver.Conn, opts Options) (*SegmentsReport, error) {
+	if err := opts.Filter.unsupported(KindSegments); err != nil {
+		return nil, err
+	}
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("segments: %w", err)
 	}

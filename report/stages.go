@@ -86,6 +86,9 @@ func (*StagesReport) Kind() string { return KindStages }
 // Stages runs sql/queries/stages.sql: opts.From, To, Site and Within (for
 // the cart and checkout abandonment of the purchase stage).
 func Stages(ctx context.Context, conn driver.Conn, opts Options) (*StagesReport, error) {
+	if err := opts.Filter.unsupported(KindStages); err != nil {
+		return nil, err
+	}
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("stages: %w", err)
 	}

@@ -68,6 +68,9 @@ func TimeOnSite(ctx context.Context, conn driver.Conn, opts Options) (*TimeOnSit
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("time on site: %w", err)
 	}
+	if err := opts.Filter.unsupported(KindTimeOnSite); err != nil {
+		return nil, err
+	}
 	query, err := querySQL("time_on_site")
 	if err != nil {
 		return nil, fmt.Errorf("time on site: %w", err)

@@ -84,6 +84,9 @@ func checkWholeDays(from, to time.Time) error {
 // Traffic runs sql/queries/traffic_daily.sql and traffic_totals.sql:
 // opts.From, To (both midnights UTC, else ErrNotWholeDays) and Site.
 func Traffic(ctx context.Context, conn driver.Conn, opts Options) (*TrafficReport, error) {
+	if err := opts.Filter.unsupported(KindTraffic); err != nil {
+		return nil, err
+	}
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("traffic: %w", err)
 	}

@@ -29,6 +29,9 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 		dsn      = clickhouse.DefaultDSN
 		from, to string
 		site     string
+		channel  string
+		tpoint   string
+		where    string
 		format   = string(report.FormatTable)
 		steps    string
 		window   = "7d"
@@ -59,6 +62,9 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	fs.String(&from, "from", "start of the range, inclusive: a date (2026-11-20, UTC) or an RFC 3339 time (default 30 days before --to); traffic: a date or 00:00 UTC")
 	fs.String(&to, "to", "end of the range, exclusive; a date means the end of that day (default now; traffic: the end of today, UTC)")
 	fs.String(&site, "site", "only events that came in with this write key (sessions: with an event that did); empty for all")
+	fs.String(&channel, "channel", "funnel, abandonment, time-on-site: only units whose defining event (a funnel unit's first step-1 event, a cart's or checkout's first event, a session's first event) came through one of these traffic channels, comma-separated (Email,Paid Search)")
+	fs.String(&tpoint, "touchpoint", "funnel, abandonment, time-on-site: the same for touchpoints, comma-separated (web,app,email,sms,social,chat)")
+	fs.String(&where, "where", "funnel, abandonment, time-on-site: the same for properties of that event: key=value, comma-separated, all must hold (plan=pro,country=DE)")
 	fs.String(&format, "format", "output: table, json, csv or html")
 	fs.String(&steps, "steps", `funnel: the steps in order, comma-separated; "A|B" is either; "page:/path/*" is a page view whose path matches; "A[k=v]" filters a property; "B within 10m": at most 10m after the step before (per-step window)`)
 	fs.String(&window, "window", "funnel: conversion window, from the first step to the last (7d, 36h, ...)")
@@ -140,6 +146,13 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 		return fmt.Errorf("--depth %d: want 1 or more", depth)
 	}
 	opts.FromEvent, opts.Depth = fromEv, depth
+	opts.Filter.Channels, opts.Filter.Touchpoints = report.SplitList(channel), report.SplitList(tpoint)
+	if opts.Filter.Where, err = report.ParseWhere(where); err != nil {
+		return fmt.Errorf("--where: %w", err)
+	}
+	if !opts.Filter.IsZero() && !slices.Contains(report.FilterKinds, kind) {
+		return fmt.Errorf("--channel, --touchpoint and --where: %s only", strings.Join(report.FilterKinds, ", "))
+	}
 	f, err := report.ParseFormat(format)
 	if err != nil {
 		return fmt.Errorf("--format: %w", err)

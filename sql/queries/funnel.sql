@@ -143,7 +143,6 @@
 {{define "page_cond"}}{{end -}}
 {{define "pages_page_cond"}} OR (type IN ('page', 'screen') AND arrayExists(p -> page_path LIKE p, {page_{{.}}:Array(String)})){{end -}}
 {{define "filter_cond"}}(event_name IN {step_{{.}}:Array(String)} OR arrayExists((n, ks, vs) -> n = event_name AND arrayAll((k, v) -> {{template "prop" "k"}} = v, ks, vs), {filter_events_{{.}}:Array(String)}, {filter_keys_{{.}}:Array(Array(String))}, {filter_values_{{.}}:Array(Array(String))}) OR (type IN ('page', 'screen') AND arrayExists(p -> page_path LIKE p, {page_{{.}}:Array(String)}))){{end -}}
-{{define "prop"}}if(JSONType(properties, {{.}}) = 'String', JSONExtractString(properties, {{.}}), JSONExtractRaw(properties, {{.}})){{end -}}
 {{define "row_value"}}{{end -}}
 {{define "breakdown_row_value"}}
                 multiIf({breakdown:String} = 'channel', toString(traffic_channel), {breakdown:String} = 'touchpoint', toString(touchpoint), {breakdown:String} = 'campaign', utm_campaign, {breakdown:String} = 'device', toString(device_type), {breakdown:String} = 'source', utm_source, {breakdown:String} = 'property', {{template "prop" "{breakdown_property:String}"}}, '') AS row_value,

@@ -1,0 +1,90 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	chgo "github.com/ClickHouse/clickhouse-go/v2"
+)
+
+// Filter narrows a report to what its defining event passes
+// (sql/README.md, "Report filters"): a funnel unit by its earliest step-1
+// event, a cart or checkout by its first event, a session by its first
+// event. It is the same event a breakdown by channel, touchpoint or
+// property reads, so a filtered report is that breakdown's row. The zero
+// Filter keeps everything. Every value goes in as a query parameter.
+type Filter struct {
+	// Channels keeps an event whose traffic_channel is one of them; empty
+	// keeps any.
+	Channels []string
+	// Touchpoints keeps an event whose touchpoint is one of them; empty
+	// keeps any.
+	Touchpoints []string
+	// Where keeps an event whose properties have every one of them.
+	Where []Property
+}
+
+// Property is a condition on an event's top-level property: Key's value,
+// compared as a string (a JSON string by its value, any other JSON value by
+// its JSON text; a missing property is ""), is Value.
+type Property struct {
+	Key, Value string
+}
+
+// ErrFilterUnsupported is returned by a report that takes no Filter
+// (FilterKinds lists those that do) when Options.Filter is not zero.
+var ErrFilterUnsupported = errors.New("report filter (channel, touchpoint, where) not supported")
+
+// FilterKinds are the reports that take a Filter.
+var FilterKinds []string
+
+// IsZero reports whether f keeps everything.
+func (f Filter) IsZero() bool {
+	return len(f.Channels) == 0 && len(f.Touchpoints) == 0 && len(f.Where) == 0
+}
+
+// ParseWhere parses property conditions "k=v,k2=v2" (all must hold): the
+// key trimmed and not empty, the value as written after the first "=" (it
+// cannot hold a comma). Empty s is none.
+func ParseWhere(s string) ([]Property, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []Property
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(part, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("where %q: want key=value, comma-separated", part)
+		}
+		out = append(out, Property{Key: k, Value: v})
+	}
+	return out, nil
+}
+
+// unsupported returns ErrFilterUnsupported, naming kind, when f is not zero
+// and kind is not one of FilterKinds; every report calls it first.
+func (f Filter) unsupported(kind string) error {
+	if f.IsZero() || slices.Contains(FilterKinds, kind) {
+		return nil
+	}
+	return fmt.Errorf("%s: %w (only %s)", kind, ErrFilterUnsupported, strings.Join(FilterKinds, ", "))
+}
+
+// params are the filter's query parameters (sql/queries/filters.sql), bound
+// whether or not the query reads them.
+func (f Filter) params() []any {
+	keys := make([]string, len(f.Where))
+	values := make([]string, len(f.Where))
+	for i, p := range f.Where {
+		keys[i], values[i] = p.Key, p.Value
+	}
+	return []any{
+		chgo.Named("only_channels", nonNil(f.Channels)),
+		chgo.Named("only_touchpoints", nonNil(f.Touchpoints)),
+		chgo.Named("only_keys", keys),
+		chgo.Named("only_values", values),
+	}
+}

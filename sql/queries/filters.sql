@@ -1,0 +1,31 @@
+-- filters: the defines every query file may use (package sqlfiles renders
+-- each query file with this one). Not a query of its own.
+--
+--   prop           a top-level property of an event's `properties` (JSON)
+--                  as a string: a JSON string by its value, any other JSON
+--                  value by its JSON text (10, true); a missing property is
+--                  ''. The argument is the key, an expression (a parameter,
+--                  a lambda's variable).
+--   report_filter  whether one event passes the report filter
+--                  (`touchstream report --channel/--touchpoint/--where`,
+--                  sql/README.md "Report filters"): its traffic_channel is
+--                  one of {only_channels:Array(String)}, its touchpoint
+--                  one of {only_touchpoints:Array(String)} (an empty list
+--                  keeps any), and for every i its property
+--                  {only_keys:Array(String)}[i] is
+--                  {only_values:Array(String)}[i] (as prop). A report
+--                  applies it to the event that defines what it counts (a
+--                  funnel unit's earliest step-1 event, a cart's first
+--                  event, a session's first event), through its templates
+--                  "filtered_NAME", which take the place of "NAME" only when
+--                  the report has a filter: the defaults, and so the
+--                  parameterized views, never read these parameters.
+--   filter_columns     report_filter's conditions on traffic_channel and
+--                      touchpoint alone (of sessions too, which have both)
+--   filter_properties  report_filter's conditions on properties alone
+{{define "prop"}}if(JSONType(properties, {{.}}) = 'String', JSONExtractString(properties, {{.}}), JSONExtractRaw(properties, {{.}})){{end -}}
+{{define "report_filter"}}({{template "filter_columns"}}
+                  AND {{template "filter_properties"}}){{end -}}
+{{define "filter_columns"}}(empty({only_channels:Array(String)}) OR has({only_channels:Array(String)}, toString(traffic_channel)))
+                  AND (empty({only_touchpoints:Array(String)}) OR has({only_touchpoints:Array(String)}, toString(touchpoint))){{end -}}
+{{define "filter_properties"}}arrayAll((fk, fv) -> {{template "prop" "fk"}} = fv, {only_keys:Array(String)}, {only_values:Array(String)}){{end -}}
