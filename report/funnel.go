@@ -11,6 +11,8 @@ import (
 
 	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	sqlfiles "github.com/touchstream/touchstream/sql"
 )
 
 // What a funnel counts (`touchstream report funnel --by`).
@@ -376,6 +378,9 @@ type funnelVariant struct {
 	// stepWindows: "chains" and "step_gaps" are their "step_window_" forms
 	stepWindows bool
 	breakdown   bool // "row_value" and "first_value" are their "breakdown_" forms
+	// filtered: every "filtered_" template takes the place of its plain
+	// form (sqlfiles.Filtered: the report filter, Options.Filter)
+	filtered bool
 }
 
 // template returns funnel.sql with the variant's templates redefined.
@@ -416,7 +421,10 @@ func (v funnelVariant) template() (*template.Template, error) {
 		use("row_value", "breakdown_row_value")
 		use("first_value", "breakdown_first_value")
 	}
-	return redefined(t, uses)
+	if t, err = redefined(t, uses); err != nil || !v.filtered {
+		return t, err
+	}
+	return sqlfiles.Filtered(t)
 }
 
 // redefined returns t, or with uses a clone of t where each template
@@ -469,6 +477,7 @@ func (q *funnelQuery) variant(breakdown string) funnelVariant {
 		exclude:     len(q.opts.Exclude) > 0,
 		stepWindows: q.hasStepWindows(),
 		breakdown:   breakdown != "" && breakdown != TrendDay && breakdown != TrendWeek,
+		filtered:    !q.opts.Filter.IsZero(),
 	}
 }
 

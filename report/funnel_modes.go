@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"text/template"
+
+	sqlfiles "github.com/touchstream/touchstream/sql"
 )
 
 // modesTemplate is funnel_modes.sql, parsed once.
@@ -46,7 +48,10 @@ func (q *funnelQuery) modesVariant(breakdown string) (*template.Template, error)
 	default:
 		uses = append(uses, [2]string{"value", "breakdown_value"}, [2]string{"value_column", "breakdown_value_column"})
 	}
-	return redefined(t, uses)
+	if t, err = redefined(t, uses); err != nil || q.opts.Filter.IsZero() {
+		return t, err
+	}
+	return sqlfiles.Filtered(t)
 }
 
 // modesSQL renders funnel_modes.sql with the parts q needs for a

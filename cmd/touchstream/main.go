@@ -22,7 +22,7 @@ var commands = []command{
 	{"clickhouse", "serve the embedded ClickHouse (chDB) over ClickHouse's HTTP interface", runClickHouse},
 	{"kafka", "run the embedded Kafka (in memory only)", runKafka},
 	{"migrate", "apply sql/ migrations to a ClickHouse", runMigrate},
-	{"report", "print a report: funnel, abandonment, time-on-site", runReport},
+	{"report", "print a report: funnel, abandonment, time-on-site, stages, attribution, retention, segments, paths, traffic", runReport},
 	{"sign-link", "print a signed click link for an email or SMS (GET /r/{token} on the collector)", runSignLink},
 	{"generate", "send a deterministic synthetic clickstream to a collector (--expect: print the answers)", runGenerate},
 }

@@ -84,6 +84,22 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("funnel json:\n got %s\nwant %s", out.String(), want)
 	}
 
+	// The report filter reaches the query: nobody's View came through the
+	// app touchpoint or has a plan (a missing property is '', so "plan="
+	// keeps both).
+	for filter, want := range map[string]string{"--touchpoint=app": "View,0,", "--where=plan=pro": "View,0,",
+		"--channel=Email,Direct": "View,0,", "--where=plan=": "View,2,"} {
+		out.Reset()
+		args := []string{"funnel", "--clickhouse-dsn", dsn, "--from", "2026-11-01", "--to", "2026-11-30",
+			"--site", "shop", "--steps", "View,Buy", "--format", "csv", filter}
+		if err := reportTo(t.Context(), &out, args); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "\n"+want) {
+			t.Errorf("funnel %q csv:\n%s", filter, out.String())
+		}
+	}
+
 	// Breakdown, trend, drop-off list and exclusions through the flags.
 	funnel := func(extra ...string) string {
 		t.Helper()
@@ -283,6 +299,9 @@ func TestReportCommand(t *testing.T) {
 		{"traffic", "--from", "2026-11-01T10:00:00Z", "--to", "2026-11-03"},
 		{"traffic", "--from", "2026-11-01", "--to", "2026-11-03T00:00:00+01:00"},
 		{"time-on-site", "extra"},
+		{"funnel", "--steps", "A", "--where", "plan"},
+		{"stages", "--channel", "Email"},
+		{"attribution", "--where", "plan=pro"},
 	} {
 		if err := reportTo(t.Context(), &bytes.Buffer{}, args); err == nil {
 			t.Errorf("report %q: no error", args)

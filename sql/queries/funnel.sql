@@ -23,8 +23,13 @@
 -- "exclude_fast_excluded"), per-step windows ("chains" and "step_gaps"
 -- become "step_window_chains" and "step_window_step_gaps") and a breakdown
 -- ("row_value" and "first_value" become "breakdown_row_value" and
--- "breakdown_first_value"); the defaults give the same answer when there
--- are no page steps, filters, exclusions, per-step windows or breakdown.
+-- "breakdown_first_value"), and a report filter (`--channel`,
+-- `--touchpoint`, `--where`: "row_passes" and "unit_passes" become
+-- "filtered_row_passes" and "filtered_unit_passes", sqlfiles.Filtered; a
+-- unit counts only when its earliest step-1 event, the one a breakdown
+-- reads, passes filters.sql's "report_filter"); the defaults give the same
+-- answer when there are no page steps, filters, exclusions, per-step
+-- windows, breakdown or report filter.
 -- The CTEs per_visitor and per_visitor_chains are the template "visitors",
 -- which funnel_dropoff.sql reuses. It splices in nothing but step numbers
 -- and those fragments; every value is a query parameter (bind them all,
@@ -147,6 +152,13 @@
 {{define "breakdown_row_value"}}
                 multiIf({breakdown:String} = 'channel', toString(traffic_channel), {breakdown:String} = 'touchpoint', toString(touchpoint), {breakdown:String} = 'campaign', utm_campaign, {breakdown:String} = 'device', toString(device_type), {breakdown:String} = 'source', utm_source, {breakdown:String} = 'property', {{template "prop" "{breakdown_property:String}"}}, '') AS row_value,
                 (event_time, message_id) AS row_order,{{end -}}
+{{define "row_passes"}}{{end -}}
+{{define "filtered_row_passes"}}
+                {{template "report_filter"}} AS passes,
+                (event_time, message_id) AS passes_order,{{end -}}
+{{define "unit_passes"}}{{end -}}
+{{define "filtered_unit_passes"}}
+           AND argMinIf(passes, passes_order, is_step_0){{end -}}
 {{define "first_value"}}''{{end -}}
 {{define "breakdown_first_value"}}argMinIf(row_value, row_order, is_step_0){{end -}}
 {{define "row_excluded"}}{{end -}}
@@ -233,6 +245,7 @@
                 {{- end}}
                 {{- template "row_excluded"}}
                 {{- template "row_value"}}
+                {{- template "row_passes"}}
                 toUnixTimestamp64Milli(event_time) AS ms,
                 bitShiftLeft(to{{$key}}(ms - toUnixTimestamp64Milli({from:DateTime64(3)})), {{$n}})
                     {{- range $i, $_ := .Steps}} + bitShiftLeft(to{{$key}}(is_step_{{$i}}), {{$i}}){{end}} AS key
@@ -243,7 +256,7 @@
         -- a unit without a step-1 event reaches no step: what follows
         -- (the counts here, the drop-off lists of funnel_dropoff.sql) has
         -- no use for it
-        HAVING key_0 != 0
+        HAVING key_0 != 0{{template "unit_passes"}}
     ),
     per_visitor_chains AS
     (

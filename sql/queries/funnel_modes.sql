@@ -9,7 +9,10 @@
 -- and "exclude_any_exclude" for exclusion steps in mode any, and
 -- "value_column" and "value" as "breakdown_value_column" and
 -- "breakdown_value" for a breakdown (or "value" as "trend_value" for a
--- trend). The defaults give the same answer without sessions, filters,
+-- trend); with a report filter (`--channel`, `--touchpoint`, `--where`)
+-- "unit_passes" is "filtered_unit_passes" (sqlfiles.Filtered): a unit
+-- counts only when its earliest step-1 event, the one a breakdown reads,
+-- passes filters.sql's "report_filter". The defaults give the same answer without sessions, filters,
 -- per-step windows, exclusions or groups. The CTEs per_unit and
 -- per_unit_steps are the template "units", which funnel_modes_dropoff.sql
 -- (the drop-off list of these modes) reuses. It splices in no value: bind
@@ -134,6 +137,10 @@
                                JSONExtractString(e.properties, {breakdown_property:String}),
                                JSONExtractRaw(e.properties, {breakdown_property:String})),
                         ''){{end -}}
+{{define "unit_passes"}}{{end -}}
+{{define "filtered_unit_passes"}}
+        HAVING argMinIf({{template "report_filter"}}, (e.event_time, e.message_id),
+                        arrayMap(j -> {{template "cond"}}, [toUInt64(1)])[1]){{end -}}
 {{define "excluded"}}CAST([], 'Array(Int64)'){{end -}}
 {{define "exclude_excluded"}}arraySort(groupArrayIf(toInt64(toUnixTimestamp64Milli(e.event_time)), has({exclude:Array(String)}, e.event_name))){{end -}}
 {{define "any_exclude"}}{{end -}}
@@ -158,7 +165,7 @@
         WHERE e.event_time >= {from:DateTime64(3)}
           AND e.event_time < {to:DateTime64(3)}
           AND ({site:String} = '' OR e.write_key = {site:String}){{template "unit_where"}}
-        GROUP BY unit
+        GROUP BY unit{{template "unit_passes"}}
     ),
     per_unit_steps AS
     (
