@@ -63,7 +63,11 @@ func (*TimeOnSiteReport) Kind() string { return KindTimeOnSite }
 
 // TimeOnSite runs sql/queries/time_on_site.sql, and with opts.Detail its
 // companions time_on_site_breakdown.sql and time_on_site_histogram.sql:
-// opts.From, To and Site.
+// opts.From, To, Site and Filter. A session passes the filter when its
+// first event does: the session's traffic_channel and touchpoint (those of
+// its first event, which the breakdown reads) and that event's properties;
+// the companions run after the filtered text, so every number is of the
+// sessions that pass.
 func TimeOnSite(ctx context.Context, conn driver.Conn, opts Options) (*TimeOnSiteReport, error) {
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("time on site: %w", err)
@@ -71,7 +75,7 @@ func TimeOnSite(ctx context.Context, conn driver.Conn, opts Options) (*TimeOnSit
 	if err := opts.Filter.unsupported(KindTimeOnSite); err != nil {
 		return nil, err
 	}
-	query, err := querySQL("time_on_site")
+	query, err := filteredSQL("time_on_site", opts.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("time on site: %w", err)
 	}
