@@ -82,7 +82,9 @@ type CheckoutAbandonment struct {
 func (*AbandonmentReport) Kind() string { return KindAbandonment }
 
 // Abandonment runs sql/queries/abandonment.sql, and with opts.Detail its
-// companions: opts.From, To, Site and Within.
+// companions: opts.From, To, Site, Within and Filter (a cart or checkout is
+// kept when its first event passes the filter, its channel being the one
+// of the channel breakdown; orders are not filtered).
 func Abandonment(ctx context.Context, conn driver.Conn, opts Options) (*AbandonmentReport, error) {
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("abandonment: %w", err)
@@ -97,7 +99,9 @@ func Abandonment(ctx context.Context, conn driver.Conn, opts Options) (*Abandonm
 	if within < 0 {
 		return nil, fmt.Errorf("abandonment: within %s is negative", within)
 	}
-	query, err := querySQL("abandonment")
+	// With a filter, the carts whose first event passes it (abandonment.sql);
+	// the companions splice this text, so they group the same carts.
+	query, err := filteredSQL("abandonment", opts.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("abandonment: %w", err)
 	}

@@ -53,6 +53,61 @@
 -- This file's result is two rows: kind ('cart', 'checkout'), carts,
 -- abandoned, recovered, abandonment_rate (for kind = 'checkout', `carts`
 -- counts checkouts).
+{{/*
+-- The report filter (`--channel`, `--touchpoint`, `--where`; sql/README.md,
+-- "Report filters"; a Go template comment, so it is no part of the SQL)
+-- keeps a cart or checkout when its first event passes it: that event's
+-- touchpoint and properties as report_filter reads them, and as its channel
+-- the one abandonment_channels.sql gives the cart (the traffic_channel of
+-- the first event's session, else the event's own, else '(none)'), so a
+-- report filtered by channel X is the X row of the channel breakdown.
+-- Every number, and every companion's, follows from the carts kept; the
+-- orders, which only decide an outcome, are not filtered. With a filter
+-- the report renders the templates "filtered_NAME" in place of "NAME";
+-- without one (and so the view report_abandonment) they render to the
+-- text around them, and the query reads none of the filter's parameters.
+--
+--   abandonment_first   (filtered) cart_first, the touchpoint and
+--                       properties of the cart's first event: argMin by
+--                       event_time like cart_session and cart_channel, so
+--                       ties in event_time pick the same event
+--   abandonment_kept    (filtered) the CTE kept_starts: the starts whose
+--                       first event passes, with the columns the filter
+--                       reads (traffic_channel, touchpoint, properties)
+--   abandonment_starts  the starts outcomes reads: starts, filtered
+--                       kept_starts (named starts)
+*/ -}}
+{{define "abandonment_first"}}{{end -}}
+{{define "filtered_abandonment_first"}}
+            argMin((touchpoint, properties), event_time) AS cart_first,{{end -}}
+{{define "abandonment_kept"}}{{end -}}
+{{define "filtered_abandonment_kept"}}
+    kept_starts AS
+    (
+        SELECT *
+        FROM
+        (
+            SELECT
+                starts.*,
+                -- abandonment_channels.sql's channel of the cart
+                multiIf(cart_sessions.traffic_channel != '', cart_sessions.traffic_channel,
+                        starts.cart_channel != '', starts.cart_channel,
+                        '(none)') AS traffic_channel,
+                tupleElement(starts.cart_first, 1) AS touchpoint,
+                tupleElement(starts.cart_first, 2) AS properties
+            FROM starts
+            LEFT JOIN
+            (
+                SELECT visitor_id, session_id, traffic_channel
+                FROM sessions FINAL
+                WHERE is_deleted = 0
+            ) AS cart_sessions ON cart_sessions.visitor_id = starts.visitor_id
+                              AND cart_sessions.session_id = starts.cart_session
+        )
+        WHERE {{template "report_filter"}}
+    ),{{end -}}
+{{define "abandonment_starts"}}starts{{end -}}
+{{define "filtered_abandonment_starts"}}kept_starts AS starts{{end -}}
 WITH
     starts AS
     (
@@ -65,7 +120,7 @@ WITH
             argMin(visitor_id, event_time) AS visitor_id,
             argMinIf(user_id, event_time, user_id != '') AS cart_user,
             argMin(session_id, event_time) AS cart_session,
-            argMin(traffic_channel, event_time) AS cart_channel,
+            argMin(traffic_channel, event_time) AS cart_channel,{{template "abandonment_first"}}
             round(sum(if(JSONHas(properties, 'price'),
                          JSONExtractFloat(properties, 'price')
                            * if(JSONHas(properties, 'quantity'), JSONExtractFloat(properties, 'quantity'), 1),
@@ -79,7 +134,7 @@ WITH
           AND ({site:String} = '' OR write_key = {site:String})
         GROUP BY kind, cart_key
         HAVING cart_time >= {from:DateTime64(3)} AND cart_time < {to:DateTime64(3)}
-    ),
+    ),{{template "abandonment_kept"}}
     orders AS
     (
         SELECT
@@ -110,7 +165,7 @@ WITH
             is_abandoned AND arrayExists(t -> t > deadline, orders.order_times) AS is_recovered,
             arrayMin(arrayFilter(t -> t > deadline, orders.order_times)) AS recovered_at,
             orders.order_sessions[indexOf(orders.order_times, recovered_at)] AS recovered_session
-        FROM starts
+        FROM {{template "abandonment_starts"}}
         LEFT JOIN orders ON orders.visitor_id = starts.visitor_id
     )
 -- outcomes end
