@@ -23,6 +23,7 @@ var commands = []command{
 	{"kafka", "run the embedded Kafka (in memory only)", runKafka},
 	{"migrate", "apply sql/ migrations to a ClickHouse", runMigrate},
 	{"report", "print a report: funnel, abandonment, time-on-site, stages, attribution, retention, segments, paths, traffic", runReport},
+	{"sql", "print a query of sql/queries/ as a report runs it, to send to ClickHouse by hand", runSQL},
 	{"sign-link", "print a signed click link for an email or SMS (GET /r/{token} on the collector)", runSignLink},
 	{"generate", "send a deterministic synthetic clickstream to a collector (--expect: print the answers)", runGenerate},
 }

@@ -62,7 +62,7 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	fs.String(&from, "from", "start of the range, inclusive: a date (2026-11-20, UTC) or an RFC 3339 time (default 30 days before --to); traffic: a date or 00:00 UTC")
 	fs.String(&to, "to", "end of the range, exclusive; a date means the end of that day (default now; traffic: the end of today, UTC)")
 	fs.String(&site, "site", "only events that came in with this write key (sessions: with an event that did); empty for all")
-	fs.String(&channel, "channel", "funnel, abandonment, time-on-site: only units whose defining event (a funnel unit's first step-1 event, a cart's or checkout's first event, a session's first event) came through one of these traffic channels, comma-separated (Email,Paid Search)")
+	fs.String(&channel, "channel", "funnel, abandonment, time-on-site: keep what the report counts when the event that defines it (a funnel unit's first step-1 event, a cart's first event, a session's first event) has one of these channels, as the channel breakdown reads it: comma-separated (Email,Paid Search); sql/README.md \"Report filters\"")
 	fs.String(&tpoint, "touchpoint", "funnel, abandonment, time-on-site: the same for touchpoints, comma-separated (web,app,email,sms,social,chat)")
 	fs.String(&where, "where", "funnel, abandonment, time-on-site: the same for properties of that event: key=value, comma-separated, all must hold (plan=pro,country=DE)")
 	fs.String(&format, "format", "output: table, json, csv or html")
