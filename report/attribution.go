@@ -126,9 +126,13 @@ func ParseModel(s string) (string, error) {
 
 // Attribution runs sql/queries/attribution.sql and, for the totals,
 // attribution_totals.sql after attribution.sql's CTEs:
-// opts.From, To, Site, Model, Lookback, Dimension and By. By ByPerson the
-// touches of a conversion are the sessions of every visitor of the
-// converting visitor's person (the persons view), not only its own.
+// opts.From, To, Site, Model, Lookback, Dimension, By and Filter. By
+// ByPerson the touches of a conversion are the sessions of every visitor of
+// the converting visitor's person (the persons view), not only its own.
+// With a Filter a conversion is kept when its order event (the 'Order
+// Completed' event, by its own traffic_channel, touchpoint and properties)
+// passes; its touches are not filtered, and every model's credits and the
+// totals are of the kept conversions.
 func Attribution(ctx context.Context, conn driver.Conn, opts Options) (*AttributionReport, error) {
 	if err := opts.Filter.unsupported(KindAttribution); err != nil {
 		return nil, err
@@ -168,7 +172,10 @@ func Attribution(ctx context.Context, conn driver.Conn, opts Options) (*Attribut
 	params := append(opts.rangeParams(), chgo.Named("lookback_seconds", r.LookbackSeconds), chgo.Named("by", by),
 		chgo.Named("dimension", dimension))
 
-	query, err := querySQL("attribution")
+	// With a filter, the conversions whose order event passes it
+	// (attribution.sql); the totals run after this text, so they count the
+	// same conversions.
+	query, err := filteredSQL("attribution", opts.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("attribution: %w", err)
 	}

@@ -38,7 +38,7 @@ type Property struct {
 var ErrFilterUnsupported = errors.New("report filter (channel, touchpoint, where) not supported")
 
 // FilterKinds are the reports that take a Filter.
-var FilterKinds = []string{KindFunnel, KindAbandonment, KindTimeOnSite}
+var FilterKinds = []string{KindFunnel, KindAbandonment, KindTimeOnSite, KindAttribution}
 
 // IsZero reports whether f keeps everything.
 func (f Filter) IsZero() bool {

@@ -301,7 +301,6 @@ func TestReportCommand(t *testing.T) {
 		{"time-on-site", "extra"},
 		{"funnel", "--steps", "A", "--where", "plan"},
 		{"stages", "--channel", "Email"},
-		{"attribution", "--where", "plan=pro"},
 	} {
 		if err := reportTo(t.Context(), &bytes.Buffer{}, args); err == nil {
 			t.Errorf("report %q: no error", args)

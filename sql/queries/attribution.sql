@@ -77,6 +77,43 @@
 -- last_non_direct_revenue, linear_conversions, linear_revenue,
 -- position_based_conversions, position_based_revenue,
 -- time_decay_conversions, time_decay_revenue (all Float64 but value).
+{{/*
+-- The report filter (`--channel`, `--touchpoint`, `--where`; sql/README.md,
+-- "Report filters"; a Go template comment, so it is no part of the SQL)
+-- keeps a conversion when its order event passes it: the 'Order
+-- Completed' event behind the net_orders row (events FINAL, same
+-- visitor_id and message_id, event_time in [from, to)), by its own
+-- traffic_channel, touchpoint and properties as report_filter
+-- (filters.sql) reads them. So `--touchpoint app` credits the orders
+-- placed in the app, `--where category=shoes` those whose order event has
+-- category shoes, and the reports filtered by each order channel add up,
+-- row by row and model by model, to the unfiltered one. The touches are
+-- not filtered: a kept order credits every touch of its unit, whatever
+-- their channel. Every model's credits, and attribution_totals.sql's
+-- totals (which run after this text), follow from the kept conversions.
+-- With a filter the report renders "filtered_NAME" in place of "NAME";
+-- without one (and so the view report_attribution) the templates render
+-- to nothing, and the query reads none of the filter's parameters
+-- ({only_channels:Array(String)}, {only_touchpoints:Array(String)},
+-- {only_keys:Array(String)}, {only_values:Array(String)}, which
+-- report.Attribution always binds).
+--
+--   attribution_kept  (filtered) the condition of the CTE orders that the
+--                     order's event passes the filter
+*/ -}}
+{{define "attribution_kept"}}{{end -}}
+{{define "filtered_attribution_kept"}}
+          AND (o.visitor_id, o.message_id) IN
+          (
+              -- the order events in the range that pass the filter
+              SELECT visitor_id, message_id
+              FROM events FINAL
+              WHERE type = 'track'
+                AND event_name = 'Order Completed'
+                AND event_time >= {from:DateTime64(3)}
+                AND event_time < {to:DateTime64(3)}
+                AND {{template "report_filter"}}
+          ){{end -}}
 WITH
     -- orders: the orders in [from, to) of the site, from the view
     -- net_orders (migration 00006: not cancelled, revenue net of refunds;
@@ -95,7 +132,7 @@ WITH
         LEFT JOIN (SELECT visitor_id, person_id FROM persons WHERE {by:String} = 'person') AS p ON p.visitor_id = o.visitor_id
         WHERE o.event_time >= {from:DateTime64(3)}
           AND o.event_time < {to:DateTime64(3)}
-          AND ({site:String} = '' OR o.write_key = {site:String})
+          AND ({site:String} = '' OR o.write_key = {site:String}){{template "attribution_kept"}}
     ),
     conversions AS
     (
