@@ -11,10 +11,15 @@ import (
 
 // Filter narrows a report to what its defining event passes
 // (sql/README.md, "Report filters"): a funnel unit by its earliest step-1
-// event, a cart or checkout by its first event, a session by its first
-// event. It is the same event a breakdown by channel, touchpoint or
-// property reads, so a filtered report is that breakdown's row. The zero
-// Filter keeps everything. Every value goes in as a query parameter.
+// event, a cart or checkout by its first event, a session (time on site,
+// paths) by its first event, a conversion (attribution) by its order
+// event, a retention unit by its cohort entry event, a customer (segments)
+// by its first order, a traffic rollup row by its own channel and
+// touchpoint. Where a report has a breakdown by channel or touchpoint, it
+// reads the same event, so a filtered report is that breakdown's row; the
+// events that only decide an outcome (orders, returns, later steps) are
+// not filtered. The zero Filter keeps everything. Every value goes in as
+// a query parameter.
 type Filter struct {
 	// Channels keeps an event whose traffic_channel is one of them; empty
 	// keeps any.
@@ -38,7 +43,7 @@ type Property struct {
 var ErrFilterUnsupported = errors.New("report filter (channel, touchpoint, where) not supported")
 
 // FilterKinds are the reports that take a Filter.
-var FilterKinds = []string{KindFunnel, KindAbandonment, KindTimeOnSite, KindAttribution}
+var FilterKinds = []string{KindFunnel, KindAbandonment, KindTimeOnSite, KindAttribution, KindRetention, KindSegments}
 
 // IsZero reports whether f keeps everything.
 func (f Filter) IsZero() bool {

@@ -62,9 +62,12 @@ type RetentionPeriod struct {
 func (*RetentionReport) Kind() string { return KindRetention }
 
 // Retention runs sql/queries/retention.sql: opts.From, To, Site, Cohort,
-// Period and By. By ByPerson a cohort member is a person (the visitors
-// linked to one user id, the persons view): its first visit or purchase,
-// activity and purchases are those of all its devices.
+// Period, By and Filter. By ByPerson a cohort member is a person (the
+// visitors linked to one user id, the persons view): its first visit or
+// purchase, activity and purchases are those of all its devices. With a
+// Filter a unit is kept when its cohort entry event (its first event, or
+// first Order Completed, ties by message_id) passes; its later activity and
+// purchases count whatever their channel.
 func Retention(ctx context.Context, conn driver.Conn, opts Options) (*RetentionReport, error) {
 	if err := opts.Filter.unsupported(KindRetention); err != nil {
 		return nil, err
@@ -94,7 +97,9 @@ func Retention(ctx context.Context, conn driver.Conn, opts Options) (*RetentionR
 	if by == ByPerson {
 		r.By = ByPerson
 	}
-	query, err := querySQL("retention")
+	// With a filter, the units whose cohort entry event passes it
+	// (retention.sql); unfiltered, the text of the view report_retention.
+	query, err := filteredSQL("retention", opts.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}

@@ -57,7 +57,11 @@ type Customer struct {
 // Kind is KindSegments.
 func (*SegmentsReport) Kind() string { return KindSegments }
 
-// Segments runs sql/queries/segments.sql: opts.From, To and Site.
+// Segments runs sql/queries/segments.sql: opts.From, To, Site and Filter.
+// With a Filter a customer is kept when the event of its first order in the
+// range (ties by message_id) passes; a kept customer's row is the
+// unfiltered one (all its orders count, and its R, F, M rank it among all
+// the customers of the range), so the filter only leaves customers out.
 func Segments(ctx context.Context, conn driver.Conn, opts Options) (*SegmentsReport, error) {
 	if err := opts.Filter.unsupported(KindSegments); err != nil {
 		return nil, err
@@ -65,7 +69,7 @@ func Segments(ctx context.Context, conn driver.Conn, opts Options) (*SegmentsRep
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("segments: %w", err)
 	}
-	query, err := querySQL("segments")
+	query, err := filteredSQL("segments", opts.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("segments: %w", err)
 	}

@@ -44,6 +44,40 @@
 -- One row per cohort and offset, ordered by cohort, period_offset: cohort
 -- (Date), size (UInt64), period_offset (UInt64), active (UInt64),
 -- active_share (Float64), purchasers (UInt64), purchaser_share (Float64).
+{{/*
+-- The report filter (`--channel`, `--touchpoint`, `--where`; sql/README.md,
+-- "Report filters"; a Go template comment, so it is no part of the SQL)
+-- keeps a unit (visitor, or person with by = 'person') when its cohort
+-- entry event passes filters.sql's report_filter: the event whose time is
+-- its first time, the earliest of its events (first-visit) or of its
+-- 'Order Completed' events (first-purchase), ties in event_time broken by
+-- the smaller message_id; with by = 'person' the earliest over all of the
+-- person's visitors. That event's own traffic_channel, touchpoint and
+-- properties decide. Its later events (the activity and purchases of each
+-- period, whatever their channel) are not filtered: a kept visitor who
+-- came through Email and returns through Direct is active. Sizes, and so
+-- every share, are of the kept units. With a filter the report renders the
+-- templates "filtered_NAME" in place of "NAME", which then read
+-- {only_channels:Array(String)}, {only_touchpoints:Array(String)},
+-- {only_keys:Array(String)} and {only_values:Array(String)} (filters.sql;
+-- report.Retention always binds them); without one (and so the view
+-- report_retention) they render to nothing and the query reads none of
+-- them.
+--
+--   entry_columns  (filtered) unit_events' message_id, and passes: whether
+--                  the event passes report_filter
+--   entry_passes   (filtered) firsts keeps a unit only when its entry
+--                  event (argMinIf by (event_time, message_id), over the
+--                  events first_time is the minimum of) passes
+*/ -}}
+{{define "entry_columns"}}{{end -}}
+{{define "filtered_entry_columns"}},
+            e.message_id AS message_id,
+            {{template "report_filter"}} AS passes{{end -}}
+{{define "entry_passes"}}{{end -}}
+{{define "filtered_entry_passes"}}
+           AND argMinIf(passes, (event_time, message_id),
+                        {cohort:String} != 'first-purchase' OR event_name = 'Order Completed'){{end -}}
 WITH
     -- the events before `to` of the site, each with its unit: the visitor,
     -- or with by = 'person' its person
@@ -52,7 +86,7 @@ WITH
         SELECT
             if({by:String} = 'person', coalesce(nullIf(p.person_id, ''), e.visitor_id), e.visitor_id) AS unit,
             e.event_time AS event_time,
-            e.event_name AS event_name
+            e.event_name AS event_name{{template "entry_columns"}}
         FROM events AS e FINAL
         LEFT JOIN (SELECT visitor_id, person_id FROM persons WHERE {by:String} = 'person') AS p ON p.visitor_id = e.visitor_id
         WHERE e.event_time < {to:DateTime64(3)}
@@ -68,7 +102,7 @@ WITH
         FROM unit_events
         GROUP BY unit
         HAVING ({cohort:String} != 'first-purchase' OR countIf(event_name = 'Order Completed') > 0)
-           AND first_time >= {from:DateTime64(3)}
+           AND first_time >= {from:DateTime64(3)}{{template "entry_passes"}}
     ),
     members AS
     (

@@ -59,6 +59,48 @@
 -- customer_id, visitor_ids (Array(String)), user_id, email, orders (UInt64),
 -- revenue, aov (Float64), last_order (DateTime64(3, 'UTC')), recency_days
 -- (Float64), top_category, r, f, m (UInt8), segment.
+{{/*
+-- The report filter (`--channel`, `--touchpoint`, `--where`; sql/README.md,
+-- "Report filters"; a Go template comment, so it is no part of the SQL)
+-- keeps a customer when the event of its first order in the range passes
+-- filters.sql's report_filter: of the customer's orders (the CTE orders,
+-- all its visitors), the earliest by event_time, ties broken by the
+-- smaller message_id; its own traffic_channel, touchpoint and properties,
+-- read from events FINAL by (visitor_id, message_id) since net_orders has
+-- none of them. A kept customer's row is the unfiltered one: all its
+-- orders count, whatever their channel (orders, revenue, aov, last_order,
+-- top_category), and r, f, m rank it among all the customers of the
+-- range, so the filter only leaves customers out and a filtered report is
+-- the matching part of the unfiltered list. With a filter the report
+-- renders "filtered_kept_customers" in place of "kept_customers", which
+-- then reads {only_channels:Array(String)},
+-- {only_touchpoints:Array(String)}, {only_keys:Array(String)} and
+-- {only_values:Array(String)} (filters.sql; report.Segments always binds
+-- them); without one it renders to nothing and the query reads none of
+-- them.
+--
+--   kept_customers  (filtered) the final SELECT's WHERE: the customers
+--                   whose first order's event passes
+*/ -}}
+{{define "kept_customers"}}{{end -}}
+{{define "filtered_kept_customers"}}
+WHERE customer_id IN
+(
+    SELECT coalesce(nullIf(p.person_id, ''), o.visitor_id) AS customer_id
+    FROM orders AS o
+    INNER JOIN
+    (
+        SELECT visitor_id, message_id, traffic_channel, touchpoint, properties
+        FROM events FINAL
+        WHERE type = 'track'
+          AND event_name = 'Order Completed'
+          AND event_time >= {from:DateTime64(3)}
+          AND event_time < {to:DateTime64(3)}
+    ) AS e ON e.visitor_id = o.visitor_id AND e.message_id = o.message_id
+    LEFT JOIN (SELECT visitor_id, person_id FROM persons) AS p ON p.visitor_id = o.visitor_id
+    GROUP BY customer_id
+    HAVING argMin({{template "report_filter"}}, (o.event_time, o.message_id))
+){{end -}}
 WITH
     -- orders: the orders in [from, to) of the site, from the view
     -- net_orders (migration 00006: not cancelled, revenue net of refunds;
@@ -163,5 +205,5 @@ SELECT
             r >= 3, 'Promising',
             f >= 3, 'At risk',
             'Hibernating') AS segment
-FROM scored
+FROM scored{{template "kept_customers"}}
 ORDER BY revenue DESC, customer_id
