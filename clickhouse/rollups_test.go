@@ -283,7 +283,7 @@ func TestTrafficDailyRollup(t *testing.T) {
 	if err := conn.Exec(ctx, "SYSTEM STOP MERGES events"); err != nil {
 		t.Fatal(err)
 	}
-	query, err := sqlfiles.Queries.ReadFile("queries/traffic_daily.sql")
+	query, err := sqlfiles.Query("traffic_daily", false)
 	if err != nil {
 		t.Fatal(err)
 	}

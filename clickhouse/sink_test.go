@@ -252,7 +252,7 @@ func TestWriteEventsDuplicatesInOneBatch(t *testing.T) {
 		}
 	}
 
-	query, err := sqlfiles.Queries.ReadFile("queries/traffic_daily.sql")
+	query, err := sqlfiles.Query("traffic_daily", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ type Property struct {
 var ErrFilterUnsupported = errors.New("report filter (channel, touchpoint, where) not supported")
 
 // FilterKinds are the reports that take a Filter.
-var FilterKinds = []string{KindFunnel, KindAbandonment, KindTimeOnSite, KindAttribution, KindRetention, KindSegments}
+var FilterKinds = []string{KindFunnel, KindAbandonment, KindTimeOnSite, KindAttribution, KindRetention, KindSegments, KindPaths, KindTraffic}
 
 // IsZero reports whether f keeps everything.
 func (f Filter) IsZero() bool {

@@ -39,8 +39,12 @@ type Path struct {
 // Kind is KindPaths.
 func (*PathsReport) Kind() string { return KindPaths }
 
-// Paths runs sql/queries/paths.sql: opts.From, To, Site, FromEvent and
-// Depth (DefaultDepth when 0).
+// Paths runs sql/queries/paths.sql: opts.From, To, Site, FromEvent, Depth
+// (DefaultDepth when 0) and Filter. A session passes the filter when its
+// first event does, as in TimeOnSite: the session's traffic_channel and
+// touchpoint (those of its first event) and that event's properties. A
+// session that passes keeps its whole path, from its entry or from
+// FromEvent; its later events decide nothing.
 func Paths(ctx context.Context, conn driver.Conn, opts Options) (*PathsReport, error) {
 	if err := opts.Filter.unsupported(KindPaths); err != nil {
 		return nil, err
@@ -56,7 +60,7 @@ func Paths(ctx context.Context, conn driver.Conn, opts Options) (*PathsReport, e
 		return nil, fmt.Errorf("paths: depth %d: want 1 to %d", opts.Depth, maxDepth)
 	}
 	from := strings.TrimSpace(opts.FromEvent)
-	query, err := querySQL("paths")
+	query, err := filteredSQL("paths", opts.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("paths: %w", err)
 	}

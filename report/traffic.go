@@ -14,6 +14,11 @@ import (
 // for part of one.
 var ErrNotWholeDays = errors.New("not whole UTC days")
 
+// ErrTrafficProperties is returned by Traffic when Options.Filter has
+// property conditions (Where, `--where`): the rollup traffic_daily it reads
+// keeps no event properties, only the channel and touchpoint it filters by.
+var ErrTrafficProperties = errors.New("the traffic_daily rollup has no event properties: filter traffic by channel and touchpoint only")
+
 // TrafficReport is the answer of `touchstream report traffic`: visitors,
 // sessions, events, orders, revenue, customers and conversion rate per day
 // and channel, read from the rollup traffic_daily, not from events.
@@ -82,10 +87,19 @@ func checkWholeDays(from, to time.Time) error {
 }
 
 // Traffic runs sql/queries/traffic_daily.sql and traffic_totals.sql:
-// opts.From, To (both midnights UTC, else ErrNotWholeDays) and Site.
+// opts.From, To (both midnights UTC, else ErrNotWholeDays), Site and
+// Filter. The filter keeps the rollup rows whose own traffic_channel and
+// touchpoint pass, that is the events that pass, each by its own channel
+// and touchpoint (an order too): the report filtered by channel X has, each
+// day, the X row of the unfiltered report, and its totals are distinct
+// counts over the kept rows. Filter.Where is refused
+// (ErrTrafficProperties): the rollup has no properties.
 func Traffic(ctx context.Context, conn driver.Conn, opts Options) (*TrafficReport, error) {
 	if err := opts.Filter.unsupported(KindTraffic); err != nil {
 		return nil, err
+	}
+	if len(opts.Filter.Where) > 0 {
+		return nil, fmt.Errorf("traffic: where %s=%s: %w", opts.Filter.Where[0].Key, opts.Filter.Where[0].Value, ErrTrafficProperties)
 	}
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("traffic: %w", err)
@@ -96,7 +110,7 @@ func Traffic(ctx context.Context, conn driver.Conn, opts Options) (*TrafficRepor
 	r := &TrafficReport{From: opts.From.UTC().Format(time.DateOnly), To: opts.To.UTC().Format(time.DateOnly), Days: []TrafficDay{}}
 	params := opts.rangeParams()
 
-	daily, err := querySQL("traffic_daily")
+	daily, err := filteredSQL("traffic_daily", opts.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("traffic: %w", err)
 	}
@@ -125,7 +139,7 @@ func Traffic(ctx context.Context, conn driver.Conn, opts Options) (*TrafficRepor
 	}
 	rows.Close()
 
-	totals, err := querySQL("traffic_totals")
+	totals, err := filteredSQL("traffic_totals", opts.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("traffic: %w", err)
 	}

@@ -23,9 +23,32 @@
 --   filter_columns     report_filter's conditions on traffic_channel and
 --                      touchpoint alone (of sessions too, which have both)
 --   filter_properties  report_filter's conditions on properties alone
+--   session_report_filter  the condition (" AND ...") that a session of
+--                      `sessions` passes: its first event passes, so its
+--                      own traffic_channel and touchpoint (those of its
+--                      first event) by filter_columns, and the properties
+--                      of its first event (events FINAL of its visitor_id
+--                      and session_id with event_time in [from, to), the
+--                      earliest by (event_time, message_id)) by
+--                      filter_properties, read only when there are
+--                      property conditions ({from:DateTime64(3)},
+--                      {to:DateTime64(3)}); time_on_site.sql and
+--                      paths.sql keep the same sessions
 {{define "prop"}}if(JSONType(properties, {{.}}) = 'String', JSONExtractString(properties, {{.}}), JSONExtractRaw(properties, {{.}})){{end -}}
 {{define "report_filter"}}({{template "filter_columns"}}
                   AND {{template "filter_properties"}}){{end -}}
 {{define "filter_columns"}}(empty({only_channels:Array(String)}) OR has({only_channels:Array(String)}, toString(traffic_channel)))
                   AND (empty({only_touchpoints:Array(String)}) OR has({only_touchpoints:Array(String)}, toString(touchpoint))){{end -}}
 {{define "filter_properties"}}arrayAll((fk, fv) -> {{template "prop" "fk"}} = fv, {only_keys:Array(String)}, {only_values:Array(String)}){{end -}}
+{{define "session_report_filter"}}
+          AND {{template "filter_columns"}}
+          AND (empty({only_keys:Array(String)})
+               OR (visitor_id, session_id) IN (
+                    SELECT visitor_id, session_id
+                    FROM events FINAL
+                    WHERE notEmpty({only_keys:Array(String)})
+                      AND session_id != ''
+                      AND event_time >= {from:DateTime64(3)}
+                      AND event_time < {to:DateTime64(3)}
+                    GROUP BY visitor_id, session_id
+                    HAVING argMin({{template "filter_properties"}}, (event_time, message_id)))){{end -}}

@@ -60,18 +60,7 @@ which report.TimeOnSite always binds. Every number, and those of the
 companions, follows from the sessions that pass.
 */ -}}
 {{define "session_filter"}}{{end -}}
-{{define "filtered_session_filter"}}
-          AND {{template "filter_columns"}}
-          AND (empty({only_keys:Array(String)})
-               OR (visitor_id, session_id) IN (
-                    SELECT visitor_id, session_id
-                    FROM events FINAL
-                    WHERE notEmpty({only_keys:Array(String)})
-                      AND session_id != ''
-                      AND event_time >= {from:DateTime64(3)}
-                      AND event_time < {to:DateTime64(3)}
-                    GROUP BY visitor_id, session_id
-                    HAVING argMin({{template "filter_properties"}}, (event_time, message_id)))){{end -}}
+{{define "filtered_session_filter"}}{{template "session_report_filter"}}{{end -}}
 WITH
     scoped AS
     (

@@ -21,6 +21,24 @@
 -- range total (is_total 1, day = the date of `from`; all zeros when the
 -- range has no events): is_total (UInt8), day (Date), visitors, sessions,
 -- events, orders, customers (UInt64), revenue, conversion_rate (Float64).
+{{/*
+This file is a Go text/template (package sqlfiles renders it; its actions
+render to nothing without a filter). The template "rollup_filter", an
+extra condition on the rollup rows, is empty; a report with a filter
+(`--channel`, `--touchpoint`) runs "filtered_rollup_filter" in its place,
+the condition of traffic_daily.sql: a rollup row passes when its own
+traffic_channel is one of {only_channels:Array(String)} and its touchpoint
+one of {only_touchpoints:Array(String)} (filters.sql, filter_columns; an
+empty list keeps any). The totals are then the distinct counts over the
+rows that pass (merged uniqExact states, exact): a visitor seen on two
+kept channels counts once, and a day's total with one channel kept is
+that channel's row of traffic_daily.sql. Properties are not in the
+rollup: report.Traffic refuses `--where` (ErrTrafficProperties), and this
+file never reads {only_keys:Array(String)} or {only_values:Array(String)}.
+*/ -}}
+{{define "rollup_filter"}}{{end -}}
+{{define "filtered_rollup_filter"}}
+      AND {{template "filter_columns"}}{{end -}}
 SELECT
     is_total,
     group_day AS day,
@@ -46,7 +64,7 @@ FROM
     FROM traffic_daily
     WHERE toDateTime64(day, 3, 'UTC') >= {from:DateTime64(3)}
       AND toDateTime64(day, 3, 'UTC') < {to:DateTime64(3)}
-      AND ({site:String} = '' OR write_key = {site:String})
+      AND ({site:String} = '' OR write_key = {site:String}){{template "rollup_filter"}}
     GROUP BY GROUPING SETS ((day), ())
     SETTINGS force_grouping_standard_compatibility = 1
 )
