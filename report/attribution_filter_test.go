@@ -3,14 +3,11 @@ package report
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
-	sqlfiles "github.com/touchstream/touchstream/sql"
 )
 
 // filterOrder is one row of events with the columns the attribution report
@@ -271,42 +268,4 @@ func TestAttributionFilter(t *testing.T) {
 			"email": oc["Email"],
 		})
 	})
-}
-
-// TestAttributionUnfilteredSQL: without a filter attribution.sql renders to
-// the file without its template actions (so the view report_attribution is
-// the SQL as it was), reading none of the filter's parameters; with one it
-// reads them.
-func TestAttributionUnfilteredSQL(t *testing.T) {
-	raw, err := sqlfiles.Queries.ReadFile("queries/attribution.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := regexp.MustCompile(`(?s)\{\{/\*.*?\*/ -\}\}\n`).ReplaceAllString(string(raw), "")
-	want = regexp.MustCompile(`(?s)\{\{define "[a-z_]+"\}\}.*?\{\{end -\}\}\n`).ReplaceAllString(want, "")
-	want = strings.ReplaceAll(want, `{{template "attribution_kept"}}`, "")
-	plain, err := querySQL("attribution")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if plain != want {
-		t.Errorf("unfiltered attribution.sql is not the file without its template actions:\n%s", plain)
-	}
-	for _, s := range []string{"only_", "{{", "}}"} {
-		if strings.Contains(plain, s) {
-			t.Errorf("unfiltered attribution.sql has %q", s)
-		}
-	}
-	filtered, err := filteredSQL("attribution", Filter{Touchpoints: []string{"app"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{"only_channels", "only_touchpoints", "only_keys", "only_values"} {
-		if !strings.Contains(filtered, "{"+p+":Array(String)}") {
-			t.Errorf("filtered attribution.sql does not read %s", p)
-		}
-	}
-	if !strings.Contains(filtered, "\n"+creditsEnd+"\n") {
-		t.Errorf("filtered attribution.sql has no line %q for the totals", creditsEnd)
-	}
 }

@@ -56,9 +56,10 @@ type Options struct {
 	// through); sessions are kept when one of their events has it. Empty
 	// keeps everything.
 	Site string
-	// Filter narrows the funnel, abandonment and time on site to what its
-	// defining event passes (channel, touchpoint, properties); the other
-	// reports return ErrFilterUnsupported unless it is zero.
+	// Filter narrows a report to what its defining event passes (channel,
+	// touchpoint, properties; FilterKinds, sql/README.md "Report
+	// filters"); the stages report returns ErrFilterUnsupported unless it
+	// is zero, traffic ErrTrafficProperties for property conditions.
 	Filter Filter
 
 	// Steps are the funnel's steps, in order: an event name each,

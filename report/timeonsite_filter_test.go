@@ -1,7 +1,6 @@
 package report
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -298,28 +297,4 @@ func TestTimeOnSiteFilter(t *testing.T) {
 			t.Errorf("report_time_on_site: %d sessions, %v; want 6", n, err)
 		}
 	})
-}
-
-// TestTimeOnSiteFilterSQL checks that only the filtered text reads the
-// filter's parameters and that the report takes a filter.
-func TestTimeOnSiteFilterSQL(t *testing.T) {
-	plain, err := querySQL("time_on_site")
-	if err != nil {
-		t.Fatal(err)
-	}
-	filtered, err := filteredSQL("time_on_site", Filter{Channels: []string{"Email"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(plain, "only_") || strings.Contains(plain, "{{") {
-		t.Errorf("unfiltered time_on_site.sql reads the filter or keeps a template action")
-	}
-	for _, p := range []string{"only_channels", "only_touchpoints", "only_keys", "only_values"} {
-		if !strings.Contains(filtered, p) {
-			t.Errorf("filtered time_on_site.sql does not read %s", p)
-		}
-	}
-	if err := (Filter{Channels: []string{"Email"}}).unsupported(KindTimeOnSite); errors.Is(err, ErrFilterUnsupported) {
-		t.Errorf("time on site does not take a filter: %v", err)
-	}
 }
