@@ -89,9 +89,6 @@ func Abandonment(ctx context.Context, conn driver.Conn, opts Options) (*Abandonm
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("abandonment: %w", err)
 	}
-	if err := opts.Filter.unsupported(KindAbandonment); err != nil {
-		return nil, err
-	}
 	within := opts.Within
 	if within == 0 {
 		within = DefaultWithin

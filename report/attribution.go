@@ -134,9 +134,6 @@ func ParseModel(s string) (string, error) {
 // passes; its touches are not filtered, and every model's credits and the
 // totals are of the kept conversions.
 func Attribution(ctx context.Context, conn driver.Conn, opts Options) (*AttributionReport, error) {
-	if err := opts.Filter.unsupported(KindAttribution); err != nil {
-		return nil, err
-	}
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("attribution: %w", err)
 	}

@@ -1,9 +1,7 @@
 package report
 
 import (
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	chgo "github.com/ClickHouse/clickhouse-go/v2"
@@ -38,13 +36,6 @@ type Property struct {
 	Key, Value string
 }
 
-// ErrFilterUnsupported is returned by a report that takes no Filter
-// (FilterKinds lists those that do) when Options.Filter is not zero.
-var ErrFilterUnsupported = errors.New("report filter (channel, touchpoint, where) not supported")
-
-// FilterKinds are the reports that take a Filter.
-var FilterKinds = []string{KindFunnel, KindAbandonment, KindTimeOnSite, KindAttribution, KindRetention, KindSegments, KindPaths, KindTraffic}
-
 // IsZero reports whether f keeps everything.
 func (f Filter) IsZero() bool {
 	return len(f.Channels) == 0 && len(f.Touchpoints) == 0 && len(f.Where) == 0
@@ -67,15 +58,6 @@ func ParseWhere(s string) ([]Property, error) {
 		out = append(out, Property{Key: k, Value: v})
 	}
 	return out, nil
-}
-
-// unsupported returns ErrFilterUnsupported, naming kind, when f is not zero
-// and kind is not one of FilterKinds; every report calls it first.
-func (f Filter) unsupported(kind string) error {
-	if f.IsZero() || slices.Contains(FilterKinds, kind) {
-		return nil
-	}
-	return fmt.Errorf("%s: %w (only %s)", kind, ErrFilterUnsupported, strings.Join(FilterKinds, ", "))
 }
 
 // params are the filter's query parameters (sql/queries/filters.sql), bound

@@ -82,4 +82,16 @@ func TestFilteredSQL(t *testing.T) {
 			t.Errorf("filtered %s.sql has no line %q for its companions", c.name, c.marker)
 		}
 	}
+	// stages.sql, with abandonment.sql and time_on_site.sql inside.
+	plain, err := stagesSQL(Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	filtered, err := stagesSQL(Filter{Channels: []string{"Email"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain, "only_") || strings.Contains(plain, "{{") || !strings.Contains(filtered, "{only_keys:Array(String)}") {
+		t.Errorf("stages.sql: the unfiltered text reads the filter, or the filtered one does not")
+	}
 }

@@ -103,9 +103,6 @@ type funnelQuery struct {
 // (the persons view), else the visitor, or BySession, where a unit is a
 // session (events.session_id; events without one take no part).
 func FunnelBy(ctx context.Context, conn driver.Conn, opts Options, by string) (*FunnelReport, error) {
-	if err := opts.Filter.unsupported(KindFunnel); err != nil {
-		return nil, err
-	}
 	q, err := checkFunnelOptions(opts, by)
 	if err != nil {
 		return nil, fmt.Errorf("funnel: %w", err)

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"errors"
 	"slices"
 	"testing"
 )
@@ -95,18 +94,5 @@ func TestFunnelReportFilter(t *testing.T) {
 	got := run(t, o, ByVisitor)
 	if len(got.Trend) != 3 || got.Trend[1].Period != "2026-11-02" || got.Trend[1].Steps[0].Count != 3 || got.Trend[2].Steps[0].Count != 0 {
 		t.Errorf("filtered trend %+v", got.Trend)
-	}
-}
-
-func TestReportFilterUnsupported(t *testing.T) {
-	opts := Options{From: date(2026, 11, 1), To: date(2026, 11, 15), Filter: Filter{Channels: []string{"Email"}}}
-	for _, kind := range Kinds {
-		if slices.Contains(FilterKinds, kind) {
-			continue
-		}
-		// Refused before any query: no connection needed.
-		if _, err := Run(t.Context(), nil, kind, opts); !errors.Is(err, ErrFilterUnsupported) {
-			t.Errorf("%s with a filter: %v, want ErrFilterUnsupported", kind, err)
-		}
 	}
 }

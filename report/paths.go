@@ -46,9 +46,6 @@ func (*PathsReport) Kind() string { return KindPaths }
 // session that passes keeps its whole path, from its entry or from
 // FromEvent; its later events decide nothing.
 func Paths(ctx context.Context, conn driver.Conn, opts Options) (*PathsReport, error) {
-	if err := opts.Filter.unsupported(KindPaths); err != nil {
-		return nil, err
-	}
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("paths: %w", err)
 	}

@@ -57,9 +57,8 @@ type Options struct {
 	// keeps everything.
 	Site string
 	// Filter narrows a report to what its defining event passes (channel,
-	// touchpoint, properties; FilterKinds, sql/README.md "Report
-	// filters"); the stages report returns ErrFilterUnsupported unless it
-	// is zero, traffic ErrTrafficProperties for property conditions.
+	// touchpoint, properties; sql/README.md "Report filters"); traffic
+	// returns ErrTrafficProperties for property conditions.
 	Filter Filter
 
 	// Steps are the funnel's steps, in order: an event name each,

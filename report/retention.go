@@ -69,9 +69,6 @@ func (*RetentionReport) Kind() string { return KindRetention }
 // first Order Completed, ties by message_id) passes; its later activity and
 // purchases count whatever their channel.
 func Retention(ctx context.Context, conn driver.Conn, opts Options) (*RetentionReport, error) {
-	if err := opts.Filter.unsupported(KindRetention); err != nil {
-		return nil, err
-	}
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}

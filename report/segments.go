@@ -63,9 +63,6 @@ func (*SegmentsReport) Kind() string { return KindSegments }
 // unfiltered one (all its orders count, and its R, F, M rank it among all
 // the customers of the range), so the filter only leaves customers out.
 func Segments(ctx context.Context, conn driver.Conn, opts Options) (*SegmentsReport, error) {
-	if err := opts.Filter.unsupported(KindSegments); err != nil {
-		return nil, err
-	}
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("segments: %w", err)
 	}

@@ -12,6 +12,8 @@ import (
 	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	sqlfiles "github.com/touchstream/touchstream/sql"
 )
 
 // stageNames are the journey stages in the order of the stages report
@@ -86,9 +88,6 @@ func (*StagesReport) Kind() string { return KindStages }
 // Stages runs sql/queries/stages.sql: opts.From, To, Site and Within (for
 // the cart and checkout abandonment of the purchase stage).
 func Stages(ctx context.Context, conn driver.Conn, opts Options) (*StagesReport, error) {
-	if err := opts.Filter.unsupported(KindStages); err != nil {
-		return nil, err
-	}
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("stages: %w", err)
 	}
@@ -99,7 +98,7 @@ func Stages(ctx context.Context, conn driver.Conn, opts Options) (*StagesReport,
 	if within < 0 {
 		return nil, fmt.Errorf("stages: within %s is negative", within)
 	}
-	query, err := stagesSQL()
+	query, err := stagesSQL(opts.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("stages: %w", err)
 	}
@@ -139,29 +138,38 @@ var stagesTemplate = sync.OnceValues(func() (*template.Template, error) {
 // stagesSQL renders stages.sql with abandonment.sql and time_on_site.sql
 // as the bodies of its CTEs of the same names, and time_on_site.sql's WITH
 // clause (up to its line scopeEnd: the sessions in scope) in front of the
-// CTE `retention`'s SELECT.
-func stagesSQL() (string, error) {
+// CTE `retention`'s SELECT. With filter f (not zero), the first two are
+// their filtered texts and stages.sql its filtered variant, while the
+// sessions behind retention_rate stay unfiltered (stages.sql keeps the
+// kept visitors' sessions).
+func stagesSQL(f Filter) (string, error) {
 	t, err := stagesTemplate()
 	if err != nil {
 		return "", err
 	}
+	if !f.IsZero() {
+		if t, err = sqlfiles.Filtered(t); err != nil {
+			return "", err
+		}
+	}
 	var data struct{ Abandonment, TimeOnSite, TimeOnSiteScope string }
 	for _, q := range []struct {
 		name string
+		f    Filter
 		dst  *string
-	}{{"abandonment", &data.Abandonment}, {"time_on_site", &data.TimeOnSite}} {
-		text, err := querySQL(q.name)
+	}{{"abandonment", f, &data.Abandonment}, {"time_on_site", f, &data.TimeOnSite}, {"time_on_site", Filter{}, &data.TimeOnSiteScope}} {
+		text, err := filteredSQL(q.name, q.f)
 		if err != nil {
 			return "", err
 		}
 		// A statement's closing semicolon would end the CTE early.
 		*q.dst = strings.TrimRight(strings.TrimSpace(text), "; \t\r\n")
 	}
-	i := strings.Index(data.TimeOnSite, "\n"+scopeEnd+"\n")
+	i := strings.Index(data.TimeOnSiteScope, "\n"+scopeEnd+"\n")
 	if i < 0 {
 		return "", fmt.Errorf("render stages.sql: time_on_site.sql has no line %q", scopeEnd)
 	}
-	data.TimeOnSiteScope = data.TimeOnSite[:i+1]
+	data.TimeOnSiteScope = data.TimeOnSiteScope[:i+1]
 	var b strings.Builder
 	if err := t.Execute(&b, data); err != nil {
 		return "", fmt.Errorf("render stages.sql: %w", err)

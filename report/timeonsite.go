@@ -72,9 +72,6 @@ func TimeOnSite(ctx context.Context, conn driver.Conn, opts Options) (*TimeOnSit
 	if err := opts.validateRange(); err != nil {
 		return nil, fmt.Errorf("time on site: %w", err)
 	}
-	if err := opts.Filter.unsupported(KindTimeOnSite); err != nil {
-		return nil, err
-	}
 	query, err := filteredSQL("time_on_site", opts.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("time on site: %w", err)

@@ -95,9 +95,6 @@ func checkWholeDays(from, to time.Time) error {
 // counts over the kept rows. Filter.Where is refused
 // (ErrTrafficProperties): the rollup has no properties.
 func Traffic(ctx context.Context, conn driver.Conn, opts Options) (*TrafficReport, error) {
-	if err := opts.Filter.unsupported(KindTraffic); err != nil {
-		return nil, err
-	}
 	if len(opts.Filter.Where) > 0 {
 		return nil, fmt.Errorf("traffic: where %s=%s: %w", opts.Filter.Where[0].Key, opts.Filter.Where[0].Value, ErrTrafficProperties)
 	}

@@ -62,9 +62,9 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	fs.String(&from, "from", "start of the range, inclusive: a date (2026-11-20, UTC) or an RFC 3339 time (default 30 days before --to); traffic: a date or 00:00 UTC")
 	fs.String(&to, "to", "end of the range, exclusive; a date means the end of that day (default now; traffic: the end of today, UTC)")
 	fs.String(&site, "site", "only events that came in with this write key (sessions: with an event that did); empty for all")
-	fs.String(&channel, "channel", "every report but stages: keep what the report counts when the event that defines it (a funnel unit's first step-1 event, a cart's first event, a session's first event, an order, a cohort's entry event, a customer's first order, a traffic row) has one of these channels: comma-separated (Email,Paid Search); sql/README.md \"Report filters\"")
-	fs.String(&tpoint, "touchpoint", "every report but stages: the same for touchpoints, comma-separated (web,app,email,sms,social,chat)")
-	fs.String(&where, "where", "every report but stages and traffic: the same for properties of that event: key=value, comma-separated, all must hold (plan=pro,country=DE)")
+	fs.String(&channel, "channel", "keep what the report counts when the event that defines it (a funnel unit's first step-1 event, a cart's first event, a session's first event, an order, a cohort's or a stages visitor's entry event, a customer's first order, a traffic row) has one of these channels: comma-separated (Email,Paid Search); sql/README.md \"Report filters\"")
+	fs.String(&tpoint, "touchpoint", "the same for touchpoints, comma-separated (web,app,email,sms,social,chat)")
+	fs.String(&where, "where", "the same for properties of that event (not traffic: its rollup has none): key=value, comma-separated, all must hold (plan=pro,country=DE)")
 	fs.String(&format, "format", "output: table, json, csv or html")
 	fs.String(&steps, "steps", `funnel: the steps in order, comma-separated; "A|B" is either; "page:/path/*" is a page view whose path matches; "A[k=v]" filters a property; "B within 10m": at most 10m after the step before (per-step window)`)
 	fs.String(&window, "window", "funnel: conversion window, from the first step to the last (7d, 36h, ...)")
@@ -149,9 +149,6 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	opts.Filter.Channels, opts.Filter.Touchpoints = report.SplitList(channel), report.SplitList(tpoint)
 	if opts.Filter.Where, err = report.ParseWhere(where); err != nil {
 		return fmt.Errorf("--where: %w", err)
-	}
-	if !opts.Filter.IsZero() && !slices.Contains(report.FilterKinds, kind) {
-		return fmt.Errorf("--channel, --touchpoint and --where: %s only", strings.Join(report.FilterKinds, ", "))
 	}
 	f, err := report.ParseFormat(format)
 	if err != nil {

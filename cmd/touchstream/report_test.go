@@ -300,7 +300,6 @@ func TestReportCommand(t *testing.T) {
 		{"traffic", "--from", "2026-11-01", "--to", "2026-11-03T00:00:00+01:00"},
 		{"time-on-site", "extra"},
 		{"funnel", "--steps", "A", "--where", "plan"},
-		{"stages", "--channel", "Email"},
 	} {
 		if err := reportTo(t.Context(), &bytes.Buffer{}, args); err == nil {
 			t.Errorf("report %q: no error", args)

@@ -11,8 +11,18 @@
 -- `retention`'s SELECT), so that cart and checkout abandonment, sessions,
 -- engagement, time on site and the sessions behind retention_rate are
 -- defined in one place and equal the numbers of those reports. To run it by
--- hand, paste the text there. Nothing else is templated; every value is a
--- parameter.
+-- hand, paste the text there. The only other templates are those of the
+-- report filter (`--channel`, `--touchpoint`, `--where`; sql/README.md
+-- "Report filters"): with a filter, report.stagesSQL puts the filtered
+-- texts of abandonment.sql and time_on_site.sql there (carts and sessions
+-- by their first event, as those reports), and "visitor_columns",
+-- "visitor_passes" and "kept_visitors" become their "filtered_" forms:
+-- the visitor KPIs (per_visitor, and through it the orders and customers)
+-- count the visitors whose first event in the range (ties by message_id)
+-- passes filters.sql's report_filter, the rule of the retention report's
+-- first-visit cohorts, with all their events and orders; retention_rate
+-- counts those visitors' sessions, unfiltered (a return through another
+-- channel still counts). Every value is a parameter.
 --
 -- Parameters:
 --   {from:DateTime64(3)}, {to:DateTime64(3)}  events with event_time in
@@ -109,6 +119,16 @@
 --   nps_responses             those answers.
 --   social_shares             events named 'Social Share', 'Product Shared'
 --                             or 'Content Shared'.
+{{define "visitor_columns"}}{{end -}}
+{{define "filtered_visitor_columns"}},
+                (event_time, message_id) AS passes_order,
+                {{template "report_filter"}} AS passes{{end -}}
+{{define "visitor_passes"}}{{end -}}
+{{define "filtered_visitor_passes"}}
+        HAVING argMin(passes, passes_order){{end -}}
+{{define "kept_visitors"}}{{end -}}
+{{define "filtered_kept_visitors"}}
+            WHERE visitor_id IN (SELECT visitor_id FROM per_visitor){{end -}}
 WITH
     -- orders: the orders in [from, to) of the site, from the view
     -- net_orders (migration 00006: not cancelled, revenue net of refunds;
@@ -163,13 +183,13 @@ WITH
                 is_track AND event_name IN ('CSAT Rated', 'CSAT Submitted')
                     AND score = floor(score) AND score >= 1 AND score <= 5 AS is_csat,
                 is_track AND event_name IN ('NPS Rated', 'NPS Submitted', 'Survey Answered')
-                    AND score = floor(score) AND score >= 0 AND score <= 10 AS is_nps
+                    AND score = floor(score) AND score >= 0 AND score <= 10 AS is_nps{{template "visitor_columns"}}
             FROM events FINAL
             WHERE event_time >= {from:DateTime64(3)}
               AND event_time < {to:DateTime64(3)}
               AND ({site:String} = '' OR write_key = {site:String})
         )
-        GROUP BY visitor_id
+        GROUP BY visitor_id{{template "visitor_passes"}}
     ),
     -- one row per customer: a visitor with an order (`orders` above)
     per_customer AS
@@ -222,7 +242,7 @@ WITH
         FROM
         (
             SELECT visitor_id, uniqExact(toDate(start_time, 'UTC')) AS days
-            FROM scoped
+            FROM scoped{{template "kept_visitors"}}
             GROUP BY visitor_id
         )
     ),
