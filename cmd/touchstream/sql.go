@@ -7,9 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	sqlfiles "github.com/touchstream/touchstream/sql"
 )
+
+// perCallQueries are the query files whose templates take data of their
+// own (the steps, the texts of other queries), rendered by their reports.
+var perCallQueries = []string{"funnel", "funnel_dropoff", "funnel_modes", "funnel_modes_dropoff", "stages"}
 
 func runSQL(_ context.Context, args []string) error {
 	return printSQL(os.Stdout, args)
@@ -45,6 +50,9 @@ func printSQL(out io.Writer, args []string) error {
 	if name == "" {
 		fs.Usage()
 		return errors.New("which query? e.g. touchstream sql abandonment")
+	}
+	if slices.Contains(perCallQueries, name) {
+		return fmt.Errorf("%s.sql is rendered per report call (a funnel's steps; stages with the texts of abandonment.sql and time_on_site.sql): run touchstream report; BI tools have the funnel views report_funnel_2 ... report_funnel_8 (sql/README.md)", name)
 	}
 	text, err := sqlfiles.Query(name, filtered)
 	if err != nil {

@@ -22,7 +22,7 @@ func TestPrintSQL(t *testing.T) {
 	if !strings.Contains(filtered.String(), "{only_channels:Array(String)}") || strings.Contains(filtered.String(), "{{") {
 		t.Errorf("abandonment --filtered:\n%s", filtered.String())
 	}
-	for _, args := range [][]string{{}, {"no_such_query"}, {"abandonment", "extra"}} {
+	for _, args := range [][]string{{}, {"no_such_query"}, {"abandonment", "extra"}, {"funnel"}, {"stages"}} {
 		if err := printSQL(&bytes.Buffer{}, args); err == nil {
 			t.Errorf("sql %q: no error", args)
 		}
