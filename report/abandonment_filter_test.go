@@ -1,42 +1,13 @@
 package report
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
 	sqlfiles "github.com/touchstream/touchstream/sql"
 )
-
-// filterCartEvent is one row of events with the columns the abandonment
-// report filter reads (traffic_channel, touchpoint, properties).
-type filterCartEvent struct {
-	id, visitor, name   string
-	at                  time.Time
-	cart, session       string
-	channel, touchpoint string
-	properties          string
-}
-
-func insertFilterCartEvents(t *testing.T, conn driver.Conn, rows ...filterCartEvent) {
-	t.Helper()
-	var values []string
-	for _, r := range rows {
-		props := r.properties
-		if props == "" {
-			props = "{}"
-		}
-		values = append(values, fmt.Sprintf("(%s, %s, %s, %s, %s, %s, %s, %s, %s, 'track')",
-			sqlString(r.id), sqlTime(r.at), sqlString(r.name), sqlString(r.visitor), sqlString(r.cart),
-			sqlString(r.session), sqlString(r.channel), sqlString(r.touchpoint), sqlString(props)))
-	}
-	exec(t, conn, "INSERT INTO events (message_id, event_time, event_name, visitor_id, cart_id, session_id, traffic_channel, touchpoint, properties, type) VALUES "+
-		strings.Join(values, ", "))
-}
 
 // TestAbandonmentFilter checks the report filter of the abandonment report
 // against hand-computed answers: a cart or checkout is kept when its first
@@ -62,36 +33,36 @@ func TestAbandonmentFilter(t *testing.T) {
 		// kC's converting order too.
 		touch{id: "sC2", visitor: "c", start: t2.Add(2 * time.Hour), channel: "Organic Search", touchpoint: "web"},
 	)
-	insertFilterCartEvents(t, conn,
+	insertFull(t, conn,
 		// kA: its first event's own channel is Direct, but its session's
 		// is Paid Search, which the channel breakdown (and so the filter)
 		// reads. Its second add (app, hats) decides nothing. Abandoned.
-		filterCartEvent{id: "1", visitor: "a", name: added, cart: "kA", session: "sA1", at: t1,
-			channel: "Direct", touchpoint: "web", properties: `{"category":"shoes","price":10}`},
-		filterCartEvent{id: "2", visitor: "a", name: added, cart: "kA", session: "sA1", at: t1.Add(time.Minute),
-			channel: "Direct", touchpoint: "app", properties: `{"category":"hats","price":5}`},
+		fev{id: "1", visitor: "a", name: added, cart: "kA", session: "sA1", at: t1,
+			channel: "Direct", touchpoint: "web", props: `{"category":"shoes","price":10}`},
+		fev{id: "2", visitor: "a", name: added, cart: "kA", session: "sA1", at: t1.Add(time.Minute),
+			channel: "Direct", touchpoint: "app", props: `{"category":"hats","price":5}`},
 		// kB (Email): cart from an email click, checkout on the web; both
 		// recovered by an order in an SMS session 30 h later.
-		filterCartEvent{id: "3", visitor: "b", name: added, cart: "kB", session: "sB1", at: t1,
-			channel: "Email", touchpoint: "email", properties: `{"category":"hats"}`},
-		filterCartEvent{id: "4", visitor: "b", name: started, cart: "kB", session: "sB1", at: t1.Add(5 * time.Minute),
+		fev{id: "3", visitor: "b", name: added, cart: "kB", session: "sB1", at: t1,
+			channel: "Email", touchpoint: "email", props: `{"category":"hats"}`},
+		fev{id: "4", visitor: "b", name: started, cart: "kB", session: "sB1", at: t1.Add(5 * time.Minute),
 			channel: "Email", touchpoint: "web"},
-		filterCartEvent{id: "5", visitor: "b", name: ordered, session: "sB2", at: t1.Add(30 * time.Hour),
+		fev{id: "5", visitor: "b", name: ordered, session: "sB2", at: t1.Add(30 * time.Hour),
 			channel: "SMS", touchpoint: "sms"},
 		// kC (Paid Search): cart and checkout converted by an order in an
 		// Organic Search session.
-		filterCartEvent{id: "6", visitor: "c", name: added, cart: "kC", session: "sC1", at: t2,
-			channel: "Paid Search", touchpoint: "web", properties: `{"category":"shoes"}`},
-		filterCartEvent{id: "7", visitor: "c", name: started, cart: "kC", session: "sC1", at: t2.Add(time.Hour),
-			channel: "Paid Search", touchpoint: "web", properties: `{"category":"shoes"}`},
-		filterCartEvent{id: "8", visitor: "c", name: ordered, session: "sC2", at: t2.Add(2 * time.Hour),
+		fev{id: "6", visitor: "c", name: added, cart: "kC", session: "sC1", at: t2,
+			channel: "Paid Search", touchpoint: "web", props: `{"category":"shoes"}`},
+		fev{id: "7", visitor: "c", name: started, cart: "kC", session: "sC1", at: t2.Add(time.Hour),
+			channel: "Paid Search", touchpoint: "web", props: `{"category":"shoes"}`},
+		fev{id: "8", visitor: "c", name: ordered, session: "sC2", at: t2.Add(2 * time.Hour),
 			channel: "Organic Search", touchpoint: "web"},
 		// sD1: no sessions row, so the event's channel (Organic Social).
 		// A number property: size=42 matches its JSON text. Abandoned.
-		filterCartEvent{id: "9", visitor: "d", name: added, session: "sD1", at: t2.Add(2 * time.Hour),
-			channel: "Organic Social", touchpoint: "web", properties: `{"category":"shoes","size":42}`},
+		fev{id: "9", visitor: "d", name: added, session: "sD1", at: t2.Add(2 * time.Hour),
+			channel: "Organic Social", touchpoint: "web", props: `{"category":"shoes","size":42}`},
 		// kE: no session, no channel: "(none)". Abandoned.
-		filterCartEvent{id: "10", visitor: "e", name: added, cart: "kE", at: t2.Add(3 * time.Hour), touchpoint: "chat"},
+		fev{id: "10", visitor: "e", name: added, cart: "kE", at: t2.Add(3 * time.Hour), touchpoint: "chat"},
 	)
 
 	cart := func(n, ab, rec uint64) CartAbandonment {

@@ -3,47 +3,11 @@ package report
 import (
 	"fmt"
 	"math"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
-
-// filterOrder is one row of events with the columns the attribution report
-// filter reads on an order event (traffic_channel, touchpoint,
-// properties); name defaults to 'Order Completed'. insertedAt, when set,
-// replaces an earlier row of the same visitor and id (events FINAL).
-type filterOrder struct {
-	id, visitor, name   string
-	at                  time.Time
-	revenue             float64
-	orderID             string
-	channel, touchpoint string
-	properties          string
-	insertedAt          time.Time
-}
-
-func insertFilterOrders(t *testing.T, conn driver.Conn, rows ...filterOrder) {
-	t.Helper()
-	var values []string
-	for _, r := range rows {
-		if r.name == "" {
-			r.name = "Order Completed"
-		}
-		if r.properties == "" {
-			r.properties = "{}"
-		}
-		if r.insertedAt.IsZero() {
-			r.insertedAt = time.Now()
-		}
-		values = append(values, fmt.Sprintf("(%s, %s, %s, 'track', %s, %v, %s, %s, %s, %s, %s)",
-			sqlString(r.id), sqlTime(r.at), sqlString(r.name), sqlString(r.visitor), r.revenue, sqlString(r.orderID),
-			sqlString(r.channel), sqlString(r.touchpoint), sqlString(r.properties), sqlTime(r.insertedAt)))
-	}
-	exec(t, conn, "INSERT INTO events (message_id, event_time, event_name, type, visitor_id, revenue, order_id, traffic_channel, touchpoint, properties, inserted_at) VALUES "+
-		strings.Join(values, ", "))
-}
 
 // attributionFilterFixtures are four conversions in November whose order
 // events differ in channel, touchpoint and properties, and whose touches
@@ -75,19 +39,20 @@ func attributionFilterFixtures(t *testing.T, conn driver.Conn) {
 		touch{id: "c1", visitor: "c", start: day(20), channel: "Email", touchpoint: "email"},
 	)
 	earlier := time.Now().Add(-time.Hour)
-	insertFilterOrders(t, conn,
-		filterOrder{id: "oa", visitor: "a", at: day(15), revenue: 100, channel: "Direct", touchpoint: "web", properties: `{"category":"shoes"}`},
-		filterOrder{id: "ob", visitor: "b", at: day(12).Add(12 * time.Hour), revenue: 50, channel: "Email", touchpoint: "web",
-			properties: `{"category":"shoes"}`, insertedAt: earlier},
-		filterOrder{id: "oc", visitor: "c", at: day(21), revenue: 30, channel: "Email", touchpoint: "app", properties: `{"category":"shoes","size":42}`},
-		filterOrder{id: "oe", visitor: "e", at: day(5), revenue: 5, channel: "Organic Search", touchpoint: "web", properties: `{"category":"shoes"}`},
-		filterOrder{id: "ox", visitor: "c", at: day(22), revenue: 70, orderID: "X", channel: "Email", touchpoint: "app", properties: `{"category":"shoes","size":42}`},
-		filterOrder{id: "ox-cancel", visitor: "c", name: "Order Cancelled", at: day(23), orderID: "X"},
-		filterOrder{id: "oa-dec", visitor: "a", at: date(2026, 12, 2), revenue: 1000, channel: "Email", touchpoint: "app", properties: `{"category":"shoes","size":42}`},
-		filterOrder{id: "pa", visitor: "a", name: "Product Added", at: day(14), channel: "SMS", touchpoint: "app", properties: `{"category":"hats"}`},
+	const order = "Order Completed"
+	insertFull(t, conn,
+		fev{id: "oa", visitor: "a", name: order, at: day(15), revenue: 100, channel: "Direct", touchpoint: "web", props: `{"category":"shoes"}`},
+		fev{id: "ob", visitor: "b", name: order, at: day(12).Add(12 * time.Hour), revenue: 50, channel: "Email", touchpoint: "web",
+			props: `{"category":"shoes"}`, insertedAt: earlier},
+		fev{id: "oc", visitor: "c", name: order, at: day(21), revenue: 30, channel: "Email", touchpoint: "app", props: `{"category":"shoes","size":42}`},
+		fev{id: "oe", visitor: "e", name: order, at: day(5), revenue: 5, channel: "Organic Search", touchpoint: "web", props: `{"category":"shoes"}`},
+		fev{id: "ox", visitor: "c", name: order, at: day(22), revenue: 70, orderID: "X", channel: "Email", touchpoint: "app", props: `{"category":"shoes","size":42}`},
+		fev{id: "ox-cancel", visitor: "c", name: "Order Cancelled", at: day(23), orderID: "X"},
+		fev{id: "oa-dec", visitor: "a", name: order, at: date(2026, 12, 2), revenue: 1000, channel: "Email", touchpoint: "app", props: `{"category":"shoes","size":42}`},
+		fev{id: "pa", visitor: "a", name: "Product Added", at: day(14), channel: "SMS", touchpoint: "app", props: `{"category":"hats"}`},
 	)
-	insertFilterOrders(t, conn,
-		filterOrder{id: "ob", visitor: "b", at: day(12).Add(12 * time.Hour), revenue: 50, channel: "SMS", touchpoint: "app", properties: `{"category":"hats"}`},
+	insertFull(t, conn,
+		fev{id: "ob", visitor: "b", name: order, at: day(12).Add(12 * time.Hour), revenue: 50, channel: "SMS", touchpoint: "app", props: `{"category":"hats"}`},
 	)
 	exec(t, conn, `INSERT INTO identities (visitor_id, user_id, first_seen, last_seen, source, message_id) VALUES
 		('a', 'u1', '2026-11-01 00:00:00', '2026-11-01 00:00:00', 'identify', 'i1'),

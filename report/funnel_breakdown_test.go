@@ -10,35 +10,6 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
-// fev is one row of events with the columns breakdowns, filters, drop-off
-// lists and paths read; typ defaults to 'track', props to '{}'.
-type fev struct {
-	id, visitor, user, name, typ, path string
-	at                                 time.Time
-	channel, touchpoint, campaign      string
-	device, source, props              string
-}
-
-// insertFull inserts rows with one plain INSERT ... VALUES statement.
-func insertFull(t *testing.T, conn driver.Conn, rows ...fev) {
-	t.Helper()
-	var values []string
-	for _, r := range rows {
-		if r.typ == "" {
-			r.typ = "track"
-		}
-		if r.props == "" {
-			r.props = "{}"
-		}
-		values = append(values, fmt.Sprintf("(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-			sqlString(r.id), sqlTime(r.at), sqlString(r.name), sqlString(r.typ), sqlString(r.visitor), sqlString(r.user),
-			sqlString(r.path), sqlString(r.channel), sqlString(r.touchpoint), sqlString(r.campaign),
-			sqlString(r.device), sqlString(r.source), sqlString(r.props)))
-	}
-	exec(t, conn, "INSERT INTO events (message_id, event_time, event_name, type, visitor_id, user_id, page_path, traffic_channel, touchpoint, utm_campaign, device_type, utm_source, properties) VALUES "+
-		strings.Join(values, ", "))
-}
-
 // step is a FunnelStep with its p90 (checkSteps compares both).
 func step(name string, count uint64, fromStart, fromPrevious, median, p90 float64) FunnelStep {
 	return FunnelStep{Step: name, Count: count, ConversionFromStart: fromStart, ConversionFromPrevious: fromPrevious,

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,16 +70,78 @@ func insertEvents(t *testing.T, conn driver.Conn, rows ...ev) {
 		strings.Join(values, ", "))
 }
 
-// sess is one row (one version) of sessions.
+// fev is one row of events with every column the report tests set beyond
+// those of ev: each field is the column of the same meaning (site is
+// write_key). insertFull writes all of them, a zero field as the column's
+// own default (the empty string or 0), except:
+//
+//   - typ: 'track' when empty;
+//   - props (properties, JSON text): '{}' when empty;
+//   - insertedAt: the time of the insertFull call when zero (the column's
+//     default is the insert's now64(3)); set it to replace an earlier row
+//     of the same visitor and id (events FINAL).
+type fev struct {
+	id, visitor, user, name, typ, path string
+	at                                 time.Time
+	session, cart, orderID             string
+	channel, touchpoint, campaign      string
+	device, source, props              string
+	revenue                            float64
+	site                               string
+	insertedAt                         time.Time
+}
+
+// insertFull inserts rows with one plain INSERT ... VALUES statement.
+func insertFull(t *testing.T, conn driver.Conn, rows ...fev) {
+	t.Helper()
+	now := time.Now()
+	var values []string
+	for _, r := range rows {
+		if r.typ == "" {
+			r.typ = "track"
+		}
+		if r.props == "" {
+			r.props = "{}"
+		}
+		if r.insertedAt.IsZero() {
+			r.insertedAt = now
+		}
+		values = append(values, fmt.Sprintf("(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %v, %s, %s)",
+			sqlString(r.id), sqlTime(r.at), sqlString(r.name), sqlString(r.typ), sqlString(r.visitor), sqlString(r.user),
+			sqlString(r.path), sqlString(r.session), sqlString(r.cart), sqlString(r.orderID),
+			sqlString(r.channel), sqlString(r.touchpoint), sqlString(r.campaign),
+			sqlString(r.device), sqlString(r.source), sqlString(r.props), r.revenue, sqlString(r.site), sqlTime(r.insertedAt)))
+	}
+	exec(t, conn, "INSERT INTO events (message_id, event_time, event_name, type, visitor_id, user_id, page_path, session_id, cart_id, order_id, "+
+		"traffic_channel, touchpoint, utm_campaign, device_type, utm_source, properties, revenue, write_key, inserted_at) VALUES "+
+		strings.Join(values, ", "))
+}
+
+// unnamedAsHome returns rows with each row without a name made a page view
+// named "Home"; the named rows stay as they are (track calls unless typ
+// says otherwise).
+func unnamedAsHome(rows ...fev) []fev {
+	out := slices.Clone(rows)
+	for i := range out {
+		if out[i].name == "" {
+			out[i].typ, out[i].name = "page", "Home"
+		}
+	}
+	return out
+}
+
+// sess is one row (one version) of sessions; zero fields are written as
+// zero (the empty string or 0), version included.
 type sess struct {
-	id, visitor string
-	start       time.Time
-	duration    time.Duration
-	pageViews   int
-	engagedMS   int
-	conversions int
-	version     int
-	deleted     bool
+	id, visitor         string
+	start               time.Time
+	duration            time.Duration
+	pageViews           int
+	engagedMS           int
+	conversions         int
+	channel, touchpoint string
+	version             int
+	deleted             bool
 }
 
 // insertSessions inserts rows with one plain INSERT ... VALUES statement.
@@ -90,11 +153,11 @@ func insertSessions(t *testing.T, conn driver.Conn, rows ...sess) {
 		if r.deleted {
 			deleted = 1
 		}
-		values = append(values, fmt.Sprintf("(%s, %s, %s, %s, %d, %d, %d, %d, %d)",
+		values = append(values, fmt.Sprintf("(%s, %s, %s, %s, %d, %d, %d, %s, %s, %d, %d)",
 			sqlString(r.id), sqlString(r.visitor), sqlTime(r.start), sqlTime(r.start.Add(r.duration)),
-			r.pageViews, r.engagedMS, r.conversions, r.version, deleted))
+			r.pageViews, r.engagedMS, r.conversions, sqlString(r.channel), sqlString(r.touchpoint), r.version, deleted))
 	}
-	exec(t, conn, "INSERT INTO sessions (session_id, visitor_id, start_time, end_time, page_views, engaged_msec, conversions, version, is_deleted) VALUES "+
+	exec(t, conn, "INSERT INTO sessions (session_id, visitor_id, start_time, end_time, page_views, engaged_msec, conversions, traffic_channel, touchpoint, version, is_deleted) VALUES "+
 		strings.Join(values, ", "))
 }
 

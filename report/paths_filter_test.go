@@ -5,59 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
-
-// pathsVisit is one live session with the columns the paths filter reads
-// (its channel and touchpoint, those of its first event).
-type pathsVisit struct {
-	id, visitor         string
-	start               time.Time
-	duration            time.Duration
-	channel, touchpoint string
-}
-
-func insertPathsVisits(t *testing.T, conn driver.Conn, rows ...pathsVisit) {
-	t.Helper()
-	var values []string
-	for _, r := range rows {
-		values = append(values, fmt.Sprintf("(%s, %s, %s, %s, %s, %s, 1, 0)",
-			sqlString(r.id), sqlString(r.visitor), sqlTime(r.start), sqlTime(r.start.Add(r.duration)),
-			sqlString(r.channel), sqlString(r.touchpoint)))
-	}
-	exec(t, conn, "INSERT INTO sessions (session_id, visitor_id, start_time, end_time, traffic_channel, touchpoint, version, is_deleted) VALUES "+
-		strings.Join(values, ", "))
-}
-
-// pathsEvent is one event of a session: a page view when path is set, else
-// a track call named name, with its own channel, touchpoint and properties
-// (JSON).
-type pathsEvent struct {
-	id, visitor, session, name, path string
-	at                               time.Time
-	channel, touchpoint, props       string
-}
-
-func insertPathsEvents(t *testing.T, conn driver.Conn, rows ...pathsEvent) {
-	t.Helper()
-	var values []string
-	for _, r := range rows {
-		typ := "track"
-		if r.path != "" {
-			typ = "page"
-		}
-		props := r.props
-		if props == "" {
-			props = "{}"
-		}
-		values = append(values, fmt.Sprintf("(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-			sqlString(r.id), sqlTime(r.at), sqlString(r.name), sqlString(typ), sqlString(r.visitor), sqlString(r.session),
-			sqlString(r.path), sqlString(r.channel), sqlString(r.touchpoint), sqlString(props)))
-	}
-	exec(t, conn, "INSERT INTO events (message_id, event_time, event_name, type, visitor_id, session_id, page_path, traffic_channel, touchpoint, properties) VALUES "+
-		strings.Join(values, ", "))
-}
 
 // pathLines prints paths as "label > label visitors sessions" lines.
 func pathLines(paths []Path) string {
@@ -77,33 +25,33 @@ func TestPathsFilter(t *testing.T) {
 	conn := migratedConn(t)
 	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	m := time.Minute
-	insertPathsVisits(t, conn,
-		pathsVisit{id: "s1", visitor: "a", start: t0, duration: 2 * m, channel: "Email", touchpoint: "email"},
-		pathsVisit{id: "s2", visitor: "b", start: t0, duration: m, channel: "Email", touchpoint: "web"},
-		pathsVisit{id: "s3", visitor: "c", start: t0, duration: m, channel: "Organic Search", touchpoint: "web"},
-		pathsVisit{id: "s4", visitor: "a", start: t0.Add(3 * time.Hour), duration: m, channel: "Organic Search", touchpoint: "app"},
-		pathsVisit{id: "s5", visitor: "d", start: t0, duration: 2 * m, channel: "Email", touchpoint: "email"},
+	insertSessions(t, conn,
+		sess{id: "s1", visitor: "a", start: t0, duration: 2 * m, channel: "Email", touchpoint: "email", version: 1},
+		sess{id: "s2", visitor: "b", start: t0, duration: m, channel: "Email", touchpoint: "web", version: 1},
+		sess{id: "s3", visitor: "c", start: t0, duration: m, channel: "Organic Search", touchpoint: "web", version: 1},
+		sess{id: "s4", visitor: "a", start: t0.Add(3 * time.Hour), duration: m, channel: "Organic Search", touchpoint: "app", version: 1},
+		sess{id: "s5", visitor: "d", start: t0, duration: 2 * m, channel: "Email", touchpoint: "email", version: 1},
 		// Out of the range.
-		pathsVisit{id: "s6", visitor: "e", start: date(2026, 10, 31), duration: m, channel: "Email", touchpoint: "email"},
+		sess{id: "s6", visitor: "e", start: date(2026, 10, 31), duration: m, channel: "Email", touchpoint: "email", version: 1},
 	)
-	insertPathsEvents(t, conn,
+	insertFull(t, conn,
 		// s1: pro on its first event; its Product Added is free; its order
 		// came through Paid Search on the web.
-		pathsEvent{id: "a1", visitor: "a", session: "s1", path: "/home", at: t0, channel: "Email", touchpoint: "email", props: `{"plan":"pro"}`},
-		pathsEvent{id: "a2", visitor: "a", session: "s1", name: "Product Added", at: t0.Add(m), channel: "Email", touchpoint: "email", props: `{"plan":"free"}`},
-		pathsEvent{id: "a3", visitor: "a", session: "s1", name: "Order Completed", at: t0.Add(2 * m), channel: "Paid Search", touchpoint: "web", props: `{"plan":"pro"}`},
+		fev{id: "a1", visitor: "a", session: "s1", typ: "page", path: "/home", at: t0, channel: "Email", touchpoint: "email", props: `{"plan":"pro"}`},
+		fev{id: "a2", visitor: "a", session: "s1", name: "Product Added", at: t0.Add(m), channel: "Email", touchpoint: "email", props: `{"plan":"free"}`},
+		fev{id: "a3", visitor: "a", session: "s1", name: "Order Completed", at: t0.Add(2 * m), channel: "Paid Search", touchpoint: "web", props: `{"plan":"pro"}`},
 		// s2: free first, pro only later.
-		pathsEvent{id: "b1", visitor: "b", session: "s2", path: "/home", at: t0, channel: "Email", touchpoint: "web", props: `{"plan":"free"}`},
-		pathsEvent{id: "b2", visitor: "b", session: "s2", path: "/shoes", at: t0.Add(m), channel: "Email", touchpoint: "web", props: `{"plan":"pro","n":10}`},
-		pathsEvent{id: "c1", visitor: "c", session: "s3", path: "/shoes", at: t0, channel: "Organic Search", touchpoint: "web", props: `{"plan":"pro","n":10}`},
-		pathsEvent{id: "c2", visitor: "c", session: "s3", name: "Product Added", at: t0.Add(m), channel: "Organic Search", touchpoint: "web"},
-		pathsEvent{id: "a4", visitor: "a", session: "s4", path: "/home", at: t0.Add(3 * time.Hour), channel: "Organic Search", touchpoint: "app", props: `{"plan":"pro"}`},
-		pathsEvent{id: "a5", visitor: "a", session: "s4", name: "Product Added", at: t0.Add(3*time.Hour + m), channel: "Organic Search", touchpoint: "app"},
+		fev{id: "b1", visitor: "b", session: "s2", typ: "page", path: "/home", at: t0, channel: "Email", touchpoint: "web", props: `{"plan":"free"}`},
+		fev{id: "b2", visitor: "b", session: "s2", typ: "page", path: "/shoes", at: t0.Add(m), channel: "Email", touchpoint: "web", props: `{"plan":"pro","n":10}`},
+		fev{id: "c1", visitor: "c", session: "s3", typ: "page", path: "/shoes", at: t0, channel: "Organic Search", touchpoint: "web", props: `{"plan":"pro","n":10}`},
+		fev{id: "c2", visitor: "c", session: "s3", name: "Product Added", at: t0.Add(m), channel: "Organic Search", touchpoint: "web"},
+		fev{id: "a4", visitor: "a", session: "s4", typ: "page", path: "/home", at: t0.Add(3 * time.Hour), channel: "Organic Search", touchpoint: "app", props: `{"plan":"pro"}`},
+		fev{id: "a5", visitor: "a", session: "s4", name: "Product Added", at: t0.Add(3*time.Hour + m), channel: "Organic Search", touchpoint: "app"},
 		// s5: no plan anywhere.
-		pathsEvent{id: "d1", visitor: "d", session: "s5", path: "/home", at: t0, channel: "Email", touchpoint: "email"},
-		pathsEvent{id: "d2", visitor: "d", session: "s5", name: "Product Added", at: t0.Add(m), channel: "Email", touchpoint: "email"},
-		pathsEvent{id: "d3", visitor: "d", session: "s5", name: "Order Completed", at: t0.Add(2 * m), channel: "Email", touchpoint: "email"},
-		pathsEvent{id: "e1", visitor: "e", session: "s6", path: "/home", at: date(2026, 10, 31), channel: "Email", touchpoint: "email", props: `{"plan":"pro"}`},
+		fev{id: "d1", visitor: "d", session: "s5", typ: "page", path: "/home", at: t0, channel: "Email", touchpoint: "email"},
+		fev{id: "d2", visitor: "d", session: "s5", name: "Product Added", at: t0.Add(m), channel: "Email", touchpoint: "email"},
+		fev{id: "d3", visitor: "d", session: "s5", name: "Order Completed", at: t0.Add(2 * m), channel: "Email", touchpoint: "email"},
+		fev{id: "e1", visitor: "e", session: "s6", typ: "page", path: "/home", at: date(2026, 10, 31), channel: "Email", touchpoint: "email", props: `{"plan":"pro"}`},
 	)
 	from, to := date(2026, 11, 1), date(2026, 11, 15)
 	home, shoes, added, order := "page:/home", "page:/shoes", "Product Added", "Order Completed"

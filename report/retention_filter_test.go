@@ -1,48 +1,12 @@
 package report
 
 import (
-	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
-
-// chanEvent is one row of events with the columns the report filter reads
-// (traffic_channel, touchpoint, properties) and those of an order.
-type chanEvent struct {
-	id, visitor, name   string
-	at                  time.Time
-	channel, touchpoint string
-	properties          string
-	revenue             float64
-	orderID             string
-}
-
-// insertChanEvents inserts rows with one plain INSERT ... VALUES statement;
-// an empty name is a page view, the name "Order Completed" and the others
-// are track calls.
-func insertChanEvents(t *testing.T, conn driver.Conn, rows ...chanEvent) {
-	t.Helper()
-	var values []string
-	for _, r := range rows {
-		typ, name := "track", r.name
-		if name == "" {
-			typ, name = "page", "Home"
-		}
-		props := r.properties
-		if props == "" {
-			props = "{}"
-		}
-		values = append(values, fmt.Sprintf("(%s, %s, %s, %s, %s, %s, %s, %s, %v, %s)",
-			sqlString(r.id), sqlTime(r.at), sqlString(name), sqlString(typ), sqlString(r.visitor),
-			sqlString(r.channel), sqlString(r.touchpoint), sqlString(props), r.revenue, sqlString(r.orderID)))
-	}
-	exec(t, conn, "INSERT INTO events (message_id, event_time, event_name, type, visitor_id, traffic_channel, touchpoint, properties, revenue, order_id) VALUES "+
-		strings.Join(values, ", "))
-}
 
 // distinctColumn returns the distinct values of a column of events.
 func distinctColumn(t *testing.T, conn driver.Conn, column string) []string {
@@ -125,32 +89,33 @@ func TestRetentionFilter(t *testing.T) {
 	conn := migratedConn(t)
 	at := func(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, time.UTC) }
 	const order = "Order Completed"
-	insertChanEvents(t, conn,
-		chanEvent{id: "a1", visitor: "a", at: at(3, 10), channel: "Email", touchpoint: "email", properties: `{"plan":"pro"}`},
-		chanEvent{id: "a2", visitor: "a", at: at(10, 10), channel: "Direct", touchpoint: "web"},
-		chanEvent{id: "a3", visitor: "a", name: order, at: at(17, 10), channel: "Direct", touchpoint: "web", revenue: 10},
-		chanEvent{id: "b1", visitor: "b", at: at(4, 10), channel: "Organic Search", touchpoint: "web", properties: `{"plan":"free"}`},
-		chanEvent{id: "b2", visitor: "b", at: at(4, 11), channel: "Email", touchpoint: "email", properties: `{"plan":"pro"}`},
-		chanEvent{id: "b3", visitor: "b", name: order, at: at(5, 10), channel: "Email", touchpoint: "email", properties: `{"plan":"pro"}`, revenue: 10},
-		chanEvent{id: "b4", visitor: "b", name: order, at: at(19, 10), channel: "Direct", touchpoint: "web", revenue: 10},
+	// The rows without a name are page views ("Home").
+	insertFull(t, conn, unnamedAsHome(
+		fev{id: "a1", visitor: "a", at: at(3, 10), channel: "Email", touchpoint: "email", props: `{"plan":"pro"}`},
+		fev{id: "a2", visitor: "a", at: at(10, 10), channel: "Direct", touchpoint: "web"},
+		fev{id: "a3", visitor: "a", name: order, at: at(17, 10), channel: "Direct", touchpoint: "web", revenue: 10},
+		fev{id: "b1", visitor: "b", at: at(4, 10), channel: "Organic Search", touchpoint: "web", props: `{"plan":"free"}`},
+		fev{id: "b2", visitor: "b", at: at(4, 11), channel: "Email", touchpoint: "email", props: `{"plan":"pro"}`},
+		fev{id: "b3", visitor: "b", name: order, at: at(5, 10), channel: "Email", touchpoint: "email", props: `{"plan":"pro"}`, revenue: 10},
+		fev{id: "b4", visitor: "b", name: order, at: at(19, 10), channel: "Direct", touchpoint: "web", revenue: 10},
 		// c2 goes in first: the tie is broken by message_id, not by order
 		// of arrival.
-		chanEvent{id: "c2", visitor: "c", at: at(10, 10), channel: "Email", touchpoint: "web"},
-		chanEvent{id: "c1", visitor: "c", at: at(10, 10), channel: "Paid Search", touchpoint: "app", properties: `{"n":10}`},
-		chanEvent{id: "c3", visitor: "c", at: at(24, 10), channel: "Direct", touchpoint: "web"},
-		chanEvent{id: "d1", visitor: "d", at: at(11, 10), channel: "Email", touchpoint: "email"},
-		chanEvent{id: "d2", visitor: "d", name: order, at: at(12, 10), channel: "SMS", touchpoint: "sms", revenue: 10},
-		chanEvent{id: "d3", visitor: "d", at: at(25, 10), channel: "Direct", touchpoint: "web"},
-		chanEvent{id: "e1", visitor: "e", at: time.Date(2026, 10, 20, 10, 0, 0, 0, time.UTC), channel: "Email", touchpoint: "email"},
-		chanEvent{id: "e2", visitor: "e", at: at(10, 10), channel: "Email", touchpoint: "email"},
-		chanEvent{id: "f1", visitor: "f", at: at(24, 10), channel: "Direct", touchpoint: "web"},
-		chanEvent{id: "f2", visitor: "f", name: order, at: at(24, 12), channel: "Email", touchpoint: "email", properties: `{"plan":"basic"}`, revenue: 10},
-		chanEvent{id: "g1", visitor: "g", at: at(3, 9), channel: "Organic Social", touchpoint: "social"},
-		chanEvent{id: "g2", visitor: "g", at: at(10, 10), channel: "Direct", touchpoint: "web"},
-		chanEvent{id: "0h", visitor: "h", at: at(3, 9), channel: "Email", touchpoint: "web"},
-		chanEvent{id: "h1", visitor: "h", at: at(5, 10), channel: "Email", touchpoint: "web"},
-		chanEvent{id: "h2", visitor: "h", name: order, at: at(18, 10), channel: "Email", touchpoint: "web", revenue: 10},
-	)
+		fev{id: "c2", visitor: "c", at: at(10, 10), channel: "Email", touchpoint: "web"},
+		fev{id: "c1", visitor: "c", at: at(10, 10), channel: "Paid Search", touchpoint: "app", props: `{"n":10}`},
+		fev{id: "c3", visitor: "c", at: at(24, 10), channel: "Direct", touchpoint: "web"},
+		fev{id: "d1", visitor: "d", at: at(11, 10), channel: "Email", touchpoint: "email"},
+		fev{id: "d2", visitor: "d", name: order, at: at(12, 10), channel: "SMS", touchpoint: "sms", revenue: 10},
+		fev{id: "d3", visitor: "d", at: at(25, 10), channel: "Direct", touchpoint: "web"},
+		fev{id: "e1", visitor: "e", at: time.Date(2026, 10, 20, 10, 0, 0, 0, time.UTC), channel: "Email", touchpoint: "email"},
+		fev{id: "e2", visitor: "e", at: at(10, 10), channel: "Email", touchpoint: "email"},
+		fev{id: "f1", visitor: "f", at: at(24, 10), channel: "Direct", touchpoint: "web"},
+		fev{id: "f2", visitor: "f", name: order, at: at(24, 12), channel: "Email", touchpoint: "email", props: `{"plan":"basic"}`, revenue: 10},
+		fev{id: "g1", visitor: "g", at: at(3, 9), channel: "Organic Social", touchpoint: "social"},
+		fev{id: "g2", visitor: "g", at: at(10, 10), channel: "Direct", touchpoint: "web"},
+		fev{id: "0h", visitor: "h", at: at(3, 9), channel: "Email", touchpoint: "web"},
+		fev{id: "h1", visitor: "h", at: at(5, 10), channel: "Email", touchpoint: "web"},
+		fev{id: "h2", visitor: "h", name: order, at: at(18, 10), channel: "Email", touchpoint: "web", revenue: 10},
+	)...)
 	exec(t, conn, `INSERT INTO identities (visitor_id, user_id, first_seen, last_seen, source, message_id) VALUES
 		('g', 'u1', '2026-11-03 09:00:00', '2026-11-03 09:00:00', 'identify', 'i1'),
 		('h', 'u1', '2026-11-05 10:00:00', '2026-11-05 10:00:00', 'identify', 'i2')`)

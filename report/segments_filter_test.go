@@ -36,22 +36,22 @@ func TestSegmentsFilter(t *testing.T) {
 	conn := migratedConn(t)
 	at := func(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, time.UTC) }
 	const order = "Order Completed"
-	insertChanEvents(t, conn,
-		chanEvent{id: "1", visitor: "va", name: order, at: at(5, 10), channel: "Email", touchpoint: "email", properties: `{"category":"shoes"}`, revenue: 100},
-		chanEvent{id: "2", visitor: "vb", name: order, at: at(20, 10), channel: "Direct", touchpoint: "web", properties: `{"category":"bags"}`, revenue: 30},
-		chanEvent{id: "3", visitor: "vb", name: order, at: at(28, 10), channel: "SMS", touchpoint: "sms", properties: `{"category":"shoes"}`, revenue: 50},
-		chanEvent{id: "4", visitor: "vc", name: "Product Added", at: at(9, 10), channel: "Email", touchpoint: "email"},
-		chanEvent{id: "5", visitor: "vc", name: order, at: at(10, 10), channel: "Direct", touchpoint: "web", revenue: 20},
-		chanEvent{id: "6", visitor: "vc", name: order, at: at(25, 10), channel: "Email", touchpoint: "email", revenue: 40},
-		chanEvent{id: "7", visitor: "vd", name: order, at: at(2, 10), channel: "Email", touchpoint: "email", revenue: 70, orderID: "o-7"},
-		chanEvent{id: "8", visitor: "vd", name: "Order Cancelled", at: at(2, 12), channel: "Email", touchpoint: "email", orderID: "o-7"},
-		chanEvent{id: "9", visitor: "vd", name: order, at: at(3, 10), channel: "Paid Search", touchpoint: "app", properties: `{"coupon":"X"}`, revenue: 300},
-		chanEvent{id: "10", visitor: "ve", name: order, at: time.Date(2026, 10, 20, 10, 0, 0, 0, time.UTC), channel: "Email", touchpoint: "email", revenue: 999},
-		chanEvent{id: "11", visitor: "ve", name: order, at: at(15, 10), channel: "Organic Search", touchpoint: "web", revenue: 10},
+	insertFull(t, conn,
+		fev{id: "1", visitor: "va", name: order, at: at(5, 10), channel: "Email", touchpoint: "email", props: `{"category":"shoes"}`, revenue: 100},
+		fev{id: "2", visitor: "vb", name: order, at: at(20, 10), channel: "Direct", touchpoint: "web", props: `{"category":"bags"}`, revenue: 30},
+		fev{id: "3", visitor: "vb", name: order, at: at(28, 10), channel: "SMS", touchpoint: "sms", props: `{"category":"shoes"}`, revenue: 50},
+		fev{id: "4", visitor: "vc", name: "Product Added", at: at(9, 10), channel: "Email", touchpoint: "email"},
+		fev{id: "5", visitor: "vc", name: order, at: at(10, 10), channel: "Direct", touchpoint: "web", revenue: 20},
+		fev{id: "6", visitor: "vc", name: order, at: at(25, 10), channel: "Email", touchpoint: "email", revenue: 40},
+		fev{id: "7", visitor: "vd", name: order, at: at(2, 10), channel: "Email", touchpoint: "email", revenue: 70, orderID: "o-7"},
+		fev{id: "8", visitor: "vd", name: "Order Cancelled", at: at(2, 12), channel: "Email", touchpoint: "email", orderID: "o-7"},
+		fev{id: "9", visitor: "vd", name: order, at: at(3, 10), channel: "Paid Search", touchpoint: "app", props: `{"coupon":"X"}`, revenue: 300},
+		fev{id: "10", visitor: "ve", name: order, at: time.Date(2026, 10, 20, 10, 0, 0, 0, time.UTC), channel: "Email", touchpoint: "email", revenue: 999},
+		fev{id: "11", visitor: "ve", name: order, at: at(15, 10), channel: "Organic Search", touchpoint: "web", revenue: 10},
 		// The tie: "f2" goes in first and its visitor sorts first; "f1"
 		// has the smaller message_id.
-		chanEvent{id: "f2", visitor: "vf", name: order, at: at(12, 10), channel: "Direct", touchpoint: "web", revenue: 35},
-		chanEvent{id: "f1", visitor: "vg", name: order, at: at(12, 10), channel: "Email", touchpoint: "web", properties: `{"qty":2}`, revenue: 25},
+		fev{id: "f2", visitor: "vf", name: order, at: at(12, 10), channel: "Direct", touchpoint: "web", revenue: 35},
+		fev{id: "f1", visitor: "vg", name: order, at: at(12, 10), channel: "Email", touchpoint: "web", props: `{"qty":2}`, revenue: 25},
 	)
 	exec(t, conn, `INSERT INTO identities (visitor_id, user_id, first_seen, last_seen, source, message_id) VALUES
 		('va', 'u1', '2026-11-05 00:00:00', '2026-11-05 00:00:00', 'identify', 'x1'),

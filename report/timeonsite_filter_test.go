@@ -2,59 +2,9 @@ package report
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
-
-// tosVisit is one session (one version) with the columns the time-on-site
-// filter reads, and the conversions that make a short session engaged.
-type tosVisit struct {
-	id, visitor          string
-	start                time.Time
-	duration             time.Duration
-	pageViews, engagedMS int
-	conversions          int
-	channel, touchpoint  string
-}
-
-func insertTOSVisits(t *testing.T, conn driver.Conn, rows ...tosVisit) {
-	t.Helper()
-	var values []string
-	for _, r := range rows {
-		values = append(values, fmt.Sprintf("(%s, %s, %s, %s, %d, %d, %d, %s, %s, 1, 0)",
-			sqlString(r.id), sqlString(r.visitor), sqlTime(r.start), sqlTime(r.start.Add(r.duration)),
-			r.pageViews, r.engagedMS, r.conversions, sqlString(r.channel), sqlString(r.touchpoint)))
-	}
-	exec(t, conn, "INSERT INTO sessions (session_id, visitor_id, start_time, end_time, page_views, engaged_msec, conversions, traffic_channel, touchpoint, version, is_deleted) VALUES "+
-		strings.Join(values, ", "))
-}
-
-// tosEvent is one event of a session, with its own channel, touchpoint and
-// properties (JSON).
-type tosEvent struct {
-	id, visitor, session, name string
-	at                         time.Time
-	channel, touchpoint, props string
-}
-
-func insertTOSEvents(t *testing.T, conn driver.Conn, rows ...tosEvent) {
-	t.Helper()
-	var values []string
-	for _, r := range rows {
-		props := r.props
-		if props == "" {
-			props = "{}"
-		}
-		values = append(values, fmt.Sprintf("(%s, %s, %s, 'track', %s, %s, %s, %s, %s)",
-			sqlString(r.id), sqlTime(r.at), sqlString(r.name), sqlString(r.visitor), sqlString(r.session),
-			sqlString(r.channel), sqlString(r.touchpoint), sqlString(props)))
-	}
-	exec(t, conn, "INSERT INTO events (message_id, event_time, event_name, type, visitor_id, session_id, traffic_channel, touchpoint, properties) VALUES "+
-		strings.Join(values, ", "))
-}
 
 // tosNumbers are the numbers of a time-on-site answer, of the whole report
 // or of one breakdown row.
@@ -99,35 +49,35 @@ func TestTimeOnSiteFilter(t *testing.T) {
 	conn := migratedConn(t)
 	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	sec := time.Second
-	insertTOSVisits(t, conn,
-		tosVisit{id: "s1", visitor: "a", start: t0, duration: 30 * sec, pageViews: 1, engagedMS: 20000, channel: "Email", touchpoint: "email"},
+	insertSessions(t, conn,
+		sess{id: "s1", visitor: "a", start: t0, duration: 30 * sec, pageViews: 1, engagedMS: 20000, channel: "Email", touchpoint: "email", version: 1},
 		// Bounces: 5 s, one page.
-		tosVisit{id: "s2", visitor: "b", start: t0, duration: 5 * sec, pageViews: 1, engagedMS: 3000, channel: "Email", touchpoint: "web"},
-		tosVisit{id: "s3", visitor: "c", start: t0, duration: 120 * sec, pageViews: 3, engagedMS: 90000, channel: "Organic Search", touchpoint: "web"},
+		sess{id: "s2", visitor: "b", start: t0, duration: 5 * sec, pageViews: 1, engagedMS: 3000, channel: "Email", touchpoint: "web", version: 1},
+		sess{id: "s3", visitor: "c", start: t0, duration: 120 * sec, pageViews: 3, engagedMS: 90000, channel: "Organic Search", touchpoint: "web", version: 1},
 		// Engaged only by its order, which came in from Paid Search.
-		tosVisit{id: "s4", visitor: "d", start: t0, duration: 4 * sec, pageViews: 1, engagedMS: 1000, conversions: 1, channel: "Email", touchpoint: "email"},
-		tosVisit{id: "s5", visitor: "e", start: t0, duration: 600 * sec, pageViews: 5, engagedMS: 500000, touchpoint: "app"},
-		tosVisit{id: "s7", visitor: "f", start: t0, duration: 20 * sec, pageViews: 2, engagedMS: 10000, channel: "Organic Search", touchpoint: "web"},
+		sess{id: "s4", visitor: "d", start: t0, duration: 4 * sec, pageViews: 1, engagedMS: 1000, conversions: 1, channel: "Email", touchpoint: "email", version: 1},
+		sess{id: "s5", visitor: "e", start: t0, duration: 600 * sec, pageViews: 5, engagedMS: 500000, touchpoint: "app", version: 1},
+		sess{id: "s7", visitor: "f", start: t0, duration: 20 * sec, pageViews: 2, engagedMS: 10000, channel: "Organic Search", touchpoint: "web", version: 1},
 		// Out of the range.
-		tosVisit{id: "s6", visitor: "g", start: date(2026, 10, 31), duration: 60 * sec, pageViews: 2, engagedMS: 50000, channel: "Email", touchpoint: "email"},
+		sess{id: "s6", visitor: "g", start: date(2026, 10, 31), duration: 60 * sec, pageViews: 2, engagedMS: 50000, channel: "Email", touchpoint: "email", version: 1},
 	)
-	insertTOSEvents(t, conn,
-		tosEvent{id: "a-1", visitor: "a", session: "s1", name: "Page", at: t0, channel: "Email", touchpoint: "email", props: `{"plan":"pro"}`},
-		tosEvent{id: "a-2", visitor: "a", session: "s1", name: "Page", at: t0.Add(30 * sec), channel: "Email", touchpoint: "email", props: `{"plan":"free"}`},
+	insertFull(t, conn,
+		fev{id: "a-1", visitor: "a", session: "s1", name: "Page", at: t0, channel: "Email", touchpoint: "email", props: `{"plan":"pro"}`},
+		fev{id: "a-2", visitor: "a", session: "s1", name: "Page", at: t0.Add(30 * sec), channel: "Email", touchpoint: "email", props: `{"plan":"free"}`},
 		// s2's first event is free; a later one is pro, which decides nothing.
-		tosEvent{id: "b-1", visitor: "b", session: "s2", name: "Page", at: t0, channel: "Email", touchpoint: "web", props: `{"plan":"free"}`},
-		tosEvent{id: "b-2", visitor: "b", session: "s2", name: "Page", at: t0.Add(5 * sec), channel: "Email", touchpoint: "web", props: `{"plan":"pro","n":10}`},
-		tosEvent{id: "c-1", visitor: "c", session: "s3", name: "Page", at: t0, channel: "Organic Search", touchpoint: "web", props: `{"plan":"pro"}`},
+		fev{id: "b-1", visitor: "b", session: "s2", name: "Page", at: t0, channel: "Email", touchpoint: "web", props: `{"plan":"free"}`},
+		fev{id: "b-2", visitor: "b", session: "s2", name: "Page", at: t0.Add(5 * sec), channel: "Email", touchpoint: "web", props: `{"plan":"pro","n":10}`},
+		fev{id: "c-1", visitor: "c", session: "s3", name: "Page", at: t0, channel: "Organic Search", touchpoint: "web", props: `{"plan":"pro"}`},
 		// s4 has no plan on its first event; its order, from Paid Search on
 		// the web, has one.
-		tosEvent{id: "d-1", visitor: "d", session: "s4", name: "Page", at: t0, channel: "Email", touchpoint: "email"},
-		tosEvent{id: "d-2", visitor: "d", session: "s4", name: "Order Completed", at: t0.Add(4 * sec), channel: "Paid Search", touchpoint: "web", props: `{"plan":"pro"}`},
-		tosEvent{id: "e-1", visitor: "e", session: "s5", name: "Screen", at: t0, touchpoint: "app", props: `{"plan":"pro","n":10}`},
+		fev{id: "d-1", visitor: "d", session: "s4", name: "Page", at: t0, channel: "Email", touchpoint: "email"},
+		fev{id: "d-2", visitor: "d", session: "s4", name: "Order Completed", at: t0.Add(4 * sec), channel: "Paid Search", touchpoint: "web", props: `{"plan":"pro"}`},
+		fev{id: "e-1", visitor: "e", session: "s5", name: "Screen", at: t0, touchpoint: "app", props: `{"plan":"pro","n":10}`},
 		// s7's two first events are at the same instant: f-a, by message id,
 		// is the first.
-		tosEvent{id: "f-b", visitor: "f", session: "s7", name: "Page", at: t0, channel: "Organic Search", touchpoint: "web", props: `{"plan":"free"}`},
-		tosEvent{id: "f-a", visitor: "f", session: "s7", name: "Page", at: t0, channel: "Organic Search", touchpoint: "web", props: `{"plan":"pro"}`},
-		tosEvent{id: "g-1", visitor: "g", session: "s6", name: "Page", at: date(2026, 10, 31), channel: "Email", touchpoint: "email", props: `{"plan":"pro"}`},
+		fev{id: "f-b", visitor: "f", session: "s7", name: "Page", at: t0, channel: "Organic Search", touchpoint: "web", props: `{"plan":"free"}`},
+		fev{id: "f-a", visitor: "f", session: "s7", name: "Page", at: t0, channel: "Organic Search", touchpoint: "web", props: `{"plan":"pro"}`},
+		fev{id: "g-1", visitor: "g", session: "s6", name: "Page", at: date(2026, 10, 31), channel: "Email", touchpoint: "email", props: `{"plan":"pro"}`},
 	)
 	from, to := date(2026, 11, 1), date(2026, 11, 15)
 	run := func(t *testing.T, f Filter) *TimeOnSiteReport {

@@ -6,36 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
-
-// trafficHit is one event with the columns the rollup traffic_daily keys
-// and counts, its touchpoint included.
-type trafficHit struct {
-	id, visitor, session, channel, touchpoint, name string
-	at                                              time.Time
-	revenue                                         float64
-}
-
-// insertTrafficHits inserts events with one INSERT (a page view unless
-// name is "Order Completed", a track call); the materialized view
-// traffic_daily_mv fills the rollup from it.
-func insertTrafficHits(t *testing.T, conn driver.Conn, rows ...trafficHit) {
-	t.Helper()
-	var values []string
-	for _, r := range rows {
-		typ, name := "page", "Home"
-		if r.name != "" {
-			typ, name = "track", r.name
-		}
-		values = append(values, fmt.Sprintf("(%s, %s, %s, %s, %s, %s, %s, %s, 'shop', %v)",
-			sqlString(r.id), sqlTime(r.at), sqlString(name), sqlString(typ), sqlString(r.visitor),
-			sqlString(r.session), sqlString(r.channel), sqlString(r.touchpoint), r.revenue))
-	}
-	exec(t, conn, "INSERT INTO events (message_id, event_time, event_name, type, visitor_id, session_id, traffic_channel, touchpoint, write_key, revenue) VALUES "+
-		strings.Join(values, ", "))
-}
 
 // TestTrafficFilter checks the report filter of traffic: --channel and
 // --touchpoint keep the rollup rows, so the events, whose own channel and
@@ -45,23 +16,25 @@ func insertTrafficHits(t *testing.T, conn driver.Conn, rows ...trafficHit) {
 func TestTrafficFilter(t *testing.T) {
 	conn := migratedConn(t)
 	at := func(d, h, m int) time.Time { return time.Date(2026, 11, d, h, m, 0, 0, time.UTC) }
-	order := trafficHit{id: "t2", visitor: "v1", session: "s1", channel: "Email", touchpoint: "email", name: "Order Completed", at: at(1, 10, 5), revenue: 50}
-	insertTrafficHits(t, conn,
-		trafficHit{id: "t1", visitor: "v1", session: "s1", channel: "Email", touchpoint: "email", at: at(1, 10, 0)},
+	order := fev{id: "t2", visitor: "v1", session: "s1", channel: "Email", touchpoint: "email", name: "Order Completed", at: at(1, 10, 5), revenue: 50, site: "shop"}
+	// Events of the source "shop", page views ("Home") but for the orders;
+	// the materialized view traffic_daily_mv fills the rollup from them.
+	insertFull(t, conn, unnamedAsHome(
+		fev{id: "t1", visitor: "v1", session: "s1", channel: "Email", touchpoint: "email", at: at(1, 10, 0), site: "shop"},
 		order,
 		// v2 comes through two channels on Nov 1, on the web both times.
-		trafficHit{id: "t3", visitor: "v2", session: "s2", channel: "Direct", touchpoint: "web", at: at(1, 11, 0)},
-		trafficHit{id: "t4", visitor: "v2", session: "s3", channel: "Email", touchpoint: "web", at: at(1, 12, 0)},
+		fev{id: "t3", visitor: "v2", session: "s2", channel: "Direct", touchpoint: "web", at: at(1, 11, 0), site: "shop"},
+		fev{id: "t4", visitor: "v2", session: "s3", channel: "Email", touchpoint: "web", at: at(1, 12, 0), site: "shop"},
 		// v3 came from Paid Search, its order is Direct.
-		trafficHit{id: "t5", visitor: "v3", session: "s4", channel: "Paid Search", touchpoint: "web", at: at(1, 13, 0)},
-		trafficHit{id: "t6", visitor: "v3", session: "s4", channel: "Direct", touchpoint: "web", name: "Order Completed", at: at(1, 13, 10), revenue: 30},
-		trafficHit{id: "t7", visitor: "v1", session: "s5", channel: "Email", touchpoint: "app", at: at(2, 9, 0)},
-		trafficHit{id: "t8", visitor: "v2", session: "s6", channel: "Direct", touchpoint: "web", at: at(2, 10, 0)},
-		trafficHit{id: "t9", visitor: "v4", session: "s7", channel: "Email", touchpoint: "email", at: at(2, 11, 0)},
+		fev{id: "t5", visitor: "v3", session: "s4", channel: "Paid Search", touchpoint: "web", at: at(1, 13, 0), site: "shop"},
+		fev{id: "t6", visitor: "v3", session: "s4", channel: "Direct", touchpoint: "web", name: "Order Completed", at: at(1, 13, 10), revenue: 30, site: "shop"},
+		fev{id: "t7", visitor: "v1", session: "s5", channel: "Email", touchpoint: "app", at: at(2, 9, 0), site: "shop"},
+		fev{id: "t8", visitor: "v2", session: "s6", channel: "Direct", touchpoint: "web", at: at(2, 10, 0), site: "shop"},
+		fev{id: "t9", visitor: "v4", session: "s7", channel: "Email", touchpoint: "email", at: at(2, 11, 0), site: "shop"},
 		// Out of the range.
-		trafficHit{id: "t10", visitor: "v1", session: "s8", channel: "Email", touchpoint: "email", at: at(3, 9, 0)},
-	)
-	insertTrafficHits(t, conn, order) // a redelivery: another block, the same event
+		fev{id: "t10", visitor: "v1", session: "s8", channel: "Email", touchpoint: "email", at: at(3, 9, 0), site: "shop"},
+	)...)
+	insertFull(t, conn, order) // a redelivery: another block, the same event
 	from, to := date(2026, 11, 1), date(2026, 11, 3)
 	run := func(t *testing.T, f Filter) *TrafficReport {
 		t.Helper()
