@@ -245,6 +245,23 @@ func checkReports(t *testing.T, dsn string, world *generate.World, want generate
 	for _, d := range expect.Diff(want, results...) {
 		t.Error(d)
 	}
+	// The report filter against the generator's own answer: the visitors
+	// whose first Product Viewed is of one category.
+	for _, category := range []string{"shoes", "hats"} {
+		opts := expect.Options(world)
+		opts.Filter = report.Filter{Where: []report.Property{{Key: "category", Value: category}}}
+		got, err := report.Funnel(t.Context(), conn, opts)
+		if err != nil {
+			t.Fatalf("funnel --where category=%s: %v", category, err)
+		}
+		wantFunnel := world.FunnelWhere(nil, 0, "category", category)
+		if n := wantFunnel.Steps[0].Count; n == 0 || n >= want.Funnel.Steps[0].Count {
+			t.Errorf("category %s: %d of %d visitors, want some but not all", category, n, want.Funnel.Steps[0].Count)
+		}
+		for _, d := range expect.Diff(generate.Expected{Funnel: wantFunnel}, got) {
+			t.Errorf("funnel --where category=%s: %s", category, d)
+		}
+	}
 	if wc, wk := want.Abandonment.Cart, want.Abandonment.Checkout; wc.Abandoned == 0 || wc.Recovered == 0 || wk.Abandoned == 0 {
 		t.Errorf("the generated world lacks abandoned or recovered carts: %+v %+v", wc, wk)
 	}

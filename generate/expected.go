@@ -251,17 +251,11 @@ func (w *World) Expected(steps []string, window, within time.Duration) Expected 
 	if within <= 0 {
 		within = DefaultWithin
 	}
-	byVisitor := map[string][]*Event{}
-	var visitors []string
+	visitors, byVisitor := w.visitorEvents()
 	x := Expected{Events: len(w.events), EventsByType: map[string]int{}}
 	for i := range w.events {
 		e := &w.events[i]
 		x.EventsByType[e.Type]++
-		v := e.Visitor()
-		if _, ok := byVisitor[v]; !ok {
-			visitors = append(visitors, v)
-		}
-		byVisitor[v] = append(byVisitor[v], e)
 		if e.IsTrack(pipeline.EventOrderCompleted) {
 			x.Orders++
 			x.Revenue += e.Revenue()
@@ -269,7 +263,6 @@ func (w *World) Expected(steps []string, window, within time.Duration) Expected 
 	}
 	x.Revenue = math.Round(x.Revenue*100) / 100
 	x.Visitors = len(visitors)
-	slices.Sort(visitors)
 
 	var sessions []sessionStats
 	for _, v := range visitors {
@@ -280,6 +273,68 @@ func (w *World) Expected(steps []string, window, within time.Duration) Expected 
 	x.TimeOnSite = timeOnSite(sessions)
 	x.Stages = stages(w.events)
 	return x
+}
+
+// visitorEvents returns the visitors, sorted, and each one's events in the
+// world's order.
+func (w *World) visitorEvents() ([]string, map[string][]*Event) {
+	byVisitor := map[string][]*Event{}
+	var visitors []string
+	for i := range w.events {
+		e := &w.events[i]
+		v := e.Visitor()
+		if _, ok := byVisitor[v]; !ok {
+			visitors = append(visitors, v)
+		}
+		byVisitor[v] = append(byVisitor[v], e)
+	}
+	slices.Sort(visitors)
+	return visitors, byVisitor
+}
+
+// FunnelWhere is the funnel of steps (DefaultSteps when empty) and window
+// (DefaultWindow when 0) over the visitors whose earliest step-1 event
+// (by millisecond, ties by message id) has the property key equal to
+// value, compared as a string (a string by its value, anything else by its
+// JSON text, a missing property as ""): what `touchstream report funnel
+// --where key=value` answers (sql/README.md, "Report filters").
+func (w *World) FunnelWhere(steps []string, window time.Duration, key, value string) Funnel {
+	if len(steps) == 0 {
+		steps = DefaultSteps
+	}
+	if window <= 0 {
+		window = DefaultWindow
+	}
+	visitors, byVisitor := w.visitorEvents()
+	isFirst := stepMatcher(steps[0])
+	var kept []string
+	for _, v := range visitors {
+		var first *Event
+		for _, e := range byVisitor[v] {
+			if !isFirst(e) {
+				continue
+			}
+			if first == nil || cmp.Or(cmp.Compare(e.Time.UnixMilli(), first.Time.UnixMilli()), cmp.Compare(e.MessageID, first.MessageID)) < 0 {
+				first = e
+			}
+		}
+		if first != nil && propertyString(first.Properties[key]) == value {
+			kept = append(kept, v)
+		}
+	}
+	return funnel(kept, byVisitor, steps, window)
+}
+
+// propertyString is a property value as the report filter compares it.
+func propertyString(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // sessionStats is a session found by sessionizing, with what time on site needs.

@@ -2,6 +2,7 @@ package generate
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -323,5 +324,39 @@ func TestQuantileExact(t *testing.T) {
 		if got := QuantileExact(tc.values, tc.level); got != tc.want {
 			t.Errorf("quantileExact(%v)(%v) = %v, want %v", tc.level, tc.values, got, tc.want)
 		}
+	}
+}
+
+func TestFunnelWhere(t *testing.T) {
+	w := FromEvents([]Event{
+		// a: its first A is shoes; a later A of hats does not matter.
+		ev("a", 0, "A", "category", "shoes"), ev("a", time.Minute, "A", "category", "hats"), ev("a", 2*time.Minute, "B"),
+		// b: first A hats, then shoes: not kept.
+		ev("b", 0, "A", "category", "hats"), ev("b", time.Minute, "A", "category", "shoes"), ev("b", 2*time.Minute, "B"),
+		// c: shoes, never B.
+		ev("c", 0, "B"), ev("c", time.Minute, "A", "category", "shoes"),
+		// d: a number compares by its JSON text.
+		ev("d", 0, "A", "size", 42), ev("d", time.Minute, "B"),
+	})
+	counts := func(f Funnel) []int { return []int{f.Steps[0].Count, f.Steps[1].Count} }
+	for _, c := range []struct {
+		key, value string
+		want       []int
+	}{
+		{"category", "shoes", []int{2, 1}}, // a c
+		{"category", "hats", []int{1, 1}},  // b
+		{"size", "42", []int{1, 1}},        // d
+		{"category", "", []int{1, 1}},      // d: missing is ""
+		{"category", "bags", []int{0, 0}},
+	} {
+		if got := counts(w.FunnelWhere([]string{"A", "B"}, day, c.key, c.value)); !slices.Equal(got, c.want) {
+			t.Errorf("%s=%s: %v, want %v", c.key, c.value, got, c.want)
+		}
+	}
+	// Two step-1 events in the same millisecond: the smaller message id.
+	x, y := ev("e", 0, "A", "category", "shoes"), ev("e", 0, "A", "category", "hats")
+	x.MessageID, y.MessageID = "m2", "m1"
+	if got := counts(FromEvents([]Event{x, y}).FunnelWhere([]string{"A", "B"}, day, "category", "hats")); got[0] != 1 {
+		t.Errorf("tie: %v, want the event m1 (hats)", got)
 	}
 }
