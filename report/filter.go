@@ -75,3 +75,24 @@ func (f Filter) params() []any {
 		chgo.Named("only_values", values),
 	}
 }
+
+// String describes f for people, as the table and HTML outputs head a
+// filtered report: "channel Email or Paid Search; touchpoint app;
+// plan=pro, country=DE"; "" for the zero Filter.
+func (f Filter) String() string {
+	var parts []string
+	if len(f.Channels) > 0 {
+		parts = append(parts, "channel "+strings.Join(f.Channels, " or "))
+	}
+	if len(f.Touchpoints) > 0 {
+		parts = append(parts, "touchpoint "+strings.Join(f.Touchpoints, " or "))
+	}
+	if len(f.Where) > 0 {
+		where := make([]string, len(f.Where))
+		for i, p := range f.Where {
+			where[i] = p.Key + "=" + p.Value
+		}
+		parts = append(parts, strings.Join(where, ", "))
+	}
+	return strings.Join(parts, "; ")
+}

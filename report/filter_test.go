@@ -95,3 +95,18 @@ func TestFilteredSQL(t *testing.T) {
 		t.Errorf("stages.sql: the unfiltered text reads the filter, or the filtered one does not")
 	}
 }
+
+func TestFilterString(t *testing.T) {
+	for _, c := range []struct {
+		f    Filter
+		want string
+	}{
+		{Filter{}, ""},
+		{Filter{Channels: []string{"Email", "Paid Search"}}, "channel Email or Paid Search"},
+		{Filter{Touchpoints: []string{"app"}, Where: []Property{{"plan", "pro"}, {"country", "DE"}}}, "touchpoint app; plan=pro, country=DE"},
+	} {
+		if got := c.f.String(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.f, got, c.want)
+		}
+	}
+}

@@ -84,6 +84,19 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("funnel json:\n got %s\nwant %s", out.String(), want)
 	}
 
+	// A filtered report says so in the table and HTML outputs.
+	for format, want := range map[string]string{"table": "filter: channel Email; plan=pro\n\n", "html": "<h1>Touchstream funnel report, channel Email; plan=pro</h1>"} {
+		out.Reset()
+		err := reportTo(t.Context(), &out, []string{"funnel", "--clickhouse-dsn", dsn, "--from", "2026-11-01", "--to", "2026-11-30",
+			"--steps", "View,Buy", "--channel", "Email", "--where", "plan=pro", "--format", format})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("funnel --format %s with a filter:\n%s", format, out.String())
+		}
+	}
+
 	// The report filter reaches the query: nobody's View came through the
 	// app touchpoint or has a plan (a missing property is '', so "plan="
 	// keeps both).
