@@ -376,7 +376,7 @@ type funnelVariant struct {
 	stepWindows bool
 	breakdown   bool // "row_value" and "first_value" are their "breakdown_" forms
 	// filtered: every "filtered_" template takes the place of its plain
-	// form (sqlfiles.Filtered: the report filter, Options.Filter)
+	// form (sqlfiles.Variant: the report filter, Options.Filter)
 	filtered bool
 }
 
@@ -418,31 +418,7 @@ func (v funnelVariant) template() (*template.Template, error) {
 		use("row_value", "breakdown_row_value")
 		use("first_value", "breakdown_first_value")
 	}
-	if t, err = redefined(t, uses); err != nil || !v.filtered {
-		return t, err
-	}
-	return sqlfiles.Filtered(t)
-}
-
-// redefined returns t, or with uses a clone of t where each template
-// uses[i][0] is the template uses[i][1].
-func redefined(t *template.Template, uses [][2]string) (*template.Template, error) {
-	if len(uses) == 0 {
-		return t, nil
-	}
-	var redefine strings.Builder
-	for _, u := range uses {
-		fmt.Fprintf(&redefine, `{{define %q}}{{template %q .}}{{end}}`, u[0], u[1])
-	}
-	name := t.Name()
-	t, err := t.Clone()
-	if err != nil {
-		return nil, fmt.Errorf("clone %s: %w", name, err)
-	}
-	if _, err := t.Parse(redefine.String()); err != nil {
-		return nil, fmt.Errorf("parse %s variant: %w", name, err)
-	}
-	return t, nil
+	return sqlfiles.Variant(t, uses, v.filtered)
 }
 
 // render renders the variant of funnel.sql for n steps.

@@ -12,7 +12,7 @@ import (
 
 // modesTemplate is funnel_modes.sql, parsed once.
 var modesTemplate = sync.OnceValues(func() (*template.Template, error) {
-	t, err := parseQuery("funnel_modes")
+	t, err := sqlfiles.Template("funnel_modes")
 	if err != nil {
 		return nil, err
 	}
@@ -48,10 +48,7 @@ func (q *funnelQuery) modesVariant(breakdown string) (*template.Template, error)
 	default:
 		uses = append(uses, [2]string{"value", "breakdown_value"}, [2]string{"value_column", "breakdown_value_column"})
 	}
-	if t, err = redefined(t, uses); err != nil || q.opts.Filter.IsZero() {
-		return t, err
-	}
-	return sqlfiles.Filtered(t)
+	return sqlfiles.Variant(t, uses, !q.opts.Filter.IsZero())
 }
 
 // modesSQL renders funnel_modes.sql with the parts q needs for a

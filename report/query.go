@@ -25,20 +25,7 @@ func filteredSQL(name string, f Filter) (string, error) {
 // a funnel lists even when nobody is in them) to t: funnel.sql and
 // funnel_modes.sql share that one definition.
 func withGroups(t *template.Template) (*template.Template, error) {
-	return withQuery(t, "funnel_groups")
-}
-
-// withQuery parses sql/queries/<name>.sql into t as the template
-// "<name>.sql" and returns t.
-func withQuery(t *template.Template, name string) (*template.Template, error) {
-	b, err := sqlfiles.Queries.ReadFile("queries/" + name + ".sql")
-	if err != nil {
-		return nil, fmt.Errorf("read query %s: %w", name, err)
-	}
-	if _, err := t.New(name + ".sql").Parse(string(b)); err != nil {
-		return nil, fmt.Errorf("parse %s.sql: %w", name, err)
-	}
-	return t, nil
+	return sqlfiles.Add(t, "funnel_groups")
 }
 
 // companion returns a clone of t (which other renders share, so it stays
@@ -50,18 +37,12 @@ func companion(t *template.Template, name string) (*template.Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clone %s: %w", t.Name(), err)
 	}
-	return withQuery(c, name)
-}
-
-// parseQuery parses sql/queries/<name>.sql, with the shared defines of
-// filters.sql, as a Go template that refuses missing keys.
-func parseQuery(name string) (*template.Template, error) {
-	return sqlfiles.Template(name)
+	return sqlfiles.Add(c, name)
 }
 
 // funnelTemplate is funnel.sql, parsed once.
 var funnelTemplate = sync.OnceValues(func() (*template.Template, error) {
-	t, err := parseQuery("funnel")
+	t, err := sqlfiles.Template("funnel")
 	if err != nil {
 		return nil, err
 	}

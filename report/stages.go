@@ -132,7 +132,7 @@ func Stages(ctx context.Context, conn driver.Conn, opts Options) (*StagesReport,
 
 // stagesTemplate is stages.sql, parsed once.
 var stagesTemplate = sync.OnceValues(func() (*template.Template, error) {
-	return parseQuery("stages")
+	return sqlfiles.Template("stages")
 })
 
 // stagesSQL renders stages.sql with abandonment.sql and time_on_site.sql
@@ -147,10 +147,8 @@ func stagesSQL(f Filter) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !f.IsZero() {
-		if t, err = sqlfiles.Filtered(t); err != nil {
-			return "", err
-		}
+	if t, err = sqlfiles.Variant(t, nil, !f.IsZero()); err != nil {
+		return "", err
 	}
 	var data struct{ Abandonment, TimeOnSite, TimeOnSiteScope string }
 	for _, q := range []struct {

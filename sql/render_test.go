@@ -9,7 +9,7 @@ import (
 func TestFilteredReplacesDefaults(t *testing.T) {
 	base := template.Must(template.New("q.sql").Parse(
 		`{{define "cond"}}true{{end}}{{define "filtered_cond"}}passes{{end}}WHERE {{template "cond"}}`))
-	f, err := Filtered(base)
+	f, err := Variant(base, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}

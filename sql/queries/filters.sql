@@ -23,24 +23,35 @@
 --   filter_columns     report_filter's conditions on traffic_channel and
 --                      touchpoint alone (of sessions too, which have both)
 --   filter_properties  report_filter's conditions on properties alone
---   session_report_filter  the condition (" AND ...") that a session of
---                      `sessions` passes: its first event passes, so its
---                      own traffic_channel and touchpoint (those of its
---                      first event) by filter_columns, and the properties
---                      of its first event (events FINAL of its visitor_id
---                      and session_id with event_time in [from, to), the
---                      earliest by (event_time, message_id)) by
---                      filter_properties, read only when there are
---                      property conditions ({from:DateTime64(3)},
---                      {to:DateTime64(3)}); time_on_site.sql and
---                      paths.sql keep the same sessions
+--
+-- The places a report filter goes that several files share, each a
+-- template that renders nothing and its "filtered_" form:
+--   session_filter  (time_on_site.sql, paths.sql) filtered, the condition
+--                   (" AND ...") that a session of `sessions` passes: its
+--                   first event passes, so its own traffic_channel and
+--                   touchpoint (those of its first event) by
+--                   filter_columns, and the properties of its first event
+--                   (events FINAL of its visitor_id and session_id with
+--                   event_time in [from, to), the earliest by (event_time,
+--                   message_id)) by filter_properties, read only when there
+--                   are property conditions; so both reports keep the same
+--                   sessions
+--   rollup_filter   (traffic_daily.sql, traffic_totals.sql) filtered,
+--                   " AND filter_columns" on a traffic_daily row: the
+--                   rollup groups events by their own channel and
+--                   touchpoint and has no properties (report.Traffic
+--                   refuses --where)
 {{define "prop"}}if(JSONType(properties, {{.}}) = 'String', JSONExtractString(properties, {{.}}), JSONExtractRaw(properties, {{.}})){{end -}}
 {{define "report_filter"}}({{template "filter_columns"}}
                   AND {{template "filter_properties"}}){{end -}}
 {{define "filter_columns"}}(empty({only_channels:Array(String)}) OR has({only_channels:Array(String)}, toString(traffic_channel)))
                   AND (empty({only_touchpoints:Array(String)}) OR has({only_touchpoints:Array(String)}, toString(touchpoint))){{end -}}
 {{define "filter_properties"}}arrayAll((fk, fv) -> {{template "prop" "fk"}} = fv, {only_keys:Array(String)}, {only_values:Array(String)}){{end -}}
-{{define "session_report_filter"}}
+{{define "session_filter"}}{{end -}}
+{{define "rollup_filter"}}{{end -}}
+{{define "filtered_rollup_filter"}}
+      AND {{template "filter_columns"}}{{end -}}
+{{define "filtered_session_filter"}}
           AND {{template "filter_columns"}}
           AND (empty({only_keys:Array(String)})
                OR (visitor_id, session_id) IN (

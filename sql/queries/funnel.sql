@@ -25,7 +25,7 @@
 -- ("row_value" and "first_value" become "breakdown_row_value" and
 -- "breakdown_first_value"), and a report filter (`--channel`,
 -- `--touchpoint`, `--where`: "row_passes" and "unit_passes" become
--- "filtered_row_passes" and "filtered_unit_passes", sqlfiles.Filtered; a
+-- "filtered_row_passes" and "filtered_unit_passes", sqlfiles.Variant; a
 -- unit counts only when its earliest step-1 event, the one a breakdown
 -- reads, passes filters.sql's "report_filter"); the defaults give the same
 -- answer when there are no page steps, filters, exclusions, per-step

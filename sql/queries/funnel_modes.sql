@@ -10,7 +10,7 @@
 -- "value_column" and "value" as "breakdown_value_column" and
 -- "breakdown_value" for a breakdown (or "value" as "trend_value" for a
 -- trend); with a report filter (`--channel`, `--touchpoint`, `--where`)
--- "unit_passes" is "filtered_unit_passes" (sqlfiles.Filtered): a unit
+-- "unit_passes" is "filtered_unit_passes" (sqlfiles.Variant): a unit
 -- counts only when its earliest step-1 event, the one a breakdown reads,
 -- passes filters.sql's "report_filter". The defaults give the same answer without sessions, filters,
 -- per-step windows, exclusions or groups. The CTEs per_unit and

@@ -35,28 +35,14 @@
 -- sessions (UInt64), ordered by visitors descending, then sessions
 -- descending, then path.
 {{/*
-This file is a Go text/template (package sqlfiles renders it; its actions
-render to nothing without a filter, so the SQL above and below is what an
-unfiltered report runs). The template "session_filter", an extra condition
-on the sessions of `live`, is empty; a report with a filter (`--channel`,
-`--touchpoint`, `--where`) runs "filtered_session_filter" in its place, the
-rule of time_on_site.sql: a session passes when its first event passes
-(filters.sql, report_filter). Its traffic_channel and touchpoint are the
-session's own columns (those of its first event), so "filter_columns"
-applies to the session row; the property conditions ("filter_properties")
-apply to its first event: of the events FINAL of its session_id in
-[from, to), the earliest (event_time, then message_id), read only when
-there are property conditions. A session that passes keeps its whole path,
-from its entry or from from_event: the session's later events (the one
-from_event names, an order from another channel) decide nothing, and the
-filter does not apply to them. The filtered text reads
-{only_channels:Array(String)}, {only_touchpoints:Array(String)},
-{only_keys:Array(String)} and {only_values:Array(String)} (filters.sql),
-which report.Paths always binds. So `report paths` and
-`report time-on-site` with the same filter keep the same sessions.
+This file is a Go text/template (package sqlfiles renders it; its one
+action renders nothing without a filter). With a report filter
+(`--channel`, `--touchpoint`, `--where`), filters.sql's "session_filter"
+keeps the sessions of `live` whose first event passes, as time_on_site.sql
+does, so both reports keep the same sessions. A session that passes keeps
+its whole path, from its entry or from from_event: its later events (the
+one from_event names, an order from another channel) decide nothing.
 */ -}}
-{{define "session_filter"}}{{end -}}
-{{define "filtered_session_filter"}}{{template "session_report_filter"}}{{end -}}
 WITH
     live AS
     (

@@ -41,26 +41,17 @@
 -- duration_p90, engaged_mean, engaged_median, engaged_p90,
 -- engaged_sessions, bounce_rate, engagement_rate.
 {{/*
-This file is a Go text/template (package sqlfiles renders it; its actions
-render to nothing without a filter, so the view report_time_on_site is the
-SQL above and below). The template "session_filter", an extra condition on
-the sessions of `scoped`, is empty; a report with a filter (`--channel`,
-`--touchpoint`, `--where`) runs "filtered_session_filter" in its place: a
-session passes when its first event passes (filters.sql, report_filter).
-Its traffic_channel and touchpoint are the session's own columns (those of
-its first event, which time_on_site_breakdown.sql's channel and touchpoint
-read), so "filter_columns" applies to the session row; the property
-conditions ("filter_properties") apply to its first event: of the events
-FINAL of its session_id in [from, to), the earliest (event_time, then
-message_id), read only when there are property conditions. The session's
-later events (an order, say) decide nothing. The filtered text reads
-{only_channels:Array(String)}, {only_touchpoints:Array(String)},
-{only_keys:Array(String)} and {only_values:Array(String)} (filters.sql),
-which report.TimeOnSite always binds. Every number, and those of the
-companions, follows from the sessions that pass.
+This file is a Go text/template (package sqlfiles renders it; its one
+action renders nothing without a filter, so the view report_time_on_site
+is the SQL above and below). With a report filter (`--channel`,
+`--touchpoint`, `--where`), filters.sql's "session_filter" keeps the
+sessions of `scoped` whose first event passes: the session's own
+traffic_channel and touchpoint (those of its first event, which
+time_on_site_breakdown.sql's channel and touchpoint read) and that event's
+properties. The session's later events (an order, say) decide nothing.
+Every number, and those of the companions, follows from the sessions that
+pass.
 */ -}}
-{{define "session_filter"}}{{end -}}
-{{define "filtered_session_filter"}}{{template "session_report_filter"}}{{end -}}
 WITH
     scoped AS
     (

@@ -33,25 +33,17 @@
 -- sessions, events, orders, customers (UInt64), revenue, conversion_rate
 -- (Float64).
 {{/*
-This file is a Go text/template (package sqlfiles renders it; its actions
-render to nothing without a filter). The template "rollup_filter", an
-extra condition on the rollup rows, is empty; a report with a filter
-(`--channel`, `--touchpoint`) runs "filtered_rollup_filter" in its place:
-a rollup row passes when its own traffic_channel is one of
-{only_channels:Array(String)} and its touchpoint one of
-{only_touchpoints:Array(String)} (filters.sql, filter_columns; an empty
-list keeps any). A rollup row aggregates the events of one day, site,
-channel and touchpoint, so the rows that pass are exactly the events that
-pass: each event is its own defining event, and the channel row X of the
-unfiltered report is the report filtered by channel X. Orders and
-customers count by the order's own channel and touchpoint, like every
-other event. Properties are not in the rollup: report.Traffic refuses
-property conditions (`--where`, ErrTrafficProperties) and this file never
-reads {only_keys:Array(String)} or {only_values:Array(String)}.
+This file is a Go text/template (package sqlfiles renders it; its one
+action renders nothing without a filter). With a report filter
+(`--channel`, `--touchpoint`), filters.sql's "rollup_filter" keeps the
+rollup rows whose own traffic_channel and touchpoint pass. A rollup row
+aggregates the events of one day, site, channel and touchpoint, so the
+rows that pass are exactly the events that pass: each event is its own
+defining event, and the channel row X of the unfiltered report is the
+report filtered by channel X. Orders and customers count by the order's
+own channel and touchpoint, like every other event. Properties are not in
+the rollup: report.Traffic refuses `--where` (ErrTrafficProperties).
 */ -}}
-{{define "rollup_filter"}}{{end -}}
-{{define "filtered_rollup_filter"}}
-      AND {{template "filter_columns"}}{{end -}}
 SELECT
     day,
     channel AS traffic_channel,

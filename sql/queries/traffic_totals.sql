@@ -22,23 +22,14 @@
 -- range has no events): is_total (UInt8), day (Date), visitors, sessions,
 -- events, orders, customers (UInt64), revenue, conversion_rate (Float64).
 {{/*
-This file is a Go text/template (package sqlfiles renders it; its actions
-render to nothing without a filter). The template "rollup_filter", an
-extra condition on the rollup rows, is empty; a report with a filter
-(`--channel`, `--touchpoint`) runs "filtered_rollup_filter" in its place,
-the condition of traffic_daily.sql: a rollup row passes when its own
-traffic_channel is one of {only_channels:Array(String)} and its touchpoint
-one of {only_touchpoints:Array(String)} (filters.sql, filter_columns; an
-empty list keeps any). The totals are then the distinct counts over the
-rows that pass (merged uniqExact states, exact): a visitor seen on two
-kept channels counts once, and a day's total with one channel kept is
-that channel's row of traffic_daily.sql. Properties are not in the
-rollup: report.Traffic refuses `--where` (ErrTrafficProperties), and this
-file never reads {only_keys:Array(String)} or {only_values:Array(String)}.
+This file is a Go text/template (package sqlfiles renders it; its one
+action renders nothing without a filter). With a report filter
+(`--channel`, `--touchpoint`), filters.sql's "rollup_filter" keeps the
+rollup rows that traffic_daily.sql keeps; the totals are then the distinct
+counts over those rows (merged uniqExact states, exact): a visitor seen on
+two kept channels counts once, and a day's total with one channel kept is
+that channel's row of traffic_daily.sql.
 */ -}}
-{{define "rollup_filter"}}{{end -}}
-{{define "filtered_rollup_filter"}}
-      AND {{template "filter_columns"}}{{end -}}
 SELECT
     is_total,
     group_day AS day,
