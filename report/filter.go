@@ -76,8 +76,8 @@ func (f Filter) params() []any {
 	}
 }
 
-// String describes f for people, as the table and HTML outputs head a
-// filtered report: "channel Email or Paid Search; touchpoint app;
+// String describes f for people, as WriteFiltered heads a filtered
+// report's table and HTML outputs: "channel Email or Paid Search; touchpoint app;
 // plan=pro, country=DE"; "" for the zero Filter.
 func (f Filter) String() string {
 	var parts []string

@@ -41,6 +41,14 @@ type table [][]string
 
 // Write prints r to w in the format f.
 func Write(w io.Writer, r Result, f Format) error {
+	return WriteFiltered(w, r, f, Filter{})
+}
+
+// WriteFiltered prints r, a report run with filter, to w in the format f:
+// the table and HTML formats, which people read, name the filter (a first
+// line; the page's title), JSON and CSV keep their shapes.
+func WriteFiltered(w io.Writer, r Result, f Format, filter Filter) error {
+	note := filter.String()
 	switch f {
 	case FormatJSON:
 		b, err := json.Marshal(r)
@@ -56,9 +64,14 @@ func Write(w io.Writer, r Result, f Format) error {
 		}
 		return nil
 	case FormatTable:
+		if note != "" {
+			if _, err := fmt.Fprintf(w, "filter: %s\n\n", note); err != nil {
+				return err
+			}
+		}
 		return writeTables(w, r.display())
 	case FormatHTML:
-		return writeHTML(w, r)
+		return writeHTML(w, r, note)
 	}
 	return fmt.Errorf("write %s report: format %q: want one of table, json, csv, html", r.Kind(), f)
 }
@@ -78,9 +91,14 @@ func writeTables(w io.Writer, tables []table) error {
 }
 
 // writeHTML prints r as a small standalone HTML page: WritePage with one
-// report (the same tables as FormatTable).
-func writeHTML(w io.Writer, r Result) error {
-	return WritePage(w, "Touchstream "+r.Kind()+" report", r)
+// report (the same tables as FormatTable), its title naming the filter
+// note when there is one.
+func writeHTML(w io.Writer, r Result, note string) error {
+	title := "Touchstream " + r.Kind() + " report"
+	if note != "" {
+		title += ", " + note
+	}
+	return WritePage(w, title, r)
 }
 
 func formatUint(n uint64) string { return strconv.FormatUint(n, 10) }

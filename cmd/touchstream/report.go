@@ -185,19 +185,7 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	if a, ok := r.(*report.AbandonmentReport); ok && carts {
 		r = a.CartList()
 	}
-	// People's formats say what a filtered report is of; JSON and CSV
-	// keep their shapes.
-	if filter := opts.Filter.String(); filter != "" {
-		switch f {
-		case report.FormatTable:
-			if _, err := fmt.Fprintf(w, "filter: %s\n\n", filter); err != nil {
-				return err
-			}
-		case report.FormatHTML:
-			return report.WritePage(w, "Touchstream "+r.Kind()+" report, "+filter, r)
-		}
-	}
-	return report.Write(w, r, f)
+	return report.WriteFiltered(w, r, f, opts.Filter)
 }
 
 // reportOptions turns the flag values into report options; now is the
