@@ -242,12 +242,7 @@ func QuantileExact(values []float64, level float64) float64 {
 // DefaultSteps) with the conversion window (0: 7 days), and abandonment
 // with orders counted within `within` (0: 24 h).
 func (w *World) Expected(steps []string, window, within time.Duration) Expected {
-	if len(steps) == 0 {
-		steps = DefaultSteps
-	}
-	if window <= 0 {
-		window = DefaultWindow
-	}
+	steps, window = funnelDefaults(steps, window)
 	if within <= 0 {
 		within = DefaultWithin
 	}
@@ -275,6 +270,18 @@ func (w *World) Expected(steps []string, window, within time.Duration) Expected 
 	return x
 }
 
+// funnelDefaults are steps and window, DefaultSteps and DefaultWindow for
+// none.
+func funnelDefaults(steps []string, window time.Duration) ([]string, time.Duration) {
+	if len(steps) == 0 {
+		steps = DefaultSteps
+	}
+	if window <= 0 {
+		window = DefaultWindow
+	}
+	return steps, window
+}
+
 // visitorEvents returns the visitors, sorted, and each one's events in the
 // world's order.
 func (w *World) visitorEvents() ([]string, map[string][]*Event) {
@@ -299,12 +306,7 @@ func (w *World) visitorEvents() ([]string, map[string][]*Event) {
 // JSON text, a missing property as ""): what `touchstream report funnel
 // --where key=value` answers (sql/README.md, "Report filters").
 func (w *World) FunnelWhere(steps []string, window time.Duration, key, value string) Funnel {
-	if len(steps) == 0 {
-		steps = DefaultSteps
-	}
-	if window <= 0 {
-		window = DefaultWindow
-	}
+	steps, window = funnelDefaults(steps, window)
 	visitors, byVisitor := w.visitorEvents()
 	isFirst := stepMatcher(steps[0])
 	var kept []string
