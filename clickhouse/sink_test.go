@@ -349,6 +349,37 @@ func TestWriteEventsAcrossPartitions(t *testing.T) {
 	}
 }
 
+// TestEventsFinalAcrossMonths: a retry of an event whose clock-skew
+// correction moves it into another month is a row in another partition.
+// Background merges never join partitions, so both rows stay in the table,
+// but events FINAL (as every report reads it) returns only the newest
+// version (sql/README.md, Known limitations).
+func TestEventsFinalAcrossMonths(t *testing.T) {
+	t.Parallel()
+	_, database, conn := migratedDB(t)
+	sink := NewSink(conn, SinkOptions{Database: database})
+	first := time.Date(2026, 10, 31, 23, 59, 59, 999_000_000, time.UTC)
+	retry := first.Add(2 * time.Millisecond) // 2026-11-01
+	ev := pipeline.Event{MessageID: "m", EventTime: first, ReceivedAt: first, Type: pipeline.TypeTrack, EventName: "Clicked", VisitorID: "v"}
+	if err := sink.WriteEvents(t.Context(), []pipeline.Event{ev}, "first"); err != nil {
+		t.Fatalf("WriteEvents: %v", err)
+	}
+	ev.EventTime, ev.ReceivedAt = retry, retry.Add(time.Second)
+	if err := sink.WriteEvents(t.Context(), []pipeline.Event{ev}, "retry"); err != nil {
+		t.Fatalf("WriteEvents: %v", err)
+	}
+	if err := conn.Exec(t.Context(), fmt.Sprintf("OPTIMIZE TABLE %s.events FINAL", quoteIdent(database))); err != nil {
+		t.Fatalf("optimize: %v", err)
+	}
+	if n := count(t, conn, fmt.Sprintf(`SELECT count() FROM %s.events`, quoteIdent(database))); n != 2 {
+		t.Errorf("rows after OPTIMIZE FINAL = %d, want 2 (one per month partition)", n)
+	}
+	got := readEvents(t, conn, database)
+	if len(got) != 1 || !got[0].EventTime.Equal(retry) {
+		t.Errorf("events FINAL = %v, want the one newest version at %v", got, retry)
+	}
+}
+
 func TestWriteEmptyBatches(t *testing.T) {
 	t.Parallel()
 	// Nothing to write means no request at all, so even a sink on a
