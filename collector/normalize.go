@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/touchstream/touchstream/device"
 	"github.com/touchstream/touchstream/pipeline"
 )
 
@@ -276,6 +277,11 @@ func normalize(raw json.RawMessage, m *batchMeta) (pipeline.Event, *eventError) 
 	ev.DeviceType, _ = jsonString(deviceType)
 	readFields(ctx.OS, nameField, &osName)
 	ev.OS, _ = jsonString(osName)
+	// What the event leaves out, its user agent says (web trackers send
+	// only context.userAgent).
+	if ua, ok := jsonString(ctx.UserAgent); ok {
+		device.Fill(&ev, ua)
+	}
 
 	// Commerce and engagement.
 	if v, ok := number(pv.Revenue); ok {

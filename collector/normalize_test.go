@@ -51,6 +51,32 @@ func TestNormalize(t *testing.T) {
 			},
 		},
 		{
+			name: "device, browser and os from context.userAgent",
+			typ:  pipeline.TypePage,
+			in: `{"anonymousId":"a","context":{"library":{"name":"analytics.js"},
+				"userAgent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"}}`,
+			check: func(t *testing.T, ev pipeline.Event) {
+				compare(t, ev, pipeline.Event{Type: "page", VisitorID: "a", LibraryName: "analytics.js", Touchpoint: "web",
+					DeviceType: "mobile", Browser: "Safari", OS: "iOS"})
+			},
+		},
+		{
+			name:  "what the event says wins over its user agent; the batch's user agent",
+			batch: `{"userAgent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"}`,
+			in:    `{"type":"track","event":"E","anonymousId":"a","context":{"device":{"type":"ios"}}}`,
+			check: func(t *testing.T, ev pipeline.Event) {
+				compare(t, ev, pipeline.Event{Type: "track", EventName: "E", VisitorID: "a", Touchpoint: "web",
+					DeviceType: "ios", Browser: "Chrome", OS: "Windows"})
+			},
+		},
+		{
+			name: "a user agent that is not a string is ignored",
+			in:   `{"type":"track","event":"E","anonymousId":"a","context":{"userAgent":{"brands":[]}}}`,
+			check: func(t *testing.T, ev pipeline.Event) {
+				compare(t, ev, pipeline.Event{Type: "track", EventName: "E", VisitorID: "a", Touchpoint: "web"})
+			},
+		},
+		{
 			name: "page from context.page; path and utm from the url",
 			typ:  pipeline.TypePage,
 			in:   `{"anonymousId":"a","context":{"page":{"url":"https://shop.test/deals/x?utm_source=fb&utm_medium=cpc&utm_campaign=spring","referrer":"https://fb.com/"}}}`,

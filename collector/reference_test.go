@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
+	devicepkg "github.com/touchstream/touchstream/device"
 	"github.com/touchstream/touchstream/pipeline"
 )
 
@@ -68,6 +69,7 @@ type refContextView struct {
 	OS         json.RawMessage `json:"os"`
 	Touchpoint json.RawMessage `json:"touchpoint"`
 	Traits     json.RawMessage `json:"traits"`
+	UserAgent  json.RawMessage `json:"userAgent"`
 }
 
 // under returns c with base's keys filled in where c has none.
@@ -84,6 +86,7 @@ func (c refContextView) under(base refContextView) refContextView {
 	fill(&c.OS, base.OS)
 	fill(&c.Touchpoint, base.Touchpoint)
 	fill(&c.Traits, base.Traits)
+	fill(&c.UserAgent, base.UserAgent)
 	return c
 }
 
@@ -423,6 +426,19 @@ func refNormalize(raw json.RawMessage, m *refBatchMeta) (pipeline.Event, *eventE
 	}
 	refUnmarshalObject(ctx.OS, &osv)
 	ev.OS, _ = refJsonString(osv.Name)
+	// Each of the three the event leaves empty, from its user agent
+	// (parsed afresh: no cache).
+	if ua, ok := refJsonString(ctx.UserAgent); ok && ua != "" {
+		info := devicepkg.Parse(ua)
+		for _, f := range []struct {
+			dst *string
+			v   string
+		}{{&ev.DeviceType, info.Type}, {&ev.Browser, info.Browser}, {&ev.OS, info.OS}} {
+			if *f.dst == "" {
+				*f.dst = f.v
+			}
+		}
+	}
 
 	// Commerce and engagement.
 	if v, ok := refNumber(pv.Revenue); ok {

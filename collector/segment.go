@@ -129,16 +129,17 @@ type contextView struct {
 	OS         json.RawMessage `json:"os"`
 	Touchpoint json.RawMessage `json:"touchpoint"`
 	Traits     json.RawMessage `json:"traits"`
+	UserAgent  json.RawMessage `json:"userAgent"`
 }
 
 // contextViewNames are contextView's JSON names, in the order of its fields.
-var contextViewNames = []string{"page", "campaign", "library", "device", "os", "touchpoint", "traits"}
+var contextViewNames = []string{"page", "campaign", "library", "device", "os", "touchpoint", "traits", "userAgent"}
 
 // read decodes the JSON object raw (valid JSON) into c as
 // encoding/json.Unmarshal would, without copying (see readObject).
 func (c *contextView) read(raw []byte) bool {
 	return readObject(raw, contextViewNames, []*json.RawMessage{&c.Page, &c.Campaign, &c.Library, &c.Device,
-		&c.OS, &c.Touchpoint, &c.Traits})
+		&c.OS, &c.Touchpoint, &c.Traits, &c.UserAgent})
 }
 
 // under returns c with base's keys filled in where c has none.
@@ -155,6 +156,7 @@ func (c contextView) under(base contextView) contextView {
 	fill(&c.OS, base.OS)
 	fill(&c.Touchpoint, base.Touchpoint)
 	fill(&c.Traits, base.Traits)
+	fill(&c.UserAgent, base.UserAgent)
 	return c
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/touchstream/touchstream/collector/backpressure"
 	"github.com/touchstream/touchstream/collector/gif"
+	"github.com/touchstream/touchstream/device"
 	"github.com/touchstream/touchstream/pipeline"
 )
 
@@ -98,6 +99,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		answer(w, http.StatusOK, err.Error())
 		return
 	}
+	device.Fill(&ev, r.UserAgent()) // the mail client's or browser's own request
 	if err := h.a.Accept(r.Context(), endpoint, []pipeline.Event{ev}, nil); err != nil {
 		status, retry, msg := backpressure.Answer(err)
 		w.Header().Set("Retry-After", retry)

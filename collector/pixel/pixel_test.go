@@ -331,3 +331,20 @@ func TestExactRoutes(t *testing.T) {
 		t.Errorf("events %+v", f.events)
 	}
 }
+
+// TestUserAgent: a pixel event's device type, browser and os come from the
+// User-Agent of the request (the mail client's or the browser's own).
+func TestUserAgent(t *testing.T) {
+	f := &fake{}
+	mux := http.NewServeMux()
+	mux.Handle("GET /pixel/v1/{kind}", pixel.Handler(f))
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/pixel/v1/track?writeKey=dev&aid=a&event=Email%20Opened", nil)
+	req.Header.Set("User-Agent", "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36")
+	mux.ServeHTTP(httptest.NewRecorder(), req)
+	if len(f.events) != 1 {
+		t.Fatalf("%d events, want 1", len(f.events))
+	}
+	if e := f.events[0]; e.DeviceType != "mobile" || e.Browser != "Chrome" || e.OS != "Android" {
+		t.Errorf("device %q, browser %q, os %q; want mobile, Chrome, Android", e.DeviceType, e.Browser, e.OS)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/touchstream/touchstream/device"
 	"github.com/touchstream/touchstream/pipeline"
 )
 
@@ -124,19 +125,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method != http.MethodHead {
-		h.record(r.Context(), link, now)
+		h.record(r.Context(), link, now, r.UserAgent())
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, link.URL, http.StatusFound)
 }
 
-// record stores the click, waiting for Kafka at most maxWait.
-func (h *handler) record(ctx context.Context, link Link, now time.Time) {
+// record stores the click, from the browser of user agent ua, waiting for
+// Kafka at most maxWait.
+func (h *handler) record(ctx context.Context, link Link, now time.Time, ua string) {
 	if !h.a.KnownWriteKey(link.WriteKey) {
 		h.log.Warn("click for an unknown write key not recorded", "write_key", link.WriteKey, "campaign", link.Campaign)
 		return
 	}
 	ev := click(link, now)
+	device.Fill(&ev, ua)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/touchstream/touchstream/device"
 	"github.com/touchstream/touchstream/pipeline"
 )
 
@@ -52,6 +53,7 @@ type meta struct {
 	writeKey     string
 	receivedAt   time.Time     // UTC, millisecond precision
 	pingInterval time.Duration // engagement of one page ping; 0 if unknown
+	userAgent    string        // the request's User-Agent header
 }
 
 // spMeta is properties.snowplow: what the protocol says about an event
@@ -128,6 +130,13 @@ func decode(p params, m meta) (pipeline.Event, error) {
 	}
 	entityInto(contexts, vendorSnowplow, "mobile_context", &mobile)
 	ev.OS = str(mobile.OSType)
+	// The rest from the user agent: the payload's ua, else the request's
+	// (as Snowplow's enrichment does).
+	ua := p["ua"]
+	if ua == "" {
+		ua = m.userAgent
+	}
+	device.Fill(&ev, ua)
 
 	sp := spMeta{
 		Event: e, AppID: p["aid"], Platform: p["p"], Tracker: p["tv"], Namespace: p["tna"],

@@ -188,7 +188,7 @@ func (h *handler) servePost(w http.ResponseWriter, r *http.Request) {
 		}
 		var ev pipeline.Event
 		if err == nil {
-			ev, err = decode(decoded[i], meta{writeKey: keys[i], receivedAt: receivedAt, pingInterval: h.pingInterval})
+			ev, err = decode(decoded[i], meta{writeKey: keys[i], receivedAt: receivedAt, pingInterval: h.pingInterval, userAgent: r.UserAgent()})
 		}
 		if err != nil {
 			d := pipeline.Rejected{ReceivedAt: receivedAt, Source: PathPost, WriteKey: keys[i], Index: i, Error: err.Error()}
@@ -246,7 +246,7 @@ func (h *handler) serveGet(w http.ResponseWriter, r *http.Request) {
 	case qerr != nil:
 		err = fmt.Errorf("query: %w", qerr)
 	default:
-		ev, err = decode(queryParams(q), meta{writeKey: key, receivedAt: receivedAt, pingInterval: h.pingInterval})
+		ev, err = decode(queryParams(q), meta{writeKey: key, receivedAt: receivedAt, pingInterval: h.pingInterval, userAgent: r.UserAgent()})
 	}
 	if err != nil {
 		d := pipeline.Rejected{ReceivedAt: receivedAt, Source: PathGet, WriteKey: key, Error: err.Error()}

@@ -572,3 +572,26 @@ func TestAllEventTypesOverPost(t *testing.T) {
 		t.Errorf("dead letters %+v", f.dead)
 	}
 }
+
+// TestUserAgent: the payload's ua, else the request's User-Agent, gives the
+// event's device type, browser and os; the mobile context's osType wins.
+func TestUserAgent(t *testing.T) {
+	const iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+	const windows = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	f := &fake{}
+	req := get(t, "/i?e=pv&aid=dev&eid=11111111-1111-4111-8111-111111111111&duid=d1&url=https%3A%2F%2Fshop.test%2F")
+	req.Header.Set("User-Agent", windows)
+	serve(t, f, req)
+	req = get(t, "/i?e=pv&aid=dev&eid=22222222-2222-4222-8222-222222222222&duid=d1&url=https%3A%2F%2Fshop.test%2F&ua="+url.QueryEscape(iphone))
+	req.Header.Set("User-Agent", windows)
+	serve(t, f, req)
+	if len(f.events) != 2 {
+		t.Fatalf("%d events (%v), want 2", len(f.events), f.dead)
+	}
+	for i, want := range [][3]string{{"desktop", "Chrome", "Windows"}, {"mobile", "Safari", "iOS"}} {
+		e := f.events[i]
+		if got := [3]string{e.DeviceType, e.Browser, e.OS}; got != want {
+			t.Errorf("event %d: device, browser, os = %q, want %q", i, got, want)
+		}
+	}
+}

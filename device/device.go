@@ -1,0 +1,114 @@
+package device
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/mileusna/useragent"
+
+	"github.com/touchstream/touchstream/pipeline"
+)
+
+// Device types (the device_type column when it comes from a user agent).
+const (
+	Desktop = "desktop"
+	Mobile  = "mobile"
+	Tablet  = "tablet"
+	Bot     = "bot"
+)
+
+// Info is what a user agent says about the device that sent it.
+type Info struct {
+	Type    string // Desktop, Mobile, Tablet, Bot or ""
+	Browser string // "" when unknown
+	OS      string // "" when unknown
+}
+
+// Parse reads ua. An empty or unknown user agent gives the zero Info.
+func Parse(ua string) Info {
+	if ua == "" {
+		return Info{}
+	}
+	p := useragent.Parse(ua)
+	info := Info{Browser: p.Name, OS: p.OS}
+	switch {
+	case p.Bot:
+		info.Type = Bot
+	case p.Tablet, p.OS == useragent.Android && !strings.Contains(ua, "Mobile"):
+		// Android tablets' browsers leave "Mobile" out of the user agent
+		// (Google's advice to tablet makers); the library counts them
+		// as phones.
+		info.Type = Tablet
+	case p.Mobile:
+		info.Type = Mobile
+	case p.Desktop:
+		info.Type = Desktop
+	}
+	return info
+}
+
+// maxUALen is the longest user agent a Cache keeps; longer ones are parsed
+// every time (real browsers' are 100-300 bytes).
+const maxUALen = 512
+
+// Cache is Parse with a memory of the last user agents: at most its size
+// of them, forgotten all at once when it is full. The zero Cache is not
+// usable; make one with NewCache.
+type Cache struct {
+	mu   sync.RWMutex
+	size int
+	m    map[string]Info
+}
+
+// NewCache returns a Cache of at most size user agents (at least 1).
+func NewCache(size int) *Cache {
+	size = max(size, 1)
+	return &Cache{size: size, m: make(map[string]Info, size)}
+}
+
+// Parse is Parse(ua), from memory when ua was seen lately.
+func (c *Cache) Parse(ua string) Info {
+	if ua == "" || len(ua) > maxUALen {
+		return Parse(ua)
+	}
+	c.mu.RLock()
+	info, ok := c.m[ua]
+	c.mu.RUnlock()
+	if ok {
+		return info
+	}
+	info = Parse(ua)
+	c.mu.Lock()
+	if len(c.m) >= c.size {
+		clear(c.m)
+	}
+	c.m[ua] = info
+	c.mu.Unlock()
+	return info
+}
+
+// Fill sets the event's DeviceType, Browser and OS from ua where they are
+// empty; what the event says itself wins. It parses nothing when all three
+// are set or ua is empty.
+func (c *Cache) Fill(e *pipeline.Event, ua string) {
+	if ua == "" || (e.DeviceType != "" && e.Browser != "" && e.OS != "") {
+		return
+	}
+	info := c.Parse(ua)
+	if e.DeviceType == "" {
+		e.DeviceType = info.Type
+	}
+	if e.Browser == "" {
+		e.Browser = info.Browser
+	}
+	if e.OS == "" {
+		e.OS = info.OS
+	}
+}
+
+// shared is the Cache of Fill: one for the whole process, as user agents
+// repeat across sources.
+var shared = NewCache(4096)
+
+// Fill is Cache.Fill on a process-wide Cache of 4096 user agents.
+func Fill(e *pipeline.Event, ua string) { shared.Fill(e, ua) }
