@@ -54,7 +54,7 @@ if [ -n "$BENCH_ONLY" ]; then
 	BENCH_RECORD=0
 	step 1/1 "./bench $BENCH_ONLY" "$BENCHTIME_E2E" "$BENCH_ONLY" ./bench
 else
-	step 1/4 "embedded ClickHouse and Kafka, publishing, the processor's sink" "$BENCHTIME" . ./embedded/... ./kafka ./clickhouse
+	step 1/4 "embedded ClickHouse and Kafka, publishing, the processor's sink, user agents" "$BENCHTIME" . ./embedded/... ./kafka ./clickhouse ./device
 	step 2/4 "sessionizer" "$BENCHTIME_SESSIONIZE" . ./sessionize
 	step 3/4 "processor" "$BENCHTIME_PROCESSOR" . ./processor
 	step 4/4 "collector, query, freshness" "$BENCHTIME_E2E" . ./bench
