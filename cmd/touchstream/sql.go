@@ -6,15 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"os"
-	"slices"
 
 	sqlfiles "github.com/touchstream/touchstream/sql"
 )
-
-// perCallQueries are the query files whose templates take data of their
-// own (the steps, the texts of other queries), rendered by their reports.
-var perCallQueries = []string{"funnel", "funnel_dropoff", "funnel_modes", "funnel_modes_dropoff", "stages"}
 
 func runSQL(_ context.Context, args []string) error {
 	return printSQL(os.Stdout, args)
@@ -22,8 +18,10 @@ func runSQL(_ context.Context, args []string) error {
 
 // printSQL writes sql/queries/NAME.sql as a report without a filter runs
 // it (sqlfiles.Query: the file's Go template actions rendered), to send to
-// ClickHouse by hand. Templates with data of their own (funnel.sql,
-// stages.sql) are rendered by their reports and have views instead.
+// ClickHouse by hand. A file that does not render on its own needs data of
+// its report (funnel.sql its steps, the drop-off files funnel.sql's
+// defines, stages.sql the texts of other queries): it is refused with a
+// pointer to the report and the funnel views.
 func printSQL(out io.Writer, args []string) error {
 	var filtered bool
 	fs := newFlagSet("sql", "SQL_")
@@ -51,12 +49,12 @@ func printSQL(out io.Writer, args []string) error {
 		fs.Usage()
 		return errors.New("which query? e.g. touchstream sql abandonment")
 	}
-	if slices.Contains(perCallQueries, name) {
-		return fmt.Errorf("%s.sql is rendered per report call (a funnel's steps; stages with the texts of abandonment.sql and time_on_site.sql): run touchstream report; BI tools have the funnel views report_funnel_2 ... report_funnel_8 (sql/README.md)", name)
-	}
 	text, err := sqlfiles.Query(name, filtered)
-	if err != nil {
+	if errors.Is(err, iofs.ErrNotExist) {
 		return err
+	}
+	if err != nil {
+		return fmt.Errorf("%s.sql is rendered per report call, with data of its report (a funnel's steps, the defines of funnel.sql, the texts of abandonment.sql and time_on_site.sql): run touchstream report; BI tools have the funnel views report_funnel_2 ... report_funnel_8 (sql/README.md): %w", name, err)
 	}
 	_, err = io.WriteString(out, text)
 	return err
