@@ -47,27 +47,26 @@ func Parse(ua string) Info {
 	return info
 }
 
-// maxUALen is the longest user agent a Cache keeps; longer ones are parsed
-// every time (real browsers' are 100-300 bytes).
+// maxUALen is the longest user agent the cache keeps; longer ones are
+// parsed every time (real browsers' are 100-300 bytes).
 const maxUALen = 512
 
-// Cache is Parse with a memory of the last user agents: at most its size
-// of them, forgotten all at once when it is full. The zero Cache is not
-// usable; make one with NewCache.
-type Cache struct {
+// cache is Parse with a memory of the last user agents: at most size of
+// them, forgotten all at once when it is full.
+type cache struct {
 	mu   sync.RWMutex
 	size int
 	m    map[string]Info
 }
 
-// NewCache returns a Cache of at most size user agents (at least 1).
-func NewCache(size int) *Cache {
+// newCache returns a cache of at most size user agents (at least 1).
+func newCache(size int) *cache {
 	size = max(size, 1)
-	return &Cache{size: size, m: make(map[string]Info, size)}
+	return &cache{size: size, m: make(map[string]Info, size)}
 }
 
-// Parse is Parse(ua), from memory when ua was seen lately.
-func (c *Cache) Parse(ua string) Info {
+// parse is Parse(ua), from memory when ua was seen lately.
+func (c *cache) parse(ua string) Info {
 	if ua == "" || len(ua) > maxUALen {
 		return Parse(ua)
 	}
@@ -87,14 +86,19 @@ func (c *Cache) Parse(ua string) Info {
 	return info
 }
 
+// shared is Fill's cache: one for the whole process, as user agents repeat
+// across sources.
+var shared = newCache(4096)
+
 // Fill sets the event's DeviceType, Browser and OS from ua where they are
 // empty; what the event says itself wins. It parses nothing when all three
-// are set or ua is empty.
-func (c *Cache) Fill(e *pipeline.Event, ua string) {
+// are set or ua is empty, and each user agent once while it stays among
+// the last 4096.
+func Fill(e *pipeline.Event, ua string) {
 	if ua == "" || (e.DeviceType != "" && e.Browser != "" && e.OS != "") {
 		return
 	}
-	info := c.Parse(ua)
+	info := shared.parse(ua)
 	if e.DeviceType == "" {
 		e.DeviceType = info.Type
 	}
@@ -105,10 +109,3 @@ func (c *Cache) Fill(e *pipeline.Event, ua string) {
 		e.OS = info.OS
 	}
 }
-
-// shared is the Cache of Fill: one for the whole process, as user agents
-// repeat across sources.
-var shared = NewCache(4096)
-
-// Fill is Cache.Fill on a process-wide Cache of 4096 user agents.
-func Fill(e *pipeline.Event, ua string) { shared.Fill(e, ua) }

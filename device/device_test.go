@@ -41,11 +41,11 @@ func TestParse(t *testing.T) {
 }
 
 func TestCacheParseIsParse(t *testing.T) {
-	c := NewCache(3) // fewer than the cases: it is cleared on the way
+	c := newCache(3) // fewer than the cases: it is cleared on the way
 	for round := range 2 {
 		for _, tc := range cases {
-			if got := c.Parse(tc.ua); got != tc.want {
-				t.Errorf("round %d, %s: Cache.Parse = %+v, want %+v", round, tc.name, got, tc.want)
+			if got := c.parse(tc.ua); got != tc.want {
+				t.Errorf("round %d, %s: cache.parse = %+v, want %+v", round, tc.name, got, tc.want)
 			}
 			if n := len(c.m); n > 3 {
 				t.Fatalf("cache holds %d user agents, want at most 3", n)
@@ -55,29 +55,28 @@ func TestCacheParseIsParse(t *testing.T) {
 }
 
 func TestFillKeepsWhatTheEventSays(t *testing.T) {
-	c := NewCache(8)
 	iphone := cases[4].ua
 	e := pipeline.Event{DeviceType: "ios"} // Segment's iOS library says its platform
-	c.Fill(&e, iphone)
+	Fill(&e, iphone)
 	if e.DeviceType != "ios" || e.Browser != "Safari" || e.OS != "iOS" {
 		t.Errorf("Fill = %q %q %q, want ios, Safari, iOS", e.DeviceType, e.Browser, e.OS)
 	}
 	e = pipeline.Event{OS: "iPadOS"}
-	c.Fill(&e, iphone)
+	Fill(&e, iphone)
 	if e.DeviceType != Mobile || e.OS != "iPadOS" {
 		t.Errorf("Fill = %q %q, want mobile, iPadOS", e.DeviceType, e.OS)
 	}
 	e = pipeline.Event{}
-	c.Fill(&e, "")
+	Fill(&e, "")
 	if e.DeviceType != "" || e.Browser != "" || e.OS != "" {
 		t.Errorf("Fill without a user agent set %q %q %q", e.DeviceType, e.Browser, e.OS)
 	}
 }
 
-// BenchmarkParse: what a Cache saves the collector per event. Each
-// iteration times 20,000 calls of Parse and of Cache.Parse over the same
+// BenchmarkParse: what the cache saves the collector per event. Each
+// iteration times 20,000 calls of Parse and of the cache's parse over the same
 // rotation of the test's user agents, alternately; ratio = Parse's time /
-// Cache.Parse's, parse-ns and cached-ns the time per call.
+// the cache's, parse-ns and cached-ns the time per call.
 func BenchmarkParse(b *testing.B) {
 	uas := make([]string, 0, len(cases))
 	for _, c := range cases {
@@ -94,11 +93,11 @@ func BenchmarkParse(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	c := NewCache(1024)
+	c := newCache(1024)
 	var parse, cached time.Duration
 	for range b.N {
 		parse += run(Parse)
-		cached += run(c.Parse)
+		cached += run(c.parse)
 	}
 	_ = sink
 	n := float64(b.N * calls)

@@ -11,8 +11,8 @@
 // Windows, macOS, iOS, Android, Linux, ChromeOS). Versions are dropped:
 // they would split every breakdown.
 //
-// A Cache remembers the answers for the most recent user agents, which
-// repeat across a site's traffic, so that the collector parses each once;
-// it is bounded and safe for concurrent use. Fill sets the empty fields of
-// an event.
+// Fill sets the fields an event leaves empty. It remembers the answers for
+// the most recent user agents, which repeat across a site's traffic, so
+// that the collector parses each once (BenchmarkParse); the memory is
+// bounded and safe for concurrent use.
 package device
