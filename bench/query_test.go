@@ -169,10 +169,11 @@ func groupByVisitor(ctx context.Context, conn driver.Conn) (int, error) {
 
 // stepEvents is the subquery of the floor queries: the events of
 // reportOptions' range (events FINAL, as the funnel reads them) that are
-// one of the 4 steps, with their time in ms and their step as a bit
-// (step k is 1 << (k-1)).
+// one of the 4 steps, with their visitor's key (the funnel groups by
+// visitor_key, as they do), their time in ms and their step as a bit (step
+// k is 1 << (k-1)).
 const stepEvents = `
-    SELECT visitor_id, toUnixTimestamp64Milli(event_time) AS ms,
+    SELECT visitor_key, toUnixTimestamp64Milli(event_time) AS ms,
         bitShiftLeft(toUInt8(1), indexOf({steps:Array(String)}, event_name) - 1) AS mask
     FROM events FINAL
     WHERE event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}
@@ -187,9 +188,9 @@ const floorSortSQL = `
 SELECT count(), sum(length(a)), sum(a[1])
 FROM
 (
-    SELECT visitor_id, arraySort(groupArray(ms * 16 + mask)) AS a
+    SELECT visitor_key, arraySort(groupArray(ms * 16 + mask)) AS a
     FROM (` + stepEvents + `)
-    GROUP BY visitor_id
+    GROUP BY visitor_key
 )`
 
 // floorWindowFunnelSQL is ClickHouse's own windowFunnel over the same
@@ -199,11 +200,11 @@ const floorWindowFunnelSQL = `
 SELECT level, count()
 FROM
 (
-    SELECT visitor_id,
+    SELECT visitor_key,
         windowFunnel(%d)(toUInt64(ms),
             mask = 1, mask = 2, mask = 4, mask = 8) AS level
     FROM (` + stepEvents + `)
-    GROUP BY visitor_id
+    GROUP BY visitor_key
 )
 GROUP BY level
 ORDER BY level`

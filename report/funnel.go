@@ -366,7 +366,11 @@ type funnelVariant struct {
 	// by: with ByPerson "unit", "visitor", "linked" and "events" are their
 	// "person_" forms; with BySession "unit" and "unit_where" their
 	// "session_" forms
-	by      string
+	by string
+	// ids: the query names its units (the drop-off lists), so with
+	// ByVisitor "unit" is "id_unit", visitor_id, rather than the cheaper
+	// visitor_key
+	ids     bool
 	pages   bool // "page_cond" is "pages_page_cond" (page steps)
 	filters bool // "cond" is "filter_cond" (property filters; it matches page steps itself)
 	// exclude: "row_excluded", "excluded", "exclude_where" and
@@ -397,6 +401,10 @@ func (v funnelVariant) template() (*template.Template, error) {
 	case BySession:
 		use("unit", "session_unit")
 		use("unit_where", "session_unit_where")
+	default:
+		if v.ids {
+			use("unit", "id_unit")
+		}
 	}
 	if v.pages {
 		use("page_cond", "pages_page_cond")

@@ -56,8 +56,9 @@ type NextEvent struct {
 
 // dropoffSQL renders funnel_dropoff.sql with the variant v of funnel.sql
 // for n steps and step k (from 1): the visitor list, or with next the top
-// next events.
+// next events. It names the units, so it renders v with ids set.
 func dropoffSQL(v funnelVariant, n, k int, next bool) (string, error) {
+	v.ids = true
 	t, err := v.template()
 	if err != nil {
 		return "", err

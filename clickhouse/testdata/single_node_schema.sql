@@ -8,6 +8,7 @@ CREATE TABLE touchstream.events
     `event_name` LowCardinality(String) COMMENT 'the track event name; the page or screen name',
     `touchpoint` LowCardinality(String) COMMENT 'web, app, social, chat, email, sms, server',
     `visitor_id` String COMMENT 'anonymousId, else userId',
+    `visitor_key` UInt128 MATERIALIZED reinterpretAsUInt128(murmurHash3_128(visitor_id)) COMMENT 'murmurHash3_128 of visitor_id as a number: a fixed-size key to group visitors by',
     `user_id` String,
     `session_id` String COMMENT 'the session the processor assigned (sessions.session_id)',
     `stage` LowCardinality(String) COMMENT 'journey stage: awareness, evaluation, purchase, return, advocacy, or empty',

@@ -8,7 +8,10 @@
 -- packed in one number, read off step by step). Render it with .Steps = a
 -- list with one entry per step (report.funnelSQL does). "unit" and "events"
 -- say what is counted and what is read: visitors, from events alone
--- ("events" is "in_range", the events in [from, to) of the site). To count
+-- ("events" is "in_range", the events in [from, to) of the site), grouped
+-- by visitor_key (a stored 128-bit hash of visitor_id, cheaper to group by
+-- than the string); the drop-off lists, which name each visitor, redefine
+-- "unit" as "id_unit", visitor_id itself. To count
 -- persons, report.FunnelBy redefines them as "person_unit" and
 -- "person_events" (and, for funnel_dropoff.sql, "visitor", an event's
 -- visitor id, and "linked", whether its visitor is linked to a user id, as
@@ -187,7 +190,8 @@
 {{define "step_gaps"}}{{end -}}
 {{define "step_window_step_gaps"}}
                           AND arrayAll(j -> first_chain[j] - first_chain[j - 1] <= {step_window_ms:Array(Int64)}[j], range(2, reach + 1)){{end -}}
-{{define "unit"}}visitor_id{{end -}}
+{{define "unit"}}visitor_key{{end -}}
+{{define "id_unit"}}visitor_id{{end -}}
 {{define "visitor"}}visitor_id{{end -}}
 {{define "unit_where"}}{{end -}}
 {{define "session_unit"}}session_id{{end -}}
@@ -203,8 +207,9 @@
 {{define "in_range"}}
             (
                 -- the events in range (of the unit), filtered before the
-                -- step conditions are computed
-                SELECT *
+                -- step conditions are computed (visitor_key is MATERIALIZED,
+                -- which * leaves out)
+                SELECT *, visitor_key
                 FROM events FINAL
                 WHERE event_time >= {from:DateTime64(3)}
                   AND event_time < {to:DateTime64(3)}
