@@ -272,9 +272,14 @@ func normalize(raw json.RawMessage, m *batchMeta) (pipeline.Event, *eventError) 
 	}
 
 	// Device.
-	var deviceType, osName json.RawMessage
-	readFields(ctx.Device, typeField, &deviceType)
-	ev.DeviceType, _ = jsonString(deviceType)
+	var deviceType, deviceModel, osName json.RawMessage
+	readFields(ctx.Device, deviceFields, &deviceType, &deviceModel)
+	if t, ok := jsonString(deviceType); ok {
+		// Segment's mobile libraries send their platform (ios, android)
+		// as the type: named as a category, the platform stays in os.
+		model, _ := jsonString(deviceModel)
+		ev.DeviceType = device.Category(t, model)
+	}
 	readFields(ctx.OS, nameField, &osName)
 	ev.OS, _ = jsonString(osName)
 	// What the event leaves out, its user agent says (web trackers send
@@ -375,7 +380,7 @@ func touchpoint(fromProps, fromContext json.RawMessage, library string) (string,
 // The members normalize reads from context sub-objects.
 var (
 	nameField      = []string{"name"}
-	typeField      = []string{"type"}
+	deviceFields   = []string{"type", "model"}
 	pageFields     = []string{"url", "path", "referrer"}
 	campaignFields = append([]string{"source", "medium", "name"}, pipeline.ClickIDParams()...)
 )

@@ -63,10 +63,28 @@ func TestNormalize(t *testing.T) {
 		{
 			name:  "what the event says wins over its user agent; the batch's user agent",
 			batch: `{"userAgent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"}`,
-			in:    `{"type":"track","event":"E","anonymousId":"a","context":{"device":{"type":"ios"}}}`,
+			in:    `{"type":"track","event":"E","anonymousId":"a","context":{"device":{"type":"tablet"}}}`,
 			check: func(t *testing.T, ev pipeline.Event) {
 				compare(t, ev, pipeline.Event{Type: "track", EventName: "E", VisitorID: "a", Touchpoint: "web",
-					DeviceType: "ios", Browser: "Chrome", OS: "Windows"})
+					DeviceType: "tablet", Browser: "Chrome", OS: "Windows"})
+			},
+		},
+		{
+			name: "a mobile library's platform as the device category",
+			in: `{"type":"track","event":"E","anonymousId":"a","context":{"library":{"name":"analytics-ios"},
+				"device":{"type":"ios","model":"iPad13,4"},"os":{"name":"iPadOS"}}}`,
+			check: func(t *testing.T, ev pipeline.Event) {
+				compare(t, ev, pipeline.Event{Type: "track", EventName: "E", VisitorID: "a", Touchpoint: "app",
+					LibraryName: "analytics-ios", DeviceType: "tablet", OS: "iPadOS"})
+			},
+		},
+		{
+			name: "android",
+			in: `{"type":"track","event":"E","anonymousId":"a","context":{"library":{"name":"analytics-kotlin"},
+				"device":{"type":"android","model":"Pixel 8"},"os":{"name":"Android"}}}`,
+			check: func(t *testing.T, ev pipeline.Event) {
+				compare(t, ev, pipeline.Event{Type: "track", EventName: "E", VisitorID: "a", Touchpoint: "app",
+					LibraryName: "analytics-kotlin", DeviceType: "mobile", OS: "Android"})
 			},
 		},
 		{

@@ -417,10 +417,14 @@ func refNormalize(raw json.RawMessage, m *refBatchMeta) (pipeline.Event, *eventE
 
 	// Device.
 	var device struct {
-		Type json.RawMessage `json:"type"`
+		Type  json.RawMessage `json:"type"`
+		Model json.RawMessage `json:"model"`
 	}
 	refUnmarshalObject(ctx.Device, &device)
-	ev.DeviceType, _ = refJsonString(device.Type)
+	if t, ok := refJsonString(device.Type); ok {
+		model, _ := refJsonString(device.Model)
+		ev.DeviceType = devicepkg.Category(t, model)
+	}
 	var osv struct {
 		Name json.RawMessage `json:"name"`
 	}

@@ -47,6 +47,32 @@ func Parse(ua string) Info {
 	return info
 }
 
+// Category names the device type an SDK sent (Segment's
+// context.device.type, a Snowplow mobile_context's osType) as Parse's
+// categories do, so that a breakdown by device_type has one row for phones
+// whichever way they were tracked. Segment's mobile libraries send their
+// platform, "ios" or "android", rather than a category: those are Mobile,
+// or Tablet when model (context.device.model, the mobile_context's
+// deviceModel) is an iPad ("iPad13,4"); an Android model does not say
+// whether it is a tablet, so Android is Mobile. "macos", "windows" and
+// "linux" are Desktop. Any other value is kept, lower case and trimmed
+// (the platform itself stays in the os column).
+func Category(sent, model string) string {
+	sent = strings.ToLower(strings.TrimSpace(sent))
+	switch sent {
+	case "ios", "ipados":
+		if sent == "ipados" || strings.HasPrefix(strings.TrimSpace(model), "iPad") {
+			return Tablet
+		}
+		return Mobile
+	case "android":
+		return Mobile
+	case "macos", "mac", "windows", "linux":
+		return Desktop
+	}
+	return sent
+}
+
 // maxUALen is the longest user agent the cache keeps; longer ones are
 // parsed every time (real browsers' are 100-300 bytes).
 const maxUALen = 512

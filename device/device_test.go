@@ -40,6 +40,29 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func TestCategory(t *testing.T) {
+	for _, c := range []struct{ sent, model, want string }{
+		{"ios", "iPhone14,2", Mobile},
+		{"ios", "iPad13,4", Tablet},
+		{"iOS", " iPad8,1", Tablet},
+		{"ipados", "", Tablet},
+		{"android", "Pixel 8", Mobile},
+		{"Android", "SM-X710", Mobile},
+		{"macos", "MacBookPro18,1", Desktop},
+		{"windows", "", Desktop},
+		{"linux", "", Desktop},
+		{"mobile", "", Mobile},
+		{" Tablet ", "", Tablet},
+		{"desktop", "iPad13,4", Desktop}, // a category as sent wins over the model
+		{"tvos", "AppleTV11,1", "tvos"},
+		{"", "iPad13,4", ""},
+	} {
+		if got := Category(c.sent, c.model); got != c.want {
+			t.Errorf("Category(%q, %q) = %q, want %q", c.sent, c.model, got, c.want)
+		}
+	}
+}
+
 func TestCacheParseIsParse(t *testing.T) {
 	c := newCache(3) // fewer than the cases: it is cleared on the way
 	for round := range 2 {
@@ -56,10 +79,10 @@ func TestCacheParseIsParse(t *testing.T) {
 
 func TestFillKeepsWhatTheEventSays(t *testing.T) {
 	iphone := cases[4].ua
-	e := pipeline.Event{DeviceType: "ios"} // Segment's iOS library says its platform
+	e := pipeline.Event{DeviceType: Tablet} // as an SDK said it
 	Fill(&e, iphone)
-	if e.DeviceType != "ios" || e.Browser != "Safari" || e.OS != "iOS" {
-		t.Errorf("Fill = %q %q %q, want ios, Safari, iOS", e.DeviceType, e.Browser, e.OS)
+	if e.DeviceType != Tablet || e.Browser != "Safari" || e.OS != "iOS" {
+		t.Errorf("Fill = %q %q %q, want tablet, Safari, iOS", e.DeviceType, e.Browser, e.OS)
 	}
 	e = pipeline.Event{OS: "iPadOS"}
 	Fill(&e, iphone)

@@ -11,6 +11,10 @@
 // Windows, macOS, iOS, Android, Linux, ChromeOS). Versions are dropped:
 // they would split every breakdown.
 //
+// Category names a device type an SDK sent (Segment's mobile libraries and
+// Snowplow's mobile trackers send their platform, ios or android) as the
+// same categories, so that one breakdown row holds all phones.
+//
 // Fill sets the fields an event leaves empty. It remembers the answers for
 // the most recent user agents, which repeat across a site's traffic, so
 // that the collector parses each once (BenchmarkParse); the memory is

@@ -86,6 +86,10 @@
 //	click_id      pipeline.ClickIDOf) and its value
 //	referrer      refr
 //	os            osType of a mobile_context entity
+//	device_type   that osType as a category (device.Category: ios and
+//	              android are mobile, an iPad deviceModel tablet); else,
+//	              with browser and os, from the user agent: ua, else the
+//	              request's User-Agent
 //	library_name  "snowplow-" and the tracker's name from tv ("snowplow-js")
 //	properties    as above, and "snowplow": app_id (aid), platform (p),
 //	              event (e), tracker (tv), namespace (tna), schema (of a ue),

@@ -126,10 +126,14 @@ func decode(p params, m meta) (pipeline.Event, error) {
 		}
 	}
 	var mobile struct {
-		OSType json.RawMessage `json:"osType"`
+		OSType      json.RawMessage `json:"osType"`
+		DeviceModel json.RawMessage `json:"deviceModel"`
 	}
 	entityInto(contexts, vendorSnowplow, "mobile_context", &mobile)
 	ev.OS = str(mobile.OSType)
+	// The mobile trackers' platform (ios, android) as the device category,
+	// as Segment's mobile libraries' is.
+	ev.DeviceType = device.Category(ev.OS, str(mobile.DeviceModel))
 	// The rest from the user agent: the payload's ua, else the request's
 	// (as Snowplow's enrichment does).
 	ua := p["ua"]

@@ -270,7 +270,7 @@ func TestDecode(t *testing.T) {
 			},
 			want: pipeline.Event{
 				MessageID: "e-2", EventTime: now.Add(-time.Second), ReceivedAt: now, Type: "screen", EventName: "ProductDetail",
-				Touchpoint: "app", VisitorID: "a1b2c3d4-app-user", UserID: "u-17", LibraryName: "snowplow-andr", OS: "android", WriteKey: "dev",
+				Touchpoint: "app", VisitorID: "a1b2c3d4-app-user", UserID: "u-17", LibraryName: "snowplow-andr", DeviceType: "mobile", OS: "android", WriteKey: "dev",
 			},
 		},
 		{
@@ -279,7 +279,7 @@ func TestDecode(t *testing.T) {
 				"ue_pr": unstruct("iglu:com.snowplowanalytics.snowplow/application_foreground/jsonschema/1-0-0", `{"foregroundIndex":2}`)},
 			want: pipeline.Event{
 				MessageID: "e-3", EventTime: now, ReceivedAt: now, Type: "track", EventName: "Application Opened",
-				Touchpoint: "app", VisitorID: "a1b2c3d4-app-user", LibraryName: "snowplow-ios", OS: "android", WriteKey: "dev",
+				Touchpoint: "app", VisitorID: "a1b2c3d4-app-user", LibraryName: "snowplow-ios", DeviceType: "mobile", OS: "android", WriteKey: "dev",
 			},
 		},
 		{
