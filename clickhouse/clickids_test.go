@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/touchstream/touchstream/internal/testenv"
 	"github.com/touchstream/touchstream/pipeline"
 )
 
@@ -15,28 +14,7 @@ import (
 // the Sink must write them. Down must drop them again and Up re-add them.
 func TestMigrateAddsClickIDs(t *testing.T) {
 	t.Parallel()
-	database := testenv.Database(t, "chclickid")
-	dsn := testenv.ClickHouse(t) + "/" + database
-	admin, err := Open(t.Context(), testenv.ClickHouse(t))
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	defer admin.Close()
-	if err := admin.Exec(t.Context(), "CREATE DATABASE "+quoteIdent(database)); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	db, err := OpenDB(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	provider, err := newProvider(db, "", database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := provider.UpTo(t.Context(), 6); err != nil {
-		t.Fatalf("migrate up to 6: %v", err)
-	}
+	database, dsn, admin, provider := databaseAt(t, "chclickid", 6)
 	columns := func() string {
 		t.Helper()
 		var names string

@@ -13,8 +13,6 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/touchstream/touchstream/internal/testenv"
-
 	sqlfiles "github.com/touchstream/touchstream/sql"
 )
 
@@ -250,29 +248,8 @@ func sameTraffic(t *testing.T, what string, got, want []trafficRow) {
 func TestTrafficDailyRollup(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	database := testenv.Database(t, "chrollup")
-	dsn := testenv.ClickHouse(t) + "/" + database
-	admin, err := Open(ctx, testenv.ClickHouse(t)+"/default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if err := admin.Exec(ctx, "CREATE DATABASE "+database); err != nil {
-		t.Fatal(err)
-	}
 	// The database as production has it before the rollup: migrations 1-3.
-	db, err := OpenDB(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	provider, err := newProvider(db, "", database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := provider.UpTo(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
+	database, dsn, _, provider := databaseAt(t, "chrollup", 3)
 	conn, err := Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)

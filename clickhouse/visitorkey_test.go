@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/touchstream/touchstream/internal/testenv"
 	"github.com/touchstream/touchstream/pipeline"
 )
 
@@ -20,28 +19,7 @@ import (
 // `SELECT *`. Down must drop it.
 func TestMigrateAddsVisitorKey(t *testing.T) {
 	t.Parallel()
-	database := testenv.Database(t, "chvisitorkey")
-	dsn := testenv.ClickHouse(t) + "/" + database
-	admin, err := Open(t.Context(), testenv.ClickHouse(t))
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	defer admin.Close()
-	if err := admin.Exec(t.Context(), "CREATE DATABASE "+quoteIdent(database)); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	db, err := OpenDB(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	provider, err := newProvider(db, "", database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := provider.UpTo(t.Context(), 8); err != nil {
-		t.Fatalf("migrate up to 8: %v", err)
-	}
+	database, dsn, admin, provider := databaseAt(t, "chvisitorkey", 8)
 	old := fmt.Sprintf(`INSERT INTO %s.events (message_id, event_time, received_at, type, touchpoint, visitor_id)
 		VALUES ('old-1', '2026-11-20 10:00:00', '2026-11-20 10:00:01', 'page', 'web', 'anon-1'),
 		       ('old-2', '2026-11-20 10:00:00', '2026-11-20 10:00:01', 'page', 'web', 'anon-2')`, quoteIdent(database))
