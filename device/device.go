@@ -60,8 +60,10 @@ func Parse(ua string) Info {
 func Category(sent, model string) string {
 	sent = strings.ToLower(strings.TrimSpace(sent))
 	switch sent {
-	case "ios", "ipados":
-		if sent == "ipados" || strings.HasPrefix(strings.TrimSpace(model), "iPad") {
+	case "ipados":
+		return Tablet
+	case "ios":
+		if strings.HasPrefix(strings.TrimSpace(model), "iPad") {
 			return Tablet
 		}
 		return Mobile
