@@ -37,9 +37,9 @@ func TestReadmeFunnelExpansion(t *testing.T) {
 		t.Fatal(err)
 	}
 	from := strings.Index(rendered, "WITH\n")
-	to := strings.Index(rendered, "per_visitor_chains AS")
+	to := strings.Index(rendered, "chain_key_1 AS") // the CTE after per_visitor
 	if from < 0 || to < from {
-		t.Fatal("funnel.sql: no WITH ... per_visitor_chains")
+		t.Fatal("funnel.sql: no WITH ... chain_key_1")
 	}
 	want := normalizeSQL(rendered[from:to])
 	if shown != want {

@@ -33,8 +33,10 @@
 -- reads, passes filters.sql's "report_filter"); the defaults give the same
 -- answer when there are no page steps, filters, exclusions, per-step
 -- windows, breakdown or report filter.
--- The CTEs per_visitor and per_visitor_chains are the template "visitors",
--- which funnel_dropoff.sql reuses. It splices in nothing but step numbers
+-- The CTEs per_visitor to per_visitor_chains (per_visitor, chain_key_1 ..
+-- chain_key_(N-1), first_chain, first_chain_end, fast_visitors,
+-- slow_visitors, per_visitor_chains: each adds a column or a few to the
+-- one before) are the template "visitors", which funnel_dropoff.sql reuses. It splices in nothing but step numbers
 -- and those fragments; every value is a query parameter (bind them all,
 -- whichever variant is rendered):
 --
@@ -234,7 +236,7 @@
             -- with bit 0 set (0 without one: a step event's key is not 0,
             -- its mask is not). Read off keys rather than a second
             -- aggregate (minIf), which costs more than the array
-            arrayFirst(x -> {{if eq $key "UInt64"}}bitTest(x, 0){{else}}bitAnd(x, toUInt128(1)) != 0{{end}}, keys) AS key_0,
+            arrayFirst(x -> bitAnd(x, 1) != 0, keys) AS key_0,
             -- excluded: the visitor's excluded event times (ms), ascending
             {{template "excluded"}} AS excluded,
             -- first_value: the breakdown value of the earliest step-1 event
@@ -252,8 +254,8 @@
                 {{- template "row_value"}}
                 {{- template "row_passes"}}
                 toUnixTimestamp64Milli(event_time) AS ms,
-                bitShiftLeft(to{{$key}}(ms - toUnixTimestamp64Milli({from:DateTime64(3)})), {{$n}})
-                    {{- range $i, $_ := .Steps}} + bitShiftLeft(to{{$key}}(is_step_{{$i}}), {{$i}}){{end}} AS key
+                to{{$key}}(ms - toUnixTimestamp64Milli({from:DateTime64(3)})) * intExp2({{$n}})
+                    {{- range $i, $_ := .Steps}} + is_step_{{$i}} * intExp2({{$i}}){{end}} AS key
             FROM {{template "events"}}
             WHERE {{range $i, $_ := .Steps}}{{if $i}} OR {{end}}is_step_{{$i}}{{end}}{{template "exclude_where"}}
         )
@@ -263,10 +265,66 @@
         -- no use for it
         HAVING key_0 != 0{{template "unit_passes"}}
     ),
-    per_visitor_chains AS
+    {{- /* The chain's keys, times and the visitor's level follow in CTEs
+           of one or two columns each, every one reading the one before
+           it: a column named twice in one SELECT (key_1 in key_2, t_1 and
+           reach) is its whole expression written out twice in the query,
+           lambdas and all, to analyse and plan again, and the funnel's
+           planning time grew with it. (A CTE read once costs no more than
+           a subquery.) */}}
+    {{- $from := "per_visitor"}}
+    {{- $prev := 0}}
+    {{- range $i, $_ := .Steps}}{{if $i}}
+    -- chain_key_{{$i}}: key_{{$i}}, the next key of the greedy chain from the
+    -- earliest step-1 event (key_0): the first key with bit {{$i}} set at or
+    -- after the millisecond of key_{{$prev}}, 0 when there is none. The bound is
+    -- that millisecond * 2^N, and past every key when key_{{$prev}} is 0 (0 - 1
+    -- wraps to the type's largest number)
+    chain_key_{{$i}} AS
     (
         SELECT
-            unit,
+            *,
+            arrayFirst(x -> x >= intDiv(to{{$key}}(key_{{$prev}} - 1), intExp2({{$n}})) * intExp2({{$n}})
+                            AND bitAnd(x, intExp2({{$i}})) != 0, keys) AS key_{{$i}}
+        FROM {{$from}}
+    ),
+    {{- $from = printf "chain_key_%d" $i}}{{$prev = $i}}{{end}}
+    {{- end}}
+    first_chain AS
+    (
+        SELECT
+            *,
+            toUnixTimestamp64Milli({from:DateTime64(3)}) AS from_ms,
+            -- t_j: the time (ms) of key_j, 2^63-1 without one
+            {{- range $i, $_ := .Steps}}
+            if(key_{{$i}} = 0, 9223372036854775807, toInt64(intDiv(key_{{$i}}, intExp2({{$n}}))) + from_ms) AS t_{{$i}},
+            {{- end}}
+            -- first_0: the earliest step-1 event (0 without one)
+            if(key_0 = 0, 0, t_0) AS first_0,
+            -- reach: how many steps that chain has (0 without a step-1
+            -- event); no chain has more, with per-step windows neither
+            toUInt32({{range $i, $_ := .Steps}}{{if $i}} + {{end}}(key_{{$i}} != 0){{end}}) AS reach
+        FROM {{$from}}
+    ),
+    first_chain_end AS
+    (
+        SELECT
+            *,
+            -- first_chain: the greedy chain t_1..t_N from the earliest
+            -- step-1 event first_0; a missing step is 2^63-1, past any
+            -- window
+            [{{range $i, $_ := .Steps}}{{if $i}}, {{end}}t_{{$i}}{{end}}] AS first_chain,
+            -- t_last: the time of that chain's last step (t_reach), a
+            -- scalar: first_chain[reach] would build an array for every
+            -- visitor
+            {{- $last := ""}}{{$prev := 0}}{{range $i, $_ := .Steps}}{{if $i}}{{$last = printf "%sreach = %d, t_%d, " $last $i $prev}}{{$prev = $i}}{{end}}{{end}}
+            {{if $last}}multiIf({{$last}}t_{{$prev}}){{else}}t_0{{end}} AS t_last
+        FROM first_chain
+    ),
+    fast_visitors AS
+    (
+        SELECT
+            *,
             -- fast: the first chain reaches its last step within the window
             -- (with per-step windows, each step within its own) and with no
             -- excluded event strictly between its t_1 and that step's time,
@@ -275,11 +333,17 @@
             -- and the chains from the later step-1 events are not needed.
             -- (scalars, not first_chain[reach]: this is computed for every
             -- visitor, and an array per visitor costs)
-            reach < 2 OR (t_last - t_0 <= {window_seconds:UInt64} * 1000{{template "step_gaps"}}{{template "fast_excluded"}}) AS fast,
+            reach < 2 OR (t_last - t_0 <= {window_seconds:UInt64} * 1000{{template "step_gaps"}}{{template "fast_excluded"}}) AS fast
+        FROM first_chain_end
+    ),
+    slow_visitors AS
+    (
+        SELECT
+            *,
             -- step_times[j]: for a visitor that is not fast, its step-j
             -- event times (ms), ascending, read off keys; [] for the others
-            arrayMap(j -> arrayMap(x -> toInt64(bitShiftRight(x, {{$n}})) + from_ms,
-                                   arrayFilter(x -> bitAnd(x, bitShiftLeft(to{{$key}}(1), j)) != 0, keys)),
+            arrayMap(j -> arrayMap(x -> toInt64(intDiv(x, intExp2({{$n}}))) + from_ms,
+                                   arrayFilter(x -> bitAnd(x, intExp2(j)) != 0, keys)),
                      range(if(fast, 0, {{$n}}))) AS step_times,
             -- slow_times: [step_times] for a visitor that is not fast, []
             -- for the others. Everything below about all the chains maps
@@ -295,7 +359,13 @@
             -- cost is (step-1 events) x (events of the other steps) per such
             -- visitor; with per-step windows times the events of the step
             -- before.)
-            arrayMap(times -> {{template "chains"}}, slow_times) AS slow_chains,
+            arrayMap(times -> {{template "chains"}}, slow_times) AS slow_chains
+        FROM fast_visitors
+    ),
+    per_visitor_chains AS
+    (
+        SELECT
+            unit,
             -- lvl: the last step reached: the last step k some chain reaches
             -- within the window with no excluded event strictly between its
             -- t_1 and t_k; for a fast visitor reach
@@ -312,64 +382,23 @@
                                                              AND NOT arrayExists(x -> x > c[1] AND x < c[k], excluded), chains),
                                         range(1, {{$n}} + 1)),
                      slow_chains) AS slow_chain_to_step,
-            -- ms_to_convert[k]: t_k - t_1 of that chain (0 without one)
-            arrayMap(cts -> arrayMap((k, c) -> c[k] - c[1], range(1, length(cts) + 1), cts), slow_chain_to_step) AS slow_ms_to_convert,
-            [{{range $i, $_ := .Steps}}{{if $i}},
-             {{end}}if(fast, if({{$i}} < reach, t_{{$i}} - first_0, 0), slow_ms_to_convert[1][{{$i}} + 1]){{end}}] AS ms_to_convert,
+            -- ms_to_convert[k]: t_k - t_1 of that chain (0 without one);
+            -- one if over the arrays, so that the slow path is named once
+            if(fast,
+               [{{range $i, $_ := .Steps}}{{if $i}},
+                {{end}}if({{$i}} < reach, t_{{$i}} - first_0, 0){{end}}],
+               arrayMap(cts -> arrayMap((k, c) -> c[k] - c[1], range(1, length(cts) + 1), cts), slow_chain_to_step)[1]) AS ms_to_convert,
             -- step_ms[k]: the time of the visitor's step-k event: t_k of that
             -- chain; for step 1, or with no chain, the earliest step-1 event
-            arrayMap(cts -> arrayMap((k, c) -> if(k = 1 OR empty(c), first_0, c[k]), range(1, length(cts) + 1), cts),
-                     slow_chain_to_step) AS slow_step_ms,
-            [{{range $i, $_ := .Steps}}{{if $i}},
-             {{end}}if(fast, if({{$i}} < reach, t_{{$i}}, first_0), slow_step_ms[1][{{$i}} + 1]){{end}}] AS step_ms,
+            if(fast,
+               [{{range $i, $_ := .Steps}}{{if $i}},
+                {{end}}if({{$i}} < reach, t_{{$i}}, first_0){{end}}],
+               arrayMap(cts -> arrayMap((k, c) -> if(k = 1 OR empty(c), first_0, c[k]), range(1, length(cts) + 1), cts),
+                        slow_chain_to_step)[1]) AS step_ms,
             multiIf({breakdown:String} = 'day', toString(toDate(fromUnixTimestamp64Milli(first_0, 'UTC'))),
                     {breakdown:String} = 'week', toString(toMonday(fromUnixTimestamp64Milli(first_0, 'UTC'))),
                     first_value) AS value
-        FROM
-        (
-            -- (a subquery of its own, so that the expressions above read
-            -- first_chain as a column rather than repeat it)
-            SELECT
-                unit,
-                keys,
-                excluded,
-                first_value,
-                toUnixTimestamp64Milli({from:DateTime64(3)}) AS from_ms,
-                -- key_j: the key of the step-(j+1) event of the greedy chain
-                -- from the earliest step-1 event (key_0): the first
-                -- step-(j+1) key at or after the millisecond of key_(j-1),
-                -- 0 when there is none. The bound is that millisecond * 2^N,
-                -- and past every key when key_(j-1) is 0 (0 - 1 wraps to the
-                -- type's largest number); each key_j names key_(j-1) once,
-                -- so that the query grows with N, not 2^N (aliases are
-                -- expanded where they are used)
-                key_0,
-                {{- $prev := 0}}
-                {{- range $i, $_ := .Steps}}{{if $i}}
-                arrayFirst(x -> x >= bitShiftLeft(bitShiftRight(to{{$key}}(key_{{$prev}} - 1), {{$n}}), {{$n}})
-                                AND {{if eq $key "UInt64"}}bitTest(x, {{$i}}){{else}}bitAnd(x, bitShiftLeft(toUInt128(1), {{$i}})) != 0{{end}}, keys) AS key_{{$i}},
-                {{- $prev = $i}}{{end}}
-                {{- end}}
-                -- t_j: the time (ms) of key_j, 2^63-1 without one
-                {{- range $i, $_ := .Steps}}
-                if(key_{{$i}} = 0, 9223372036854775807, toInt64(bitShiftRight(key_{{$i}}, {{$n}})) + from_ms) AS t_{{$i}},
-                {{- end}}
-                -- first_chain: the greedy chain t_1..t_N from the earliest
-                -- step-1 event first_0; a missing step is 2^63-1, past any
-                -- window
-                [{{range $i, $_ := .Steps}}{{if $i}}, {{end}}t_{{$i}}{{end}}] AS first_chain,
-                -- t_last: the time of that chain's last step (t_reach), a
-                -- scalar: first_chain[reach] would build an array for
-                -- every visitor
-                {{- $last := ""}}{{$prev := 0}}{{range $i, $_ := .Steps}}{{if $i}}{{$last = printf "%sreach = %d, t_%d, " $last $i $prev}}{{$prev = $i}}{{end}}{{end}}
-                {{if $last}}multiIf({{$last}}t_{{$prev}}){{else}}t_0{{end}} AS t_last,
-                -- first_0: the earliest step-1 event (0 without one)
-                if(key_0 = 0, 0, t_0) AS first_0,
-                -- reach: how many steps that chain has (0 without a step-1
-                -- event); no chain has more, with per-step windows neither
-                toUInt32({{range $i, $_ := .Steps}}{{if $i}} + {{end}}(key_{{$i}} != 0){{end}}) AS reach
-            FROM per_visitor
-        )
+        FROM slow_visitors
     ){{end -}}
 WITH
     {{- template "visitors" .}},

@@ -2,7 +2,7 @@
 -- and what they did next (`touchstream report funnel --dropoff K`).
 --
 -- A Go text/template rendered together with funnel.sql (report.dropoffSQL):
--- it reuses funnel.sql's template "visitors" (the CTEs per_visitor and
+-- it reuses funnel.sql's template "visitors" (the CTEs per_visitor to
 -- per_visitor_chains), so "reached" means exactly what it means there,
 -- exclusion steps and property filters included. Besides .Steps it sees
 -- .K (the step, from 1), .Cond (K - 1, the step's condition) and .Next.
