@@ -402,11 +402,23 @@
     ){{end -}}
 WITH
     {{- template "visitors" .}},
+    -- the groups that are listed even when nobody is in them: without a
+    -- breakdown the one group ''; by day or week every period of the range
+    -- (empty_groups, in funnel_groups.sql, which funnel_modes.sql shares)
+    periods AS
+    (
+        SELECT arrayJoin({{template "empty_groups"}}) AS value
+    ),
     per_step AS
     (
         -- one row per group and step, from one per group: each step's
-        -- count and quantiles over the visitors who reached it
-        SELECT value, k, reached, quantiles[1] AS median_ms, quantiles[2] AS p90_ms
+        -- count and quantiles over the visitors who reached it. The groups:
+        -- every value of a visitor who reached step 1 (every visitor of
+        -- per_visitor_chains has: lvl >= 1) and every period, each period
+        -- as one row with lvl 0, which counts for no step (a group nobody
+        -- reached a step of has quantiles 0). per_visitor_chains is read
+        -- once, here: each reference to a CTE evaluates it again.
+        SELECT value, k, reached, quantiles[1] / 1000 AS median_seconds, quantiles[2] / 1000 AS p90_seconds
         FROM
         (
             SELECT
@@ -415,40 +427,15 @@ WITH
                 -- (step 1's times to convert are all 0: t_1 - t_1)
                 [CAST([0, 0], 'Array(Int64)'){{range $i, $_ := .Steps}}{{if $i}},
                  quantilesExactIf(0.5, 0.9)(ms_to_convert[{{$i}} + 1], lvl > {{$i}}){{end}}{{end}}] AS quantiles_per_k
-            FROM per_visitor_chains
-            WHERE lvl >= 1
+            FROM
+            (
+                SELECT value, lvl, ms_to_convert FROM per_visitor_chains
+                UNION ALL
+                SELECT value, 0, [] FROM periods
+            )
             GROUP BY value
         )
         ARRAY JOIN range(1, length({steps:Array(String)}) + 1) AS k, reached_per_k AS reached, quantiles_per_k AS quantiles
-    ),
-    all_steps AS
-    (
-        SELECT arrayJoin(range(1, length({steps:Array(String)}) + 1)) AS k
-    ),
-    -- the groups: every value of a visitor who reached step 1 (the values
-    -- of per_step); without a breakdown the one group ''; by day or week
-    -- every period of the range (empty_groups, in funnel_groups.sql, which
-    -- funnel_modes.sql shares). per_visitor_chains is read once, here
-    -- through per_step: each reference to a CTE evaluates it again.
-    periods AS
-    (
-        SELECT arrayJoin({{template "empty_groups"}}) AS value
-    ),
-    counted AS
-    (
-        SELECT
-            value,
-            k,
-            sum(step_reached) AS reached,
-            if(reached = 0, 0, sum(step_median_ms) / 1000) AS median_seconds,
-            if(reached = 0, 0, sum(step_p90_ms) / 1000) AS p90_seconds
-        FROM
-        (
-            SELECT value, k, reached AS step_reached, median_ms AS step_median_ms, p90_ms AS step_p90_ms FROM per_step
-            UNION ALL
-            SELECT value, k, 0, 0, 0 FROM periods CROSS JOIN all_steps
-        )
-        GROUP BY value, k
     )
 SELECT
     toUInt64(k) AS position,
@@ -459,6 +446,6 @@ SELECT
     toFloat64(median_seconds) AS median_seconds_to_convert,
     toFloat64(p90_seconds) AS p90_seconds_to_convert,
     value
-FROM counted
+FROM per_step
 WINDOW w AS (PARTITION BY value ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ORDER BY value, k
