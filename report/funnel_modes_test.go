@@ -277,7 +277,7 @@ func TestFunnelModesSQLVariants(t *testing.T) {
 		by, breakdown string
 		want          []string
 	}{
-		{[]string{"A[k=v]", "B"}, ByVisitor, "", []string{"filter_steps", "e.properties"}},
+		{[]string{"A[k=v]", "B"}, ByVisitor, "", []string{"filter_steps", "JSONExtractString(properties, pk)"}},
 		{[]string{"A", "B within 1m"}, ByVisitor, "", []string{"step_window_ms"}},
 		{[]string{"A", "B"}, BySession, "", []string{"e.session_id AS unit", "AND e.session_id != ''"}},
 		{[]string{"A", "B"}, ByVisitor, "channel", []string{"toString(e.traffic_channel)", "first.4 AS value"}},

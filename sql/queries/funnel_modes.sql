@@ -114,7 +114,7 @@
                                   AND arrayExists(q -> e.page_path LIKE q, {step_pages:Array(Array(String))}[j])){{end -}}
 {{define "filter_cond"}}{{template "step_cond"}}
                               OR arrayExists((fj, n, ks, vs) -> fj = j AND n = e.event_name
-                                                            AND arrayAll((pk, pv) -> if(JSONType(e.properties, pk) = 'String', JSONExtractString(e.properties, pk), JSONExtractRaw(e.properties, pk)) = pv, ks, vs),
+                                                            AND arrayAll((pk, pv) -> {{template "prop" "pk"}} = pv, ks, vs),
                                              {filter_steps:Array(UInt64)}, {filter_events:Array(String)},
                                              {filter_keys:Array(Array(String))}, {filter_values:Array(Array(String))}){{end -}}
 {{define "step_window"}}{{end -}}
@@ -132,10 +132,7 @@
                         {breakdown:String} = 'campaign', e.utm_campaign,
                         {breakdown:String} = 'device', toString(e.device_type),
                         {breakdown:String} = 'source', e.utm_source,
-                        {breakdown:String} = 'property',
-                            if(JSONType(e.properties, {breakdown_property:String}) = 'String',
-                               JSONExtractString(e.properties, {breakdown_property:String}),
-                               JSONExtractRaw(e.properties, {breakdown_property:String})),
+                        {breakdown:String} = 'property', {{template "prop" "{breakdown_property:String}"}},
                         ''){{end -}}
 {{define "unit_passes"}}{{end -}}
 {{define "filtered_unit_passes"}}
