@@ -66,7 +66,7 @@
 --
 --   entry_columns  (filtered) unit_events' message_id, and passes: whether
 --                  the event passes report_filter
---   entry_passes   (filtered) firsts keeps a unit only when its entry
+--   entry_passes   (filtered) per_unit keeps a unit only when its entry
 --                  event (argMinIf by (event_time, message_id), over the
 --                  events first_time is the minimum of) passes
 */ -}}
@@ -92,63 +92,67 @@ WITH
         WHERE e.event_time < {to:DateTime64(3)}
           AND ({site:String} = '' OR e.write_key = {site:String})
     ),
-    firsts AS
+    -- one row per unit of a cohort: its first time, its cohort, and the
+    -- periods it was active in and bought in (events are read once, here)
+    per_unit AS
     (
         SELECT
             unit,
             if({cohort:String} = 'first-purchase',
                minIf(event_time, event_name = 'Order Completed'),
-               min(event_time)) AS first_time
-        FROM unit_events
+               min(event_time)) AS first_time,
+            if({period:String} = 'week', toStartOfWeek(first_time, 1), toStartOfMonth(first_time)) AS cohort,
+            groupUniqArray(period_start) AS active_periods,
+            groupUniqArrayIf(period_start, event_name = 'Order Completed') AS purchase_periods
+        FROM
+        (
+            SELECT *, if({period:String} = 'week', toStartOfWeek(event_time, 1), toStartOfMonth(event_time)) AS period_start
+            FROM unit_events
+        )
         GROUP BY unit
         HAVING ({cohort:String} != 'first-purchase' OR countIf(event_name = 'Order Completed') > 0)
            AND first_time >= {from:DateTime64(3)}{{template "entry_passes"}}
     ),
-    members AS
-    (
-        SELECT
-            unit,
-            if({period:String} = 'week', toStartOfWeek(first_time, 1), toStartOfMonth(first_time)) AS cohort
-        FROM firsts
-    ),
+    -- per cohort and period from the cohort's own on: the units active
+    -- in it, and those that bought in it
     activity AS
     (
         SELECT
-            m.cohort AS cohort,
-            if({period:String} = 'week', toStartOfWeek(e.event_time, 1), toStartOfMonth(e.event_time)) AS period_start,
-            toUInt64(if({period:String} = 'week',
-                        intDiv(dateDiff('day', m.cohort, period_start), 7),
-                        dateDiff('month', m.cohort, period_start))) AS period_offset,
-            toUInt64(uniqExact(e.unit)) AS active,
-            toUInt64(uniqExactIf(e.unit, e.event_name = 'Order Completed')) AS purchasers
-        FROM unit_events AS e
-        INNER JOIN members AS m ON m.unit = e.unit
-        WHERE period_start >= m.cohort
+            cohort,
+            period_start,
+            toUInt64(count()) AS active,
+            toUInt64(countIf(has(purchase_periods, period_start))) AS purchasers
+        FROM per_unit
+        ARRAY JOIN active_periods AS period_start
+        WHERE period_start >= cohort
         GROUP BY cohort, period_start
     ),
-    grid AS
+    -- per cohort: its size (every unit is active in its cohort's period:
+    -- its first time is one of its events) and (offset, active,
+    -- purchasers) of each period someone was active in
+    per_cohort AS
     (
         SELECT
             cohort,
-            size,
-            arrayJoin(range(toUInt64(if({period:String} = 'week',
-                                        intDiv(dateDiff('day', cohort, toStartOfWeek({to:DateTime64(3)} - toIntervalMillisecond(1), 1)), 7),
-                                        dateDiff('month', cohort, toStartOfMonth({to:DateTime64(3)} - toIntervalMillisecond(1)))) + 1))) AS period_offset
-        FROM
-        (
-            SELECT cohort, toUInt64(count()) AS size
-            FROM members
-            GROUP BY cohort
-        )
+            toUInt64(sumIf(active, period_start = cohort)) AS size,
+            groupArray((toUInt64(if({period:String} = 'week',
+                                    intDiv(dateDiff('day', cohort, period_start), 7),
+                                    dateDiff('month', cohort, period_start))), active, purchasers)) AS counts
+        FROM activity
+        GROUP BY cohort
     )
+-- every offset of each cohort up to the period of `to` - 1 ms, with zeros
+-- where nobody was active
 SELECT
-    grid.cohort AS cohort,
-    grid.size AS size,
-    grid.period_offset AS period_offset,
-    toUInt64(coalesce(activity.active, 0)) AS active,
+    cohort,
+    size,
+    period_offset,
+    toUInt64(arrayFirst(c -> c.1 = period_offset, counts).2) AS active,
     toFloat64(active / size) AS active_share,
-    toUInt64(coalesce(activity.purchasers, 0)) AS purchasers,
+    toUInt64(arrayFirst(c -> c.1 = period_offset, counts).3) AS purchasers,
     toFloat64(purchasers / size) AS purchaser_share
-FROM grid
-LEFT JOIN activity ON activity.cohort = grid.cohort AND activity.period_offset = grid.period_offset
+FROM per_cohort
+ARRAY JOIN range(toUInt64(if({period:String} = 'week',
+                             intDiv(dateDiff('day', cohort, toStartOfWeek({to:DateTime64(3)} - toIntervalMillisecond(1), 1)), 7),
+                             dateDiff('month', cohort, toStartOfMonth({to:DateTime64(3)} - toIntervalMillisecond(1)))) + 1)) AS period_offset
 ORDER BY cohort, period_offset
