@@ -9,8 +9,9 @@
 //     same bodies, for /v1/batch (100 events a request) and /v1/track (one
 //     event); then p50/p99 latency of the collector at half its measured
 //     peak, paced open-loop.
-//   - BenchmarkQuery: the funnel, abandonment and time-on-site reports, run
-//     as package report runs them, over synthetic events loaded into the
+//   - BenchmarkQuery: every report (funnel, abandonment, time-on-site,
+//     retention, attribution, segments, stages, paths), run as package
+//     report runs them, over synthetic events loaded into the
 //     embedded ClickHouse with INSERT ... SELECT FROM numbers(N), as a
 //     multiple of a plain GROUP BY visitor_id count over the same table, in
 //     two states of the events table: the parts the load wrote (merges

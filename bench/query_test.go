@@ -353,8 +353,9 @@ func reportRatios(b *testing.B, prefix string, base float64, queries []*timedQue
 //     its results);
 //     - funnel: report.Run(KindFunnel) with the 4 steps Page Viewed,
 //     Product Viewed, Product Added, Order Completed over the 30 days;
-//     - abandonment and time-on-site: report.Run of those kinds, same
-//     range. They run again only while less than BENCH_QUERY_SECONDS
+//     - abandonment, time-on-site, retention, attribution, segments,
+//     stages and paths: report.Run of those kinds, same range and
+//     options. They run again only while less than BENCH_QUERY_SECONDS
 //     (default 60) have passed since the state's first rotation began
 //     (abandonment took 77 s over 10 M events on the shared machine):
 //     their runs are reported.
@@ -367,7 +368,7 @@ func reportRatios(b *testing.B, prefix string, base float64, queries []*timedQue
 //     visitor's step events sorted by time (floorSortSQL: what any exact
 //     ordered funnel must do), and floor-windowfunnel, ClickHouse's
 //     windowFunnel with the default window, levels only
-//     (floorWindowFunnelSQL); abandonment and time-on-site as in unmerged.
+//     (floorWindowFunnelSQL); the other reports as in unmerged.
 //
 // Each state reports each query's median seconds and its ratio to that
 // state's baseline median, the merged state's names prefixed "merged-"
@@ -420,6 +421,11 @@ func BenchmarkQuery(b *testing.B) {
 		{name: "funnel", always: true, run: funnelQuery(&funnel)},
 		{name: "abandonment", run: reportQuery(report.KindAbandonment)},
 		{name: "time-on-site", run: reportQuery(report.KindTimeOnSite)},
+		{name: "retention", run: reportQuery(report.KindRetention)},
+		{name: "attribution", run: reportQuery(report.KindAttribution)},
+		{name: "segments", run: reportQuery(report.KindSegments)},
+		{name: "stages", run: reportQuery(report.KindStages)},
+		{name: "paths", run: reportQuery(report.KindPaths)},
 	}
 	b.ResetTimer()
 	rotate(b, b.N*reps, budget, unmerged)
@@ -469,6 +475,11 @@ func BenchmarkQuery(b *testing.B) {
 		}},
 		{name: "abandonment", run: reportQuery(report.KindAbandonment)},
 		{name: "time-on-site", run: reportQuery(report.KindTimeOnSite)},
+		{name: "retention", run: reportQuery(report.KindRetention)},
+		{name: "attribution", run: reportQuery(report.KindAttribution)},
+		{name: "segments", run: reportQuery(report.KindSegments)},
+		{name: "stages", run: reportQuery(report.KindStages)},
+		{name: "paths", run: reportQuery(report.KindPaths)},
 	}
 	b.StartTimer()
 	rotate(b, b.N*reps, budget, merged)
