@@ -79,21 +79,21 @@ collector single p99 at half peak|BenchmarkCollector/single|p99-ms|-|-|<= 10|ms
 funnel query (4 steps), unmerged parts|BenchmarkQuery|funnel-s|baseline-s|funnel-ratio|<= 2|s
 abandonment query, unmerged|BenchmarkQuery|abandonment-s|baseline-s|abandonment-ratio|-|s
 time-on-site query, unmerged|BenchmarkQuery|time-on-site-s|baseline-s|time-on-site-ratio|-|s
-retention query, unmerged|BenchmarkQuery|retention-s|baseline-s|retention-ratio|-|s
-attribution query, unmerged|BenchmarkQuery|attribution-s|baseline-s|attribution-ratio|-|s
-segments query, unmerged|BenchmarkQuery|segments-s|baseline-s|segments-ratio|-|s
-stages query, unmerged|BenchmarkQuery|stages-s|baseline-s|stages-ratio|-|s
-paths query, unmerged|BenchmarkQuery|paths-s|baseline-s|paths-ratio|-|s
+retention query, unmerged|BenchmarkQuery|retention-s|others-baseline-s|retention-ratio|-|s
+attribution query, unmerged|BenchmarkQuery|attribution-s|others-baseline-s|attribution-ratio|-|s
+segments query, unmerged|BenchmarkQuery|segments-s|others-baseline-s|segments-ratio|-|s
+stages query, unmerged|BenchmarkQuery|stages-s|others-baseline-s|stages-ratio|-|s
+paths query, unmerged|BenchmarkQuery|paths-s|others-baseline-s|paths-ratio|-|s
 funnel query (4 steps), merged table|BenchmarkQuery|merged-funnel-s|merged-baseline-s|merged-funnel-ratio|<= 2|s
 funnel floor: per-visitor sort, merged|BenchmarkQuery|floor-sort-s|merged-baseline-s|floor-sort-ratio|-|s
 funnel floor: windowFunnel, merged|BenchmarkQuery|floor-windowfunnel-s|merged-baseline-s|floor-windowfunnel-ratio|-|s
 abandonment query, merged|BenchmarkQuery|merged-abandonment-s|merged-baseline-s|merged-abandonment-ratio|-|s
 time-on-site query, merged|BenchmarkQuery|merged-time-on-site-s|merged-baseline-s|merged-time-on-site-ratio|-|s
-retention query, merged|BenchmarkQuery|merged-retention-s|merged-baseline-s|merged-retention-ratio|-|s
-attribution query, merged|BenchmarkQuery|merged-attribution-s|merged-baseline-s|merged-attribution-ratio|-|s
-segments query, merged|BenchmarkQuery|merged-segments-s|merged-baseline-s|merged-segments-ratio|-|s
-stages query, merged|BenchmarkQuery|merged-stages-s|merged-baseline-s|merged-stages-ratio|-|s
-paths query, merged|BenchmarkQuery|merged-paths-s|merged-baseline-s|merged-paths-ratio|-|s
+retention query, merged|BenchmarkQuery|merged-retention-s|merged-others-baseline-s|merged-retention-ratio|-|s
+attribution query, merged|BenchmarkQuery|merged-attribution-s|merged-others-baseline-s|merged-attribution-ratio|-|s
+segments query, merged|BenchmarkQuery|merged-segments-s|merged-others-baseline-s|merged-segments-ratio|-|s
+stages query, merged|BenchmarkQuery|merged-stages-s|merged-others-baseline-s|merged-stages-ratio|-|s
+paths query, merged|BenchmarkQuery|merged-paths-s|merged-others-baseline-s|merged-paths-ratio|-|s
 freshness p50, light load|BenchmarkFreshness|light-p50-ms|-|-|-|ms
 freshness p99, light load|BenchmarkFreshness|light-p99-ms|-|-|<= 2000|ms
 freshness p50, half peak|BenchmarkFreshness|peak-p50-ms|-|-|-|ms
