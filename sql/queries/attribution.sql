@@ -157,7 +157,6 @@ WITH
         WHERE s.is_deleted = 0
           AND s.start_time >= {from:DateTime64(3)} - toIntervalSecond({lookback_seconds:UInt64})
           AND s.start_time < {to:DateTime64(3)}
-          AND unit IN (SELECT unit FROM conversions)
     ),
     journeys AS
     (
@@ -168,8 +167,12 @@ WITH
             any(c.conversion_time) AS conversion_time,
             any(c.revenue) AS revenue,
             arraySort(x -> (x.1, x.2), groupArray((t.start_time, t.session_id, t.value, t.direct))) AS path
-        FROM conversions AS c
-        INNER JOIN touches AS t ON t.unit = c.unit
+        -- conversions on the right: the join holds them in memory and the
+        -- touches stream past; and they are named once, since each
+        -- reference to a CTE evaluates it again (net_orders reads events
+        -- FINAL twice)
+        FROM touches AS t
+        INNER JOIN conversions AS c ON c.unit = t.unit
         WHERE t.start_time <= c.conversion_time
           AND t.start_time >= c.conversion_time - toIntervalSecond({lookback_seconds:UInt64})
         GROUP BY unit, visitor_id, conversion_id
