@@ -119,7 +119,7 @@
                                              {filter_keys:Array(Array(String))}, {filter_values:Array(Array(String))}){{end -}}
 {{define "step_window"}}{{end -}}
 {{define "step_window_step_window"}}
-                                                             AND (j = 1 OR t[i + j - 1] - t[i + j - 2] <= {step_window_ms:Array(Int64)}[j]){{end -}}
+                                                AND (j = 1 OR tj - tp <= {step_window_ms:Array(Int64)}[j]){{end -}}
 {{define "value_column"}}{{end -}}
 {{define "value"}}''{{end -}}
 {{define "trend_value"}}multiIf({breakdown:String} = 'day', toString(toDate(fromUnixTimestamp64Milli(first.1, 'UTC'))),
@@ -175,12 +175,22 @@
             {window_seconds:UInt64} * 1000 AS win_ms,
             -- times[j]: the unit's step-j event times (ms), ascending
             arrayMap(j -> arrayFilter((x, mm) -> mm[j], t, m), range(1, length({steps:Array(String)}) + 1)) AS times,
-            -- strict: starts[k] = the indexes i where a chain of steps 1..k starts
-            arrayMap(k -> arrayFilter(i -> i + k - 1 <= n
-                                           AND arrayAll(j -> m[i + j - 1][j]{{template "step_window"}},
-                                                        range(1, k + 1))
-                                           AND t[i + k - 1] - t[i] <= win_ms,
-                                      range(1, n + 1)),
+            -- strict: runs[i] = how many steps the events from index i on
+            -- are in a row: the largest k with event i + j - 1 a step-j
+            -- event for j = 1..k (with per-step windows, each within its
+            -- step's window of the one before). One pass per step over
+            -- the events shifted by j - 1 (mj, tj; tp the one before), so
+            -- that no lambda reads the unit's arrays by index: a lambda
+            -- that names an array gets a copy of it for every element it
+            -- runs on
+            arrayFold((acc, j) -> arrayMap((r, mj, tj, tp) -> if(r = j - 1 AND mj[j]{{template "step_window"}}, j, r),
+                                           acc, arrayShiftLeft(m, j - 1), arrayShiftLeft(t, j - 1), arrayShiftLeft(t, greatest(j, 2) - 2)),
+                      range(1, length({steps:Array(String)}) + 1), arrayWithConstant(n, toUInt64(0))) AS runs,
+            -- strict: starts[k] = the indexes i where a chain of steps 1..k
+            -- starts: runs[i] >= k, and its step k at most the window after
+            -- its step 1 (tk: the time of event i + k - 1)
+            arrayMap(k -> arrayFilter((i, r, ti, tk) -> r >= k AND tk - ti <= win_ms,
+                                      arrayEnumerate(t), runs, t, arrayShiftLeft(t, k - 1, toInt64(9223372036854775807))),
                      range(1, length({steps:Array(String)}) + 1)) AS starts,
             -- any: anchors[k] = the times a with every step 1..k in [a, a + w]
             -- (with exclusions: and no excluded event strictly between a and
