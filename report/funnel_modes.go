@@ -31,6 +31,9 @@ func (q *funnelQuery) modesVariant(breakdown string) (*template.Template, error)
 	if q.by == BySession {
 		uses = append(uses, [2]string{"unit", "session_unit"}, [2]string{"unit_where", "session_unit_where"})
 	}
+	if slices.ContainsFunc(q.steps, func(s funnelStep) bool { return len(s.pages) > 0 }) {
+		uses = append(uses, [2]string{"page_cond", "pages_page_cond"})
+	}
 	if slices.ContainsFunc(q.steps, func(s funnelStep) bool { return len(s.filters) > 0 }) {
 		uses = append(uses, [2]string{"cond", "filter_cond"})
 	}

@@ -267,7 +267,7 @@ func TestFunnelModesSQLVariants(t *testing.T) {
 		return sql[strings.Index(sql, "\nWITH"):]
 	}
 	plain := render([]string{"A", "B"}, ByVisitor, "")
-	for _, part := range []string{"properties", "session_id", "step_window_ms", "traffic_channel", "filter_steps", "fromUnixTimestamp64Milli(first.1"} {
+	for _, part := range []string{"properties", "page_path", "session_id", "step_window_ms", "traffic_channel", "filter_steps", "fromUnixTimestamp64Milli(first.1"} {
 		if strings.Contains(plain, part) {
 			t.Errorf("the plain funnel reads %s:\n%s", part, plain)
 		}
@@ -279,6 +279,7 @@ func TestFunnelModesSQLVariants(t *testing.T) {
 	}{
 		{[]string{"A[k=v]", "B"}, ByVisitor, "", []string{"filter_steps", "JSONExtractString(properties, pk)"}},
 		{[]string{"A", "B within 1m"}, ByVisitor, "", []string{"step_window_ms"}},
+		{[]string{"page:/p/*", "B"}, ByVisitor, "", []string{"e.page_path LIKE q"}},
 		{[]string{"A", "B"}, BySession, "", []string{"e.session_id AS unit", "AND e.session_id != ''"}},
 		{[]string{"A", "B"}, ByVisitor, "channel", []string{"toString(e.traffic_channel)", "first.4 AS value"}},
 		{[]string{"A", "B"}, ByVisitor, TrendWeek, []string{"toMonday(fromUnixTimestamp64Milli(first.1"}},

@@ -3,7 +3,10 @@
 -- funnel.sql. The steps are arrays, but the file is a Go text/template
 -- like funnel.sql, so that a funnel pays only for the parts it uses:
 -- report.FunnelBy redefines "unit" and "unit_where" as "session_unit" and
--- "session_unit_where" to count sessions, "cond" as "filter_cond" for
+-- "session_unit_where" to count sessions, "page_cond" as
+-- "pages_page_cond" for page steps (without one no event's page_path is
+-- read: the step conditions run per step of each event, and every column
+-- they name is copied per step), "cond" as "filter_cond" for
 -- property filters, "step_window" as "step_window_step_window" for
 -- per-step windows, "excluded" and "any_exclude" as "exclude_excluded"
 -- and "exclude_any_exclude" for exclusion steps in mode any, and
@@ -109,7 +112,9 @@
 {{define "session_unit_where"}}
           AND e.session_id != ''{{end -}}
 {{define "cond"}}{{template "step_cond"}}{{end -}}
-{{define "step_cond"}}has({step_events:Array(Array(String))}[j], e.event_name)
+{{define "step_cond"}}has({step_events:Array(Array(String))}[j], e.event_name){{template "page_cond"}}{{end -}}
+{{define "page_cond"}}{{end -}}
+{{define "pages_page_cond"}}
                               OR (e.type IN ('page', 'screen')
                                   AND arrayExists(q -> e.page_path LIKE q, {step_pages:Array(Array(String))}[j])){{end -}}
 {{define "filter_cond"}}{{template "step_cond"}}
