@@ -147,7 +147,7 @@
 {{define "exclude_excluded"}}arraySort(groupArrayIf(toInt64(toUnixTimestamp64Milli(e.event_time)), has({exclude:Array(String)}, e.event_name))){{end -}}
 {{define "any_exclude"}}{{end -}}
 {{define "exclude_any_exclude"}}
-                                                              AND NOT arrayExists(x -> x > a AND x < arrayMax(arrayMap(j -> arrayFirst(y -> y >= a, times[j]), range(1, k + 1))),
+                                                              AND NOT arrayExists(x -> x > a AND x < arrayMax(arrayMap(tj -> arrayFirst(y -> y >= a, tj), arraySlice(times, 1, k))),
                                                                                   excluded){{end -}}
 {{define "units"}}
     per_unit AS
@@ -198,9 +198,12 @@
                                       arrayEnumerate(t), runs, t, arrayShiftLeft(t, k - 1, toInt64(9223372036854775807))),
                      range(1, length({steps:Array(String)}) + 1)) AS starts,
             -- any: anchors[k] = the times a with every step 1..k in [a, a + w]
+            -- (the lambdas take the steps' times as arguments, arraySlice
+            -- (times, 1, k), rather than index times, which would copy it
+            -- for every element)
             -- (with exclusions: and no excluded event strictly between a and
             -- the last of the steps' first times at or after a)
-            arrayMap(k -> arraySort(arrayFilter(a -> arrayAll(j -> arrayExists(x -> x >= a AND x <= a + win_ms, times[j]), range(1, k + 1)){{template "any_exclude"}},
+            arrayMap(k -> arraySort(arrayFilter(a -> arrayAll(tj -> arrayExists(x -> x >= a AND x <= a + win_ms, tj), arraySlice(times, 1, k)){{template "any_exclude"}},
                                                 arrayFlatten(arraySlice(times, 1, k)))),
                      range(1, length({steps:Array(String)}) + 1)) AS anchors,
             if({mode:String} = 'strict',
@@ -209,7 +212,7 @@
             if({mode:String} = 'strict',
                arrayMap((s, k) -> if(empty(s), 0, t[s[1] + k - 1] - t[s[1]]), starts, range(1, length(starts) + 1)),
                arrayMap((a, k) -> if(empty(a), 0,
-                                     arrayMax(arrayMap(j -> arrayFirst(x -> x >= a[1], times[j]) - a[1], range(1, k + 1)))),
+                                     arrayMax(arrayMap(tj -> arrayFirst(x -> x >= a[1], tj) - a[1], arraySlice(times, 1, k)))),
                         anchors, range(1, length(anchors) + 1))) AS ms_to_convert,
             -- first: the unit's earliest step-1 event (ties: the smallest message_id)
             arrayFirst(x -> x.3[1], evs) AS first,
