@@ -361,8 +361,9 @@ func reportRatios(b *testing.B, prefix string, base float64, queries []*timedQue
 //     Then, in a rotation of their own (so that they cannot disturb the
 //     figures above), the baseline again (others-baseline-s) and
 //     retention, attribution, segments, stages and paths, report.Run of
-//     those kinds with the same options, run again only within the budget
-//     as abandonment; their ratios are to this rotation's baseline.
+//     those kinds with the same options, and the funnel in modes strict
+//     and any (funnel-strict, funnel-any), run again only within the
+//     budget as abandonment; their ratios are to this rotation's baseline.
 //  2. merged: SYSTEM START MERGES events, then OPTIMIZE TABLE events FINAL
 //     (timed: optimize-s; merged-parts after it): the state background
 //     merges bring historical data to, where FINAL costs next to nothing.
@@ -418,6 +419,11 @@ func BenchmarkQuery(b *testing.B) {
 	reportQuery := func(kind string) func() error {
 		return func() error { _, err := report.Run(ctx, conn, kind, opts); return err }
 	}
+	modeQuery := func(mode string) func() error {
+		o := opts
+		o.Mode = mode
+		return func() error { _, err := report.Run(ctx, conn, report.KindFunnel, o); return err }
+	}
 	// others are the remaining reports, timed in a rotation of their own
 	// after the funnel's (with a baseline of their own), so that they
 	// cannot disturb the funnel's figures.
@@ -429,6 +435,8 @@ func BenchmarkQuery(b *testing.B) {
 			{name: "segments", run: reportQuery(report.KindSegments)},
 			{name: "stages", run: reportQuery(report.KindStages)},
 			{name: "paths", run: reportQuery(report.KindPaths)},
+			{name: "funnel-strict", run: modeQuery(report.ModeStrict)},
+			{name: "funnel-any", run: modeQuery(report.ModeAny)},
 		}
 	}
 

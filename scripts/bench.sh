@@ -84,6 +84,8 @@ attribution query, unmerged|BenchmarkQuery|attribution-s|others-baseline-s|attri
 segments query, unmerged|BenchmarkQuery|segments-s|others-baseline-s|segments-ratio|-|s
 stages query, unmerged|BenchmarkQuery|stages-s|others-baseline-s|stages-ratio|-|s
 paths query, unmerged|BenchmarkQuery|paths-s|others-baseline-s|paths-ratio|-|s
+funnel query, mode strict, unmerged|BenchmarkQuery|funnel-strict-s|others-baseline-s|funnel-strict-ratio|-|s
+funnel query, mode any, unmerged|BenchmarkQuery|funnel-any-s|others-baseline-s|funnel-any-ratio|-|s
 funnel query (4 steps), merged table|BenchmarkQuery|merged-funnel-s|merged-baseline-s|merged-funnel-ratio|<= 2|s
 funnel floor: per-visitor sort, merged|BenchmarkQuery|floor-sort-s|merged-baseline-s|floor-sort-ratio|-|s
 funnel floor: windowFunnel, merged|BenchmarkQuery|floor-windowfunnel-s|merged-baseline-s|floor-windowfunnel-ratio|-|s
@@ -94,6 +96,8 @@ attribution query, merged|BenchmarkQuery|merged-attribution-s|merged-others-base
 segments query, merged|BenchmarkQuery|merged-segments-s|merged-others-baseline-s|merged-segments-ratio|-|s
 stages query, merged|BenchmarkQuery|merged-stages-s|merged-others-baseline-s|merged-stages-ratio|-|s
 paths query, merged|BenchmarkQuery|merged-paths-s|merged-others-baseline-s|merged-paths-ratio|-|s
+funnel query, mode strict, merged|BenchmarkQuery|merged-funnel-strict-s|merged-others-baseline-s|merged-funnel-strict-ratio|-|s
+funnel query, mode any, merged|BenchmarkQuery|merged-funnel-any-s|merged-others-baseline-s|merged-funnel-any-ratio|-|s
 freshness p50, light load|BenchmarkFreshness|light-p50-ms|-|-|-|ms
 freshness p99, light load|BenchmarkFreshness|light-p99-ms|-|-|<= 2000|ms
 freshness p50, half peak|BenchmarkFreshness|peak-p50-ms|-|-|-|ms
