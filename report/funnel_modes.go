@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"text/template"
@@ -27,21 +26,23 @@ func (q *funnelQuery) modesVariant(breakdown string) (*template.Template, error)
 	if err != nil {
 		return nil, err
 	}
+	// The parts the funnel needs are those funnel.sql's variant names.
+	v := q.variant(breakdown)
 	var uses [][2]string
-	if q.by == BySession {
+	if v.by == BySession {
 		uses = append(uses, [2]string{"unit", "session_unit"}, [2]string{"unit_where", "session_unit_where"})
 	}
-	if slices.ContainsFunc(q.steps, func(s funnelStep) bool { return len(s.pages) > 0 }) {
+	if v.pages {
 		uses = append(uses, [2]string{"page_cond", "pages_page_cond"})
 	}
-	if slices.ContainsFunc(q.steps, func(s funnelStep) bool { return len(s.filters) > 0 }) {
+	if v.filters {
 		uses = append(uses, [2]string{"cond", "filter_cond"})
 	}
-	if q.hasStepWindows() {
+	if v.stepWindows {
 		uses = append(uses, [2]string{"step_window", "step_window_step_window"})
 	}
 	// Exclusions change nothing in mode strict (funnel_modes.sql).
-	if q.mode == ModeAny && len(q.opts.Exclude) > 0 {
+	if q.mode == ModeAny && v.exclude {
 		uses = append(uses, [2]string{"excluded", "exclude_excluded"}, [2]string{"any_exclude", "exclude_any_exclude"})
 	}
 	switch breakdown {
@@ -51,7 +52,7 @@ func (q *funnelQuery) modesVariant(breakdown string) (*template.Template, error)
 	default:
 		uses = append(uses, [2]string{"value", "breakdown_value"}, [2]string{"value_column", "breakdown_value_column"})
 	}
-	return sqlfiles.Variant(t, uses, !q.opts.Filter.IsZero())
+	return sqlfiles.Variant(t, uses, v.filtered)
 }
 
 // modesSQL renders funnel_modes.sql with the parts q needs for a
