@@ -295,14 +295,14 @@
         SELECT
             *,
             toUnixTimestamp64Milli({from:DateTime64(3)}) AS from_ms,
-            -- t_j: the time (ms) of key_j, 2^63-1 without one
+            -- t_j: the time (ms) of key_j, 2^63-1 without one; t_0, the
+            -- earliest step-1 event, every unit here has (per_visitor keeps
+            -- no other)
             {{- range $i, $_ := .Steps}}
             if(key_{{$i}} = 0, 9223372036854775807, toInt64(intDiv(key_{{$i}}, intExp2({{$n}}))) + from_ms) AS t_{{$i}},
             {{- end}}
-            -- first_0: the earliest step-1 event (0 without one)
-            if(key_0 = 0, 0, t_0) AS first_0,
-            -- reach: how many steps that chain has (0 without a step-1
-            -- event); no chain has more, with per-step windows neither
+            -- reach: how many steps that chain has; no chain has more,
+            -- with per-step windows neither
             toUInt32({{range $i, $_ := .Steps}}{{if $i}} + {{end}}(key_{{$i}} != 0){{end}}) AS reach
         FROM {{$from}}
     ),
@@ -311,7 +311,7 @@
         SELECT
             *,
             -- first_chain: the greedy chain t_1..t_N from the earliest
-            -- step-1 event first_0; a missing step is 2^63-1, past any
+            -- step-1 event t_0; a missing step is 2^63-1, past any
             -- window
             [{{range $i, $_ := .Steps}}{{if $i}}, {{end}}t_{{$i}}{{end}}] AS first_chain,
             -- t_last: the time of that chain's last step (t_reach), a
@@ -386,17 +386,17 @@
             -- one if over the arrays, so that the slow path is named once
             if(fast,
                [{{range $i, $_ := .Steps}}{{if $i}},
-                {{end}}if({{$i}} < reach, t_{{$i}} - first_0, 0){{end}}],
+                {{end}}if({{$i}} < reach, t_{{$i}} - t_0, 0){{end}}],
                arrayMap(cts -> arrayMap((k, c) -> c[k] - c[1], range(1, length(cts) + 1), cts), slow_chain_to_step)[1]) AS ms_to_convert,
             -- step_ms[k]: the time of the visitor's step-k event: t_k of that
             -- chain; for step 1, or with no chain, the earliest step-1 event
             if(fast,
                [{{range $i, $_ := .Steps}}{{if $i}},
-                {{end}}if({{$i}} < reach, t_{{$i}}, first_0){{end}}],
-               arrayMap(cts -> arrayMap((k, c) -> if(k = 1 OR empty(c), first_0, c[k]), range(1, length(cts) + 1), cts),
+                {{end}}if({{$i}} < reach, t_{{$i}}, t_0){{end}}],
+               arrayMap(cts -> arrayMap((k, c) -> if(k = 1 OR empty(c), t_0, c[k]), range(1, length(cts) + 1), cts),
                         slow_chain_to_step)[1]) AS step_ms,
-            multiIf({breakdown:String} = 'day', toString(toDate(fromUnixTimestamp64Milli(first_0, 'UTC'))),
-                    {breakdown:String} = 'week', toString(toMonday(fromUnixTimestamp64Milli(first_0, 'UTC'))),
+            multiIf({breakdown:String} = 'day', toString(toDate(fromUnixTimestamp64Milli(t_0, 'UTC'))),
+                    {breakdown:String} = 'week', toString(toMonday(fromUnixTimestamp64Milli(t_0, 'UTC'))),
                     first_value) AS value
         FROM slow_visitors
     ){{end -}}
