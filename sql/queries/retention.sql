@@ -70,6 +70,13 @@
 --                  event (argMinIf by (event_time, message_id), over the
 --                  events first_time is the minimum of) passes
 */ -}}
+{{- /* period: the period (Monday of the week, or first of the month)
+       that contains the time named; offset: how many periods after the
+       cohort's the period named is */ -}}
+{{define "period"}}if({period:String} = 'week', toStartOfWeek({{.}}, 1), toStartOfMonth({{.}})){{end -}}
+{{define "offset"}}toUInt64(if({period:String} = 'week',
+                                 intDiv(dateDiff('day', cohort, {{.}}), 7),
+                                 dateDiff('month', cohort, {{.}}))){{end -}}
 {{define "entry_columns"}}{{end -}}
 {{define "filtered_entry_columns"}},
             e.message_id AS message_id,
@@ -101,12 +108,12 @@ WITH
             if({cohort:String} = 'first-purchase',
                minIf(event_time, event_name = 'Order Completed'),
                min(event_time)) AS first_time,
-            if({period:String} = 'week', toStartOfWeek(first_time, 1), toStartOfMonth(first_time)) AS cohort,
+            {{template "period" "first_time"}} AS cohort,
             groupUniqArray(period_start) AS active_periods,
             groupUniqArrayIf(period_start, event_name = 'Order Completed') AS purchase_periods
         FROM
         (
-            SELECT *, if({period:String} = 'week', toStartOfWeek(event_time, 1), toStartOfMonth(event_time)) AS period_start
+            SELECT *, {{template "period" "event_time"}} AS period_start
             FROM unit_events
         )
         GROUP BY unit
@@ -135,9 +142,9 @@ WITH
         SELECT
             cohort,
             toUInt64(sumIf(active, period_start = cohort)) AS size,
-            groupArray((toUInt64(if({period:String} = 'week',
-                                    intDiv(dateDiff('day', cohort, period_start), 7),
-                                    dateDiff('month', cohort, period_start))), active, purchasers)) AS counts
+            -- the period of `to` - 1 ms, the last one listed
+            {{template "period" "({to:DateTime64(3)} - toIntervalMillisecond(1))"}} AS last_period,
+            groupArray(({{template "offset" "period_start"}}, active, purchasers)) AS counts
         FROM activity
         GROUP BY cohort
     )
@@ -152,7 +159,5 @@ SELECT
     toUInt64(arrayFirst(c -> c.1 = period_offset, counts).3) AS purchasers,
     toFloat64(purchasers / size) AS purchaser_share
 FROM per_cohort
-ARRAY JOIN range(toUInt64(if({period:String} = 'week',
-                             intDiv(dateDiff('day', cohort, toStartOfWeek({to:DateTime64(3)} - toIntervalMillisecond(1), 1)), 7),
-                             dateDiff('month', cohort, toStartOfMonth({to:DateTime64(3)} - toIntervalMillisecond(1)))) + 1)) AS period_offset
+ARRAY JOIN range({{template "offset" "last_period"}} + 1) AS period_offset
 ORDER BY cohort, period_offset
