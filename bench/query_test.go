@@ -101,6 +101,24 @@ FROM events
 GROUP BY visitor_id
 SETTINGS max_insert_threads = 2, optimize_on_insert = 0`
 
+// liveBatchSQL writes one part as a processor's batch would on a running
+// pipeline: %[2]d new events (fresh message ids, inserted now) of existing
+// visitors, copies of every %[3]d-th stored event with its event time
+// moved into the 10 minutes before %[1]s, in one INSERT without
+// collapsing on insert (as the processor writes). ClickHouse writes it as
+// a level-0 part, which FINAL must merge with every part whose sorting-key
+// range it overlaps.
+const liveBatchSQL = `
+INSERT INTO events
+SELECT * REPLACE (
+    toString(generateUUIDv4(cityHash64(message_id))) AS message_id,
+    addMilliseconds(toDateTime64('%[1]s', 3, 'UTC'), -1 - toInt64(cityHash64(message_id, 1) %% 600000)) AS event_time,
+    now64(3) AS inserted_at)
+FROM events
+WHERE cityHash64(message_id) %% %[3]d = 0
+LIMIT %[2]d
+SETTINGS optimize_on_insert = 0`
+
 // loadSynthetic creates a fresh database on the embedded ClickHouse, loads
 // n synthetic events and their sessions, and returns a connection to it
 // (closed when the benchmark ends) and the database's name. With
@@ -375,11 +393,19 @@ func reportRatios(b *testing.B, prefix string, base float64, queries []*timedQue
 //     windowFunnel with the default window, levels only
 //     (floorWindowFunnelSQL); abandonment and time-on-site, then the other
 //     reports' rotation, as in unmerged.
+//  3. live: SYSTEM STOP MERGES events, then one processor batch beside
+//     the merged part (liveBatchSQL: 10,000 events, at most n/100, of
+//     existing visitors in the last 10 minutes of the range; live-parts
+//     after it): the state a dashboard on a running pipeline reads, merged
+//     history and the parts written since the last merge.
+//     BENCH_QUERY_REPS times per iteration, in rotating order: baseline
+//     and funnel as above.
 //
 // Each state reports each query's median seconds and its ratio to that
 // state's baseline median, the merged state's names prefixed "merged-"
-// (the floors' "floor-"). Goal: funnel-ratio <= 2. The funnel's step
-// counts must be the same in both states.
+// (the floors' "floor-"), the live state's "live-". Goal: funnel-ratio <=
+// 2. The funnel's step counts must be the same in the first two states,
+// and in the live state at least those (the batch only adds events).
 func BenchmarkQuery(b *testing.B) {
 	ctx := b.Context()
 	n := envInt("BENCH_EVENTS", 10_000_000)
@@ -517,6 +543,39 @@ func BenchmarkQuery(b *testing.B) {
 	}
 	b.Logf("funnel counts %v; windowFunnel levels reached %v; %d step events", counts, reached, floorEvents)
 
+	// 3. live
+	if err := conn.Exec(ctx, "SYSTEM STOP MERGES events"); err != nil {
+		b.Fatalf("stop merges: %v", err)
+	}
+	batch := min(10_000, max(n/100, 1))
+	q := fmt.Sprintf(liveBatchSQL, synthEnd.Format("2006-01-02 15:04:05"), batch, max(n/batch/2, 1))
+	if err := conn.Exec(ctx, q); err != nil {
+		b.Fatalf("insert the live batch: %v", err)
+	}
+	liveParts, err := activeParts(ctx, conn, database)
+	if err != nil {
+		b.Fatalf("count parts: %v", err)
+	}
+	var liveFunnel *report.FunnelReport
+	live := []*timedQuery{
+		{name: "baseline", always: true, run: baseline},
+		{name: "funnel", always: true, run: funnelQuery(&liveFunnel)},
+	}
+	b.StartTimer()
+	rotate(b, b.N*reps, budget, live)
+	b.StopTimer()
+	if err := checkFunnel(liveFunnel); err != nil {
+		b.Fatal(err)
+	}
+	var liveCounts []uint64
+	for i, s := range liveFunnel.Steps {
+		liveCounts = append(liveCounts, s.Count)
+		if s.Count < mergedCounts[i] {
+			b.Fatalf("funnel counts %v live, %v merged: the batch only adds events", liveCounts, mergedCounts)
+		}
+	}
+	b.Logf("live funnel counts %v", liveCounts)
+
 	b.ReportMetric(float64(n), "events")
 	b.ReportMetric(load.Seconds(), "load-s")
 	b.ReportMetric(settle.Seconds(), "settle-s")
@@ -532,6 +591,11 @@ func BenchmarkQuery(b *testing.B) {
 	reportRatios(b, "merged-", base, merged[1:2])
 	reportRatios(b, "", base, merged[2:4])
 	reportRatios(b, "merged-", base, merged[4:])
+	b.ReportMetric(float64(batch), "live-batch-events")
+	b.ReportMetric(float64(liveParts), "live-parts")
+	base = median(live[0].secs)
+	b.ReportMetric(base, "live-baseline-s")
+	reportRatios(b, "live-", base, live[1:])
 	base = median(unmergedOthers[0].secs)
 	b.ReportMetric(base, "others-baseline-s")
 	reportRatios(b, "", base, unmergedOthers[1:])

@@ -98,6 +98,7 @@ stages query, merged|BenchmarkQuery|merged-stages-s|merged-others-baseline-s|mer
 paths query, merged|BenchmarkQuery|merged-paths-s|merged-others-baseline-s|merged-paths-ratio|-|s
 funnel query, mode strict, merged|BenchmarkQuery|merged-funnel-strict-s|merged-others-baseline-s|merged-funnel-strict-ratio|-|s
 funnel query, mode any, merged|BenchmarkQuery|merged-funnel-any-s|merged-others-baseline-s|merged-funnel-any-ratio|-|s
+funnel query (4 steps), live: merged + one fresh batch|BenchmarkQuery|live-funnel-s|live-baseline-s|live-funnel-ratio|<= 2|s
 freshness p50, light load|BenchmarkFreshness|light-p50-ms|-|-|-|ms
 freshness p99, light load|BenchmarkFreshness|light-p99-ms|-|-|<= 2000|ms
 freshness p50, half peak|BenchmarkFreshness|peak-p50-ms|-|-|-|ms
