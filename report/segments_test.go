@@ -23,9 +23,16 @@ func TestSegmentsGolden(t *testing.T) {
 		rich{id: "5", visitor: "vc", at: at(25, 0), revenue: 20, properties: cat("toys")},
 		rich{id: "6", visitor: "vc", name: added, at: at(25, 0), properties: cat("books")},
 		rich{id: "7", visitor: "vc", name: added, at: at(24, 0), properties: cat("books")},
+		// Not counted for vc's top category: views, and adds before the range.
+		rich{id: "7b", visitor: "vc", name: "Product Viewed", at: at(23, 0), properties: cat("toys")},
+		rich{id: "7c", visitor: "vc", name: "Product Viewed", at: at(23, 1), properties: cat("toys")},
+		rich{id: "7d", visitor: "vc", name: added, at: time.Date(2026, 10, 20, 0, 0, 0, 0, time.UTC), properties: cat("toys")},
+		rich{id: "7e", visitor: "vc", name: added, at: time.Date(2026, 10, 21, 0, 0, 0, 0, time.UTC), properties: cat("toys")},
 		// vd: a user id on its events but no identity link: its own customer.
 		rich{id: "8", visitor: "vd", user: "u4", at: at(2, 0), revenue: 300},
 		rich{id: "9", visitor: "vd", user: "u4", at: at(3, 12), revenue: 200},
+		// vd's traits name email with a JSON escape: "\u0065mail" is "email".
+		rich{id: "9b", visitor: "vd", typ: "identify", at: at(3, 0), properties: `{"\u0065mail":"vd@example.com"}`},
 		// ve: a tie between two categories: the first by name.
 		rich{id: "10", visitor: "ve", at: at(29, 18), revenue: 10, properties: `{"category":"b-cat"}`},
 		rich{id: "11", visitor: "ve", name: added, at: at(29, 17), properties: `{"category":"a-cat"}`},
@@ -48,7 +55,7 @@ func TestSegmentsGolden(t *testing.T) {
 	// 1..5. F by orders: vc, ve, vf have 1 (tied, rank 1: F 1), vd 2 (rank
 	// 4), u1 3 (rank 5). M by revenue: ve 10, vc 20, vf 60, u1 180, vd 500.
 	want := []string{
-		"vd [vd] u4  2 500 250 2026-11-03T12:00 27.5  1 4 5 At risk",
+		"vd [vd] u4 vd@example.com 2 500 250 2026-11-03T12:00 27.5  1 4 5 At risk",
 		"u1 [va vb] u1 u1@example.com 3 180 60 2026-11-28T12:00 2.5 shoes 4 5 4 Champions",
 		"vf [vf]  new@example.com 1 60 60 2026-11-10T00:00 21  2 1 3 Hibernating",
 		"vc [vc]   1 20 20 2026-11-25T00:00 6 books 3 1 2 Promising",

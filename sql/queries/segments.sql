@@ -122,7 +122,16 @@ WITH
             e.user_id AS uid,
             e.event_name AS event_name,
             e.event_time AS event_time,
-            e.properties AS properties
+            -- the two properties the report reads. JSON is parsed only
+            -- where it can hold them (the if()s run their JSON branch on
+            -- those rows alone): a key "email" is either in the text as
+            -- it is or written with a \u escape, so a text with neither
+            -- 'email' nor a backslash has none. category is read only
+            -- from the events top_category counts.
+            if(position(e.properties, 'email') > 0 OR position(e.properties, '\\') > 0,
+               JSONExtractString(e.properties, 'email'), '') AS email,
+            if(e.event_name IN ('Order Completed', 'Product Added') AND e.event_time >= {from:DateTime64(3)},
+               JSONExtractString(e.properties, 'category'), '') AS category
         FROM events AS e FINAL
         LEFT JOIN (SELECT visitor_id, person_id FROM persons) AS p ON p.visitor_id = e.visitor_id
         WHERE e.event_time < {to:DateTime64(3)}
@@ -150,32 +159,24 @@ WITH
             k.orders AS orders,
             k.revenue AS revenue,
             toFloat64(k.revenue / k.orders) AS aov,
-            k.last_order AS last_order
+            k.last_order AS last_order,
+            -- the most counted; indexOf finds the first of equal counts,
+            -- the first by name
+            if(empty(e.category_counts.1), '',
+               e.category_counts.1[indexOf(e.category_counts.2, arrayMax(e.category_counts.2))]) AS top_category
         FROM
         (
             SELECT
                 customer_id,
                 arraySort(groupUniqArray(visitor_id)) AS visitor_ids,
                 if(max(linked), customer_id, argMaxIf(uid, event_time, uid != '')) AS user_id,
-                argMaxIf(JSONExtractString(properties, 'email'), event_time, JSONExtractString(properties, 'email') != '') AS email
+                argMaxIf(email, event_time, email != '') AS email,
+                -- (categories sorted by name, their counts)
+                sumMapIf([category], [toInt64(1)], category != '') AS category_counts
             FROM customer_events
             GROUP BY customer_id
         ) AS e
         INNER JOIN customer_orders AS k ON k.customer_id = e.customer_id
-    ),
-    categories AS
-    (
-        SELECT customer_id, arraySort(x -> (-x.2, x.1), groupArray((category, n)))[1].1 AS top_category
-        FROM
-        (
-            SELECT customer_id, JSONExtractString(properties, 'category') AS category, toInt64(count()) AS n
-            FROM customer_events
-            WHERE event_name IN ('Order Completed', 'Product Added')
-              AND event_time >= {from:DateTime64(3)}
-              AND category != ''
-            GROUP BY customer_id, category
-        )
-        GROUP BY customer_id
     ),
     scored AS
     (
@@ -189,12 +190,11 @@ WITH
             c.aov AS aov,
             c.last_order AS last_order,
             toFloat64(dateDiff('millisecond', c.last_order, {to:DateTime64(3)}) / 86400000) AS recency_days,
-            coalesce(k.top_category, '') AS top_category,
+            c.top_category AS top_category,
             toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY c.last_order) - 1), count() OVER ())) AS r,
             toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY c.orders) - 1), count() OVER ())) AS f,
             toUInt8(1 + intDiv(5 * (rank() OVER (ORDER BY c.revenue) - 1), count() OVER ())) AS m
         FROM customers AS c
-        LEFT JOIN categories AS k ON k.customer_id = c.customer_id
     )
 SELECT
     customer_id, visitor_ids, user_id, email, orders, revenue, aov, last_order,
