@@ -14,10 +14,11 @@
 //     report runs them, over synthetic events loaded into the
 //     embedded ClickHouse with INSERT ... SELECT FROM numbers(N), as a
 //     multiple of a plain GROUP BY visitor_id count over the same table, in
-//     two states of the events table: the parts the load wrote (merges
-//     stopped) and, after OPTIMIZE TABLE events FINAL, one merged part,
-//     where two floors of the funnel are measured too (each visitor's step
-//     events sorted by time, and ClickHouse's windowFunnel).
+//     three states of the events table: the parts the load wrote (merges
+//     stopped); after OPTIMIZE TABLE events FINAL, one merged part, where
+//     two floors of the funnel are measured too (each visitor's step events
+//     sorted by time, and ClickHouse's windowFunnel); and live, the merged
+//     part plus one fresh processor batch (the funnel only).
 //   - BenchmarkFreshness: collector -> Kafka -> processor -> ClickHouse in
 //     one process; the time from the collector's 2xx to the event being
 //     queryable in events, and to its session (events.session_id) being
