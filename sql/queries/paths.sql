@@ -59,8 +59,11 @@ WITH
             s.session_id AS session_id,
             arrayMap(x -> x.3, arraySort(groupArray((e.event_time, e.message_id,
                 if(e.type = 'track', toString(e.event_name), concat('page:', e.page_path))))))  AS labels,
-            -- collapse consecutive repeats
-            arrayFilter((x, i) -> i = 1 OR x != labels[i - 1], labels, arrayEnumerate(labels)) AS sequence,
+            -- collapse consecutive repeats: keep a label unless it equals
+            -- the one before (labels shifted right by one). The previous
+            -- label is an argument of the lambda, not labels[i - 1]: a
+            -- lambda that names an array gets a copy of it for each element
+            arrayFilter((x, prev, i) -> i = 1 OR x != prev, labels, arrayPushFront(arrayPopBack(labels), ''), arrayEnumerate(labels)) AS sequence,
             if({from_event:String} = '', 1, indexOf(sequence, {from_event:String})) AS start
         FROM events AS e FINAL
         INNER JOIN live AS s ON s.visitor_id = e.visitor_id
