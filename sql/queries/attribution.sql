@@ -67,7 +67,8 @@
 --   value is shown as '(not set)'.
 --
 -- The CTEs are the definitions: `conversions` every conversion, `journeys`
--- one row per conversion with at least one touch (its touches in order).
+-- one row per conversion with its touches in order (`path`, empty for a
+-- conversion without one, which `credits` then leaves out).
 -- attribution_totals.sql is run with the text of this file up to the line
 -- "-- credits end" in front of it, so its totals count the very
 -- conversions and touches the rows credit.
@@ -146,6 +147,7 @@ WITH
             s.session_id AS session_id,
             s.start_time AS start_time,
             s.traffic_channel IN ('Direct', '') AS direct,
+            true AS touched,
             toString(multiIf({dimension:String} = 'channel', toString(s.traffic_channel),
                              {dimension:String} = 'source', s.utm_source,
                              {dimension:String} = 'medium', s.utm_medium,
@@ -166,17 +168,22 @@ WITH
             c.conversion_id AS conversion_id,
             any(c.conversion_time) AS conversion_time,
             any(c.revenue) AS revenue,
-            arraySort(x -> (x.1, x.2), groupArray((t.start_time, t.session_id, t.value, t.direct))) AS path
+            arraySort(x -> (x.1, x.2), groupArrayIf((t.start_time, t.session_id, t.value, t.direct), t.touched)) AS path
         -- conversions on the right: the join holds them in memory and the
         -- touches stream past; and they are named once, since each
         -- reference to a CTE evaluates it again (net_orders reads events
-        -- FINAL twice)
+        -- FINAL twice). A RIGHT JOIN, so that a conversion without a touch
+        -- is a row too (t.touched false: the columns' defaults), and
+        -- attribution_totals.sql counts every conversion from journeys
+        -- alone, without naming conversions a second time.
         FROM touches AS t
-        INNER JOIN conversions AS c ON c.unit = t.unit
-        WHERE t.start_time <= c.conversion_time
+        RIGHT JOIN conversions AS c ON c.unit = t.unit
+          AND t.start_time <= c.conversion_time
           AND t.start_time >= c.conversion_time - toIntervalSecond({lookback_seconds:UInt64})
         GROUP BY unit, visitor_id, conversion_id
     ),
+    -- one row per touch of a journey: arrayJoin of an empty path gives
+    -- none, so a conversion without a touch is credited to nothing
     credits AS
     (
         SELECT
