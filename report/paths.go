@@ -22,6 +22,8 @@ const (
 type PathsReport struct {
 	// FromEvent is the starting label ("" for session entry).
 	FromEvent string `json:"from_event"`
+	// ToEvent is the ending label ("" for none): the paths lead to it.
+	ToEvent string `json:"to_event"`
 	// Depth is the most labels a path has.
 	Depth int `json:"depth"`
 	// Paths are the most common paths, the most visitors first.
@@ -39,8 +41,8 @@ type Path struct {
 // Kind is KindPaths.
 func (*PathsReport) Kind() string { return KindPaths }
 
-// Paths runs sql/queries/paths.sql: opts.From, To, Site, FromEvent, Depth
-// (DefaultDepth when 0) and Filter. A session passes the filter when its
+// Paths runs sql/queries/paths.sql: opts.From, To, Site, FromEvent or
+// ToEvent (not both), Depth (DefaultDepth when 0) and Filter. A session passes the filter when its
 // first event does, as in TimeOnSite: the session's traffic_channel and
 // touchpoint (those of its first event) and that event's properties. A
 // session that passes keeps its whole path, from its entry or from
@@ -56,19 +58,22 @@ func Paths(ctx context.Context, conn driver.Conn, opts Options) (*PathsReport, e
 	if depth < 1 || depth > maxDepth {
 		return nil, fmt.Errorf("paths: depth %d: want 1 to %d", opts.Depth, maxDepth)
 	}
-	from := strings.TrimSpace(opts.FromEvent)
+	from, to := strings.TrimSpace(opts.FromEvent), strings.TrimSpace(opts.ToEvent)
+	if from != "" && to != "" {
+		return nil, fmt.Errorf("paths: from event %q and to event %q: give one of them", from, to)
+	}
 	query, err := filteredSQL("paths", opts.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("paths: %w", err)
 	}
-	params := append(opts.rangeParams(), chgo.Named("from_event", from),
+	params := append(opts.rangeParams(), chgo.Named("from_event", from), chgo.Named("to_event", to),
 		chgo.Named("depth", uint64(depth)), chgo.Named("limit", uint64(pathsLimit)))
 	rows, err := conn.Query(ctx, query, params...)
 	if err != nil {
 		return nil, fmt.Errorf("paths: query: %w", err)
 	}
 	defer rows.Close()
-	r := &PathsReport{FromEvent: from, Depth: depth, Paths: []Path{}}
+	r := &PathsReport{FromEvent: from, ToEvent: to, Depth: depth, Paths: []Path{}}
 	for rows.Next() {
 		var p Path
 		if err := rows.Scan(&p.Path, &p.Visitors, &p.Sessions); err != nil {

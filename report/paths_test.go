@@ -65,6 +65,17 @@ func TestPaths(t *testing.T) {
 		}
 		return r.Paths
 	}
+	runTo := func(toEvent string, depth int) []Path {
+		t.Helper()
+		r, err := Paths(t.Context(), conn, Options{From: from, To: to, ToEvent: toEvent, Depth: depth})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.ToEvent != toEvent || r.FromEvent != "" {
+			t.Errorf("report to %q from %q, want to %q", r.ToEvent, r.FromEvent, toEvent)
+		}
+		return r.Paths
+	}
 	check := func(what string, got []Path, want ...Path) {
 		t.Helper()
 		if len(got) != len(want) {
@@ -94,6 +105,26 @@ func TestPaths(t *testing.T) {
 	check("depth 1", run("", 1), Path{[]string{home}, 3, 4}, Path{[]string{shoes}, 1, 1})
 	check("no such event", run("Refunded", 4))
 
+	// Leading to an event: the sequences are s1 [home shoes PA cart OC],
+	// s2 [home], s3 [home shoes PA cart], s4 [shoes PA home], s7 [home].
+	check("to Product Added", runTo("Product Added", 3),
+		Path{[]string{home, shoes, "Product Added"}, 2, 2},
+		Path{[]string{shoes, "Product Added"}, 1, 1},
+	)
+	// s1 has 5 elements: the last 2 end with its Order Completed.
+	check("to Order Completed", runTo("Order Completed", 2), Path{[]string{cart, "Order Completed"}, 1, 1})
+	// The first /home of a session ends its path: s1's and s3's is their
+	// entry, so the path is 1 long; s4's comes after 2 elements.
+	check("to /home", runTo(home, 4),
+		Path{[]string{home}, 3, 4},
+		Path{[]string{shoes, "Product Added", home}, 1, 1},
+	)
+	check("to Product Added, depth 1", runTo("Product Added", 1), Path{[]string{"Product Added"}, 3, 3})
+	check("to no such event", runTo("Refunded", 4))
+	if _, err := Paths(t.Context(), conn, Options{From: from, To: to, FromEvent: home, ToEvent: cart}); err == nil {
+		t.Error("from and to event: no error")
+	}
+
 	r, err := Paths(t.Context(), conn, Options{From: date(2026, 10, 1), To: date(2026, 10, 2)})
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +133,7 @@ func TestPaths(t *testing.T) {
 	if err := Write(&b, r, FormatJSON); err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"from_event":"","depth":4,"paths":[]}` + "\n"; b.String() != want {
+	if want := `{"from_event":"","to_event":"","depth":4,"paths":[]}` + "\n"; b.String() != want {
 		t.Errorf("empty json = %s, want %s", b.String(), want)
 	}
 	r.Paths = run(shoes, 2)
@@ -116,6 +147,38 @@ func TestPaths(t *testing.T) {
 	for _, depth := range []int{-1, 51} {
 		if _, err := Paths(t.Context(), conn, Options{From: from, To: to, Depth: depth}); err == nil {
 			t.Errorf("depth %d: no error", depth)
+		}
+	}
+}
+
+// TestPathsToFirstOccurrence: with ToEvent a path ends at the session's
+// first element equal to it, not a later one.
+func TestPathsToFirstOccurrence(t *testing.T) {
+	conn := migratedConn(t)
+	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	insertSessions(t, conn, sess{id: "s1", visitor: "x", start: t0, duration: 3 * time.Minute, version: 1})
+	insertFull(t, conn,
+		fev{id: "x1", visitor: "x", typ: "page", path: "/a", at: t0},
+		fev{id: "x2", visitor: "x", name: "B", at: t0.Add(time.Minute)},
+		fev{id: "x3", visitor: "x", typ: "page", path: "/a", at: t0.Add(2 * time.Minute)},
+		fev{id: "x4", visitor: "x", name: "C", at: t0.Add(3 * time.Minute)},
+	)
+	for _, c := range []struct {
+		to    string
+		depth int
+		want  string
+	}{
+		{"page:/a", 3, "page:/a"},
+		{"B", 3, "page:/a > B"},
+		{"C", 3, "B > page:/a > C"},
+		{"C", 10, "page:/a > B > page:/a > C"},
+	} {
+		r, err := Paths(t.Context(), conn, Options{From: date(2026, 11, 1), To: date(2026, 11, 3), ToEvent: c.to, Depth: c.depth})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Paths) != 1 || strings.Join(r.Paths[0].Path, pathSeparator) != c.want || r.Paths[0].Sessions != 1 {
+			t.Errorf("to %s, depth %d: %+v, want one session's %s", c.to, c.depth, r.Paths, c.want)
 		}
 	}
 }

@@ -107,6 +107,10 @@ type Options struct {
 	// FromEvent is where a path starts: an event name or "page:/path";
 	// empty for the session's entry.
 	FromEvent string
+	// ToEvent is where a path ends (the paths leading to it): an event
+	// name or "page:/path"; empty for none. At most one of FromEvent and
+	// ToEvent is set.
+	ToEvent string
 	// Depth is how many events a path has, the start included
 	// (DefaultDepth when 0).
 	Depth int

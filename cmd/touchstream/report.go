@@ -50,6 +50,7 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 		carts    bool
 		detail   bool
 		fromEv   string
+		toEv     string
 		depth    = report.DefaultDepth
 	)
 	fs := newFlagSet("report", "REPORT_")
@@ -77,6 +78,7 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	fs.Bool(&carts, "carts", "abandonment: print the abandoned carts (cart, visitor, user, time, value, items) instead of the rates; with --format csv, a list for email/SMS reminders")
 	fs.Int(&dropoff, "dropoff", "funnel: list the visitors (persons, sessions with --by) who reached step K and not K+1 (with --format csv: for remarketing) and what they did next")
 	fs.String(&fromEv, "from-event", `paths: start at a session's first such event: an event name or "page:/path" (default: the session's entry)`)
+	fs.String(&toEv, "to-event", `paths: the paths leading to a session's first such event, which ends each (instead of --from-event)`)
 	fs.Int(&depth, "depth", "paths: how many pages and events a path has, the start included")
 	fs.String(&within, "within", "abandonment: how soon an order must follow a cart or checkout (24h, 2d, ...)")
 	fs.String(&model, "model", "attribution: all (every model side by side) or one of "+strings.Join(report.Models, ", "))
@@ -145,7 +147,10 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	if depth < 1 {
 		return fmt.Errorf("--depth %d: want 1 or more", depth)
 	}
-	opts.FromEvent, opts.Depth = fromEv, depth
+	if fromEv != "" && toEv != "" {
+		return errors.New("--from-event and --to-event: give one of them")
+	}
+	opts.FromEvent, opts.ToEvent, opts.Depth = fromEv, toEv, depth
 	opts.Filter.Channels, opts.Filter.Touchpoints = report.SplitList(channel), report.SplitList(tpoint)
 	if opts.Filter.Where, err = report.ParseWhere(where); err != nil {
 		return fmt.Errorf("--where: %w", err)

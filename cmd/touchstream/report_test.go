@@ -263,6 +263,13 @@ func TestReportCommand(t *testing.T) {
 	if want := "path,visitors,sessions\npage:/a > Signed Up,1,1\n"; out.String() != want {
 		t.Errorf("paths csv:\n got %s\nwant %s", out.String(), want)
 	}
+	out.Reset()
+	if err := reportTo(t.Context(), &out, []string{"paths", "--from", "2026-11-03", "--to", "2026-11-03", "--to-event", "Signed Up", "--format", "json"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"from_event":"","to_event":"Signed Up","depth":4,"paths":[{"path":["page:/a","Signed Up"],"visitors":1,"sessions":1}]}` + "\n"; out.String() != want {
+		t.Errorf("paths --to-event json:\n got %s\nwant %s", out.String(), want)
+	}
 
 	// Retention by month of first purchase: a bought on Nov 2.
 	out.Reset()
@@ -307,6 +314,7 @@ func TestReportCommand(t *testing.T) {
 		{"funnel", "--steps", "A[k"},
 		{"abandonment", "--breakdown", "channel"},
 		{"paths", "--depth", "0"},
+		{"paths", "--from-event", "A", "--to-event", "B"},
 		{"segments", "--by", "person"},
 		{"attribution", "--by", "session"},
 		{"traffic", "--from", "2026-11-01T10:00:00Z", "--to", "2026-11-03"},

@@ -1,5 +1,6 @@
 -- paths: the most common sequences of pages and events in a session, from
--- its entry or from a starting event (`touchstream report paths`).
+-- its entry or from a starting event, or leading to an ending event
+-- (`touchstream report paths`).
 -- Reads sessions FINAL (live rows, is_deleted = 0) and events FINAL.
 --
 -- Parameters:
@@ -7,6 +8,8 @@
 --   {site:String}        keep events whose write_key is this; '' keeps all
 --   {from_event:String}  the starting event as a label (below); '' for the
 --                        session's entry
+--   {to_event:String}    the ending event as a label; '' for none. At most
+--                        one of from_event and to_event is set
 --   {depth:UInt64}       the most labels a path has, the start included (>= 1)
 --   {limit:UInt64}       how many paths to return
 --
@@ -28,6 +31,11 @@
 --              (sessions without it have no path).
 --   path       the first `depth` elements of the sequence; shorter when the
 --              session ends sooner (a path of 2 ended after 2 elements).
+--              With to_event instead: the `depth` elements of the sequence
+--              that end with its first element equal to to_event, that
+--              element included; shorter when the session started sooner
+--              (a path of 2 began the session). Sessions without it have
+--              no path.
 --   visitors   the distinct visitor_ids with at least one session whose
 --              path it is; sessions: the number of such sessions.
 --
@@ -64,7 +72,13 @@ WITH
             -- label is an argument of the lambda, not labels[i - 1]: a
             -- lambda that names an array gets a copy of it for each element
             arrayFilter((x, prev, i) -> i = 1 OR x != prev, labels, arrayPushFront(arrayPopBack(labels), ''), arrayEnumerate(labels)) AS sequence,
-            if({from_event:String} = '', 1, indexOf(sequence, {from_event:String})) AS start
+            -- the first element equal to to_event (0: none, or no to_event)
+            indexOf(sequence, {to_event:String}) AS end_at,
+            toInt64(multiIf({to_event:String} != '', if(end_at = 0, 0, greatest(1, toInt64(end_at) - toInt64({depth:UInt64}) + 1)),
+                            {from_event:String} = '', 1,
+                            toInt64(indexOf(sequence, {from_event:String})))) AS start,
+            -- how many elements from start
+            toInt64(if({to_event:String} != '', toInt64(end_at) - start + 1, toInt64({depth:UInt64}))) AS span
         FROM events AS e FINAL
         INNER JOIN live AS s ON s.visitor_id = e.visitor_id
         -- sessions last at most 24 h: this bound only prunes partitions
@@ -77,7 +91,7 @@ WITH
         GROUP BY s.visitor_id, s.session_id
     )
 SELECT
-    arraySlice(sequence, start, {depth:UInt64}) AS path,
+    arraySlice(sequence, start, span) AS path,
     uniqExact(visitor_id) AS visitors,
     count() AS sessions
 FROM per_session
