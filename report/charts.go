@@ -555,7 +555,9 @@ func timeByChannelChart(r *TimeOnSiteReport) chart {
 }
 
 // stageFlowChart draws the visitors of each journey stage as centred bars,
-// one under the other, with the share of the stage before between them.
+// one under the other, and between two bars how many of the stage above
+// went on to the next (its KPIs conversion_to_next and
+// median_seconds_to_next, stages.sql).
 func stageFlowChart(r *StagesReport) chart {
 	if len(r.Stages) == 0 {
 		return chart{}
@@ -569,16 +571,16 @@ func stageFlowChart(r *StagesReport) chart {
 		peak = math.Max(peak, float64(st.Visitors))
 	}
 	height := 10 + float64(len(r.Stages))*rowH + float64(len(r.Stages)-1)*gapH + 10
-	s := newSVG("Journey stage flow: visitors per stage", height)
+	s := newSVG("Journey stage flow: visitors per stage, and the share that went on to the next", height)
 	y := 10.0
 	for i, st := range r.Stages {
 		if i > 0 {
-			prev := r.Stages[i-1].Visitors
-			share := "-"
-			if prev > 0 {
-				share = formatPercent(float64(st.Visitors) / float64(prev))
+			prev := r.Stages[i-1]
+			if conv, ok := prev.KPIs.Get("conversion_to_next"); ok {
+				median, _ := prev.KPIs.Get("median_seconds_to_next")
+				s.text(mid, y-5, "middle", mutedColor, 11,
+					"↓ "+formatPercent(conv)+" of "+prev.Stage+" went on (median "+formatSeconds(median)+")")
 			}
-			s.text(mid, y-5, "middle", mutedColor, 11, "↓ "+share+" of "+r.Stages[i-1].Stage)
 		}
 		w := math.Max(svgScale(float64(st.Visitors), peak, barW), 1)
 		s.text(labelW, y+rowH/2+4, "end", textColor, 13, st.Stage)

@@ -126,7 +126,9 @@ func TestAbandonmentCharts(t *testing.T) {
 func TestPageCharts(t *testing.T) {
 	var b strings.Builder
 	results := []Result{sampleFunnel, sampleAbandonment, sampleTimeOnSite,
-		&StagesReport{Stages: []Stage{{Stage: "awareness", Visitors: 10}, {Stage: "evaluation", Visitors: 4}}}}
+		&StagesReport{Stages: []Stage{
+			{Stage: "awareness", Visitors: 10, KPIs: KPIs{{"conversion_to_next", 0.4}, {"median_seconds_to_next", 1800}}},
+			{Stage: "evaluation", Visitors: 4}}}}
 	if err := WritePage(&b, "t", results...); err != nil {
 		t.Fatal(err)
 	}
@@ -134,8 +136,8 @@ func TestPageCharts(t *testing.T) {
 	if n := strings.Count(page, "<figure>"); n != len(results) {
 		t.Errorf("%d figures, want one per report (%d)", n, len(results))
 	}
-	if !strings.Contains(page, "↓ 40.0% of awareness") {
-		t.Error("stage flow lacks the share of the stage before")
+	if !strings.Contains(page, "↓ 40.0% of awareness went on (median 30m0s)") {
+		t.Error("stage flow lacks the conversion from the stage before")
 	}
 	if m := regexp.MustCompile(`(?i)(src|href)=|<script|url\(|@import`).FindString(page); m != "" {
 		t.Errorf("page refers to something outside itself: %q", m)

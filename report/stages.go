@@ -227,6 +227,9 @@ var kpiFormats = map[string]struct {
 	"nps":                       {"NPS", formatScore},
 	"nps_responses":             {"NPS responses", formatFloat},
 	"social_shares":             {"social shares", formatFloat},
+	"visitors_to_next":          {"went on to the next stage", formatFloat},
+	"conversion_to_next":        {"conversion to the next stage", formatPercent},
+	"median_seconds_to_next":    {"time to the next stage (median)", formatSeconds},
 }
 
 // formatMoney prints an amount with two decimals.

@@ -42,10 +42,12 @@ func TestStagesFilter(t *testing.T) {
 	// a's order converts it (rate 0); b's cart c2 (session sb, Direct) is
 	// not kept.
 	checkStages(t, got, []wantStage{
-		{2, 2, KPIs{{"sessions", 2}, {"ad_impressions", 0}, {"ad_clicks", 0}, {"ctr", 0}}},
-		{1, 1, KPIs{{"engagement_rate", 0.5}, {"mean_time_on_site_seconds", 62.5}, {"leads", 1}, {"lead_conversion_rate", 1}}},
-		{1, 2, KPIs{{"orders", 1}, {"conversion_rate", 0.5}, {"aov", 100}, {"cart_abandonment_rate", 0}, {"checkout_abandonment_rate", 0}}},
-		{0, 0, KPIs{{"retention_rate", 0.5}, {"repeat_purchase_rate", 0}, {"csat", 0}, {"csat_responses", 0}}},
+		// c evaluates 60 s after its first awareness event; a buys but
+		// never evaluates.
+		{2, 2, append(KPIs{{"sessions", 2}, {"ad_impressions", 0}, {"ad_clicks", 0}, {"ctr", 0}}, toNext(1, 0.5, 60)...)},
+		{1, 1, append(KPIs{{"engagement_rate", 0.5}, {"mean_time_on_site_seconds", 62.5}, {"leads", 1}, {"lead_conversion_rate", 1}}, toNext(0, 0, 0)...)},
+		{1, 2, append(KPIs{{"orders", 1}, {"conversion_rate", 0.5}, {"aov", 100}, {"cart_abandonment_rate", 0}, {"checkout_abandonment_rate", 0}}, toNext(0, 0, 0)...)},
+		{0, 0, append(KPIs{{"retention_rate", 0.5}, {"repeat_purchase_rate", 0}, {"csat", 0}, {"csat_responses", 0}}, toNext(0, 0, 0)...)},
 		{0, 0, KPIs{{"referrals", 0}, {"referral_rate", 0}, {"nps", 0}, {"nps_responses", 0}, {"social_shares", 0}}},
 	})
 

@@ -80,13 +80,19 @@ func checkStages(t *testing.T, got *StagesReport, want []wantStage) {
 	}
 }
 
+// toNext are the KPIs from a stage to the next (every stage's but
+// advocacy's, last in its KPIs).
+func toNext(visitors, conversion, medianSeconds float64) KPIs {
+	return KPIs{{"visitors_to_next", visitors}, {"conversion_to_next", conversion}, {"median_seconds_to_next", medianSeconds}}
+}
+
 // zeroStages are the stages of an empty range: every KPI 0.
 func zeroStages() []wantStage {
 	return []wantStage{
-		{kpis: KPIs{{"sessions", 0}, {"ad_impressions", 0}, {"ad_clicks", 0}, {"ctr", 0}}},
-		{kpis: KPIs{{"engagement_rate", 0}, {"mean_time_on_site_seconds", 0}, {"leads", 0}, {"lead_conversion_rate", 0}}},
-		{kpis: KPIs{{"orders", 0}, {"conversion_rate", 0}, {"aov", 0}, {"cart_abandonment_rate", 0}, {"checkout_abandonment_rate", 0}}},
-		{kpis: KPIs{{"retention_rate", 0}, {"repeat_purchase_rate", 0}, {"csat", 0}, {"csat_responses", 0}}},
+		{kpis: append(KPIs{{"sessions", 0}, {"ad_impressions", 0}, {"ad_clicks", 0}, {"ctr", 0}}, toNext(0, 0, 0)...)},
+		{kpis: append(KPIs{{"engagement_rate", 0}, {"mean_time_on_site_seconds", 0}, {"leads", 0}, {"lead_conversion_rate", 0}}, toNext(0, 0, 0)...)},
+		{kpis: append(KPIs{{"orders", 0}, {"conversion_rate", 0}, {"aov", 0}, {"cart_abandonment_rate", 0}, {"checkout_abandonment_rate", 0}}, toNext(0, 0, 0)...)},
+		{kpis: append(KPIs{{"retention_rate", 0}, {"repeat_purchase_rate", 0}, {"csat", 0}, {"csat_responses", 0}}, toNext(0, 0, 0)...)},
 		{kpis: KPIs{{"referrals", 0}, {"referral_rate", 0}, {"nps", 0}, {"nps_responses", 0}, {"social_shares", 0}}},
 	}
 }
@@ -211,11 +217,18 @@ func TestStages(t *testing.T) {
 	// advocacy: v7 (3), v8 (1), v10 (4). Referrals 19 32 = 2; of the 3
 	// customers v7 referred: 1/3. NPS answers 10 10 9 (promoters), 8 7
 	// (passives), 6 0 (detractors) = 7: 100 (3 - 2) / 7. Shares 25 33 34 = 3.
+	//
+	// To the next stage: no awareness visitor (v1 v2 v13) evaluates, no
+	// evaluating one (v3 v4 v6) buys. Of the buyers v5 v7 v8 v9 (first
+	// purchase event at t0), v7 returns 3 days later, v8 2 days, v9 2
+	// hours: 3/4, median of 7200, 172800, 259200 s = 172800. Of those
+	// three, v7 and v8 advocate at the time of their first return event
+	// (0 s), v9 never: 2/3, median 0.
 	checkStages(t, got, []wantStage{
-		{3, 8, KPIs{{"sessions", 8}, {"ad_impressions", 4}, {"ad_clicks", 1}, {"ctr", 0.25}}},
-		{3, 5, KPIs{{"engagement_rate", 0.5}, {"mean_time_on_site_seconds", 29.375}, {"leads", 4}, {"lead_conversion_rate", 2.0 / 3}}},
-		{4, 9, KPIs{{"orders", 4}, {"conversion_rate", 0.25}, {"aov", 50}, {"cart_abandonment_rate", 1.0 / 3}, {"checkout_abandonment_rate", 0.5}}},
-		{3, 9, KPIs{{"retention_rate", 0.4}, {"repeat_purchase_rate", 1.0 / 3}, {"csat", 200.0 / 3}, {"csat_responses", 3}}},
+		{3, 8, append(KPIs{{"sessions", 8}, {"ad_impressions", 4}, {"ad_clicks", 1}, {"ctr", 0.25}}, toNext(0, 0, 0)...)},
+		{3, 5, append(KPIs{{"engagement_rate", 0.5}, {"mean_time_on_site_seconds", 29.375}, {"leads", 4}, {"lead_conversion_rate", 2.0 / 3}}, toNext(0, 0, 0)...)},
+		{4, 9, append(KPIs{{"orders", 4}, {"conversion_rate", 0.25}, {"aov", 50}, {"cart_abandonment_rate", 1.0 / 3}, {"checkout_abandonment_rate", 0.5}}, toNext(3, 0.75, 172800)...)},
+		{3, 9, append(KPIs{{"retention_rate", 0.4}, {"repeat_purchase_rate", 1.0 / 3}, {"csat", 200.0 / 3}, {"csat_responses", 3}}, toNext(2, 2.0/3, 0)...)},
 		{3, 8, KPIs{{"referrals", 2}, {"referral_rate", 1.0 / 3}, {"nps", 100.0 / 7}, {"nps_responses", 7}, {"social_shares", 3}}},
 	})
 
@@ -265,7 +278,7 @@ func TestStages(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := zeroStages()
-		want[0] = wantStage{1, 1, KPIs{{"sessions", 1}, {"ad_impressions", 1}, {"ad_clicks", 0}, {"ctr", 0}}}
+		want[0] = wantStage{1, 1, append(KPIs{{"sessions", 1}, {"ad_impressions", 1}, {"ad_clicks", 0}, {"ctr", 0}}, toNext(0, 0, 0)...)}
 		checkStages(t, got, want)
 	})
 
@@ -280,11 +293,12 @@ func TestStages(t *testing.T) {
 		if err := Write(&b, got, FormatJSON); err != nil {
 			t.Fatal(err)
 		}
+		next := `"visitors_to_next":0,"conversion_to_next":0,"median_seconds_to_next":0}},`
 		want := `{"stages":[` +
-			`{"stage":"awareness","visitors":0,"events":0,"kpis":{"sessions":0,"ad_impressions":0,"ad_clicks":0,"ctr":0}},` +
-			`{"stage":"evaluation","visitors":0,"events":0,"kpis":{"engagement_rate":0,"mean_time_on_site_seconds":0,"leads":0,"lead_conversion_rate":0}},` +
-			`{"stage":"purchase","visitors":0,"events":0,"kpis":{"orders":0,"conversion_rate":0,"aov":0,"cart_abandonment_rate":0,"checkout_abandonment_rate":0}},` +
-			`{"stage":"return","visitors":0,"events":0,"kpis":{"retention_rate":0,"repeat_purchase_rate":0,"csat":0,"csat_responses":0}},` +
+			`{"stage":"awareness","visitors":0,"events":0,"kpis":{"sessions":0,"ad_impressions":0,"ad_clicks":0,"ctr":0,` + next +
+			`{"stage":"evaluation","visitors":0,"events":0,"kpis":{"engagement_rate":0,"mean_time_on_site_seconds":0,"leads":0,"lead_conversion_rate":0,` + next +
+			`{"stage":"purchase","visitors":0,"events":0,"kpis":{"orders":0,"conversion_rate":0,"aov":0,"cart_abandonment_rate":0,"checkout_abandonment_rate":0,` + next +
+			`{"stage":"return","visitors":0,"events":0,"kpis":{"retention_rate":0,"repeat_purchase_rate":0,"csat":0,"csat_responses":0,` + next +
 			`{"stage":"advocacy","visitors":0,"events":0,"kpis":{"referrals":0,"referral_rate":0,"nps":0,"nps_responses":0,"social_shares":0}}]}` + "\n"
 		if b.String() != want {
 			t.Errorf("json:\n got %s\nwant %s", b.String(), want)
@@ -522,5 +536,51 @@ func TestStagesRetentionSessions(t *testing.T) {
 		if r := kpi(got, "return", "retention_rate"); !near(r, tc.retention) {
 			t.Errorf("site %q: retention_rate %v, want %v", tc.site, r, tc.retention)
 		}
+	}
+}
+
+// TestStagesToNext: from each stage to the next, by the first event of
+// each: w1 goes through all five; w2 evaluates 30 minutes after its
+// awareness and stops; w3 evaluated before its awareness, so does not
+// count as going on; w4 is only aware; w5 bought before it evaluated.
+func TestStagesToNext(t *testing.T) {
+	conn := migratedConn(t)
+	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	m := time.Minute
+	const aw, evl, pu, re, ad = "awareness", "evaluation", "purchase", "return", "advocacy"
+	insertStageEvents(t, conn,
+		stageEv{id: "1", visitor: "w1", name: "Ad Clicked", stage: aw, at: t0},
+		stageEv{id: "2", visitor: "w1", name: "Product Viewed", stage: evl, at: t0.Add(10 * m)},
+		stageEv{id: "3", visitor: "w1", name: "Product Viewed", stage: evl, at: t0.Add(20 * m)},
+		stageEv{id: "4", visitor: "w1", name: "Order Completed", stage: pu, at: t0.Add(time.Hour), revenue: 10},
+		stageEv{id: "5", visitor: "w1", name: "Order Completed", stage: re, at: t0.Add(day), revenue: 10},
+		stageEv{id: "6", visitor: "w1", name: "Referral Sent", stage: ad, at: t0.Add(2 * day)},
+		stageEv{id: "7", visitor: "w2", name: "Ad Clicked", stage: aw, at: t0},
+		stageEv{id: "8", visitor: "w2", name: "Product Viewed", stage: evl, at: t0.Add(30 * m)},
+		stageEv{id: "9", visitor: "w3", name: "Product Viewed", stage: evl, at: t0},
+		stageEv{id: "10", visitor: "w3", name: "Ad Clicked", stage: aw, at: t0.Add(5 * m)},
+		stageEv{id: "11", visitor: "w4", name: "Ad Clicked", stage: aw, at: t0},
+		stageEv{id: "12", visitor: "w5", name: "Order Completed", stage: pu, at: t0.Add(2 * time.Hour), revenue: 10},
+		stageEv{id: "13", visitor: "w5", name: "Product Viewed", stage: evl, at: t0.Add(3 * time.Hour)},
+	)
+	got, err := Stages(t.Context(), conn, Options{From: date(2026, 11, 1), To: date(2026, 11, 15)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// awareness w1 w2 w3 w4: w1 (600 s) and w2 (1800 s) go on, 2/4, the
+	// median of two is the upper, 1800. evaluation w1 w2 w3 w5: w1 (first
+	// evaluation at 10 min, purchase at 60: 3000 s), 1/4. purchase w1 w5:
+	// w1 returns after 23 h (82800 s), 1/2. return w1: advocacy a day
+	// later, 1/1.
+	want := []KPIs{toNext(2, 0.5, 1800), toNext(1, 0.25, 3000), toNext(1, 0.5, 82800), toNext(1, 1, 86400)}
+	for i, w := range want {
+		for _, k := range w {
+			if v, ok := got.Stages[i].KPIs.Get(k.Name); !ok || !near(v, k.Value) {
+				t.Errorf("%s %s = %v, %v; want %v", got.Stages[i].Stage, k.Name, v, ok, k.Value)
+			}
+		}
+	}
+	if _, ok := got.Stages[4].KPIs.Get("conversion_to_next"); ok {
+		t.Error("advocacy has a next stage")
 	}
 }

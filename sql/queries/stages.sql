@@ -119,6 +119,21 @@
 --   nps_responses             those answers.
 --   social_shares             events named 'Social Share', 'Product Shared'
 --                             or 'Content Shared'.
+-- and for every stage but advocacy, from it to the next stage in the order
+-- above (awareness to evaluation, ..., return to advocacy), by the time a
+-- visitor first had an event of each in the range:
+--   visitors_to_next          visitors of this stage whose first event of
+--                             the next stage is at or after their first
+--                             event of this stage. A visitor who reached
+--                             the next stage first, or skipped this one,
+--                             does not count.
+--   conversion_to_next        visitors_to_next / visitors of this stage.
+--   median_seconds_to_next    over those visitors, the median of (first
+--                             event of the next stage - first event of this
+--                             stage) in seconds: quantileExact(0.5), the
+--                             value at position floor(0.5 * n) of the n
+--                             sorted values (0-based), as the funnel's
+--                             median. 0 when there are none.
 {{define "visitor_columns"}}{{end -}}
 {{define "filtered_visitor_columns"}},
                 (event_time, message_id) AS passes_order,
@@ -168,12 +183,19 @@ WITH
             countIf(is_nps AND score >= 9) AS n_promoters,
             countIf(is_nps AND score <= 6) AS n_detractors,
             countIf(is_track AND event_name = 'Referral Sent') AS n_referrals,
-            countIf(is_track AND event_name IN ('Social Share', 'Product Shared', 'Content Shared')) AS n_social_shares
+            countIf(is_track AND event_name IN ('Social Share', 'Product Shared', 'Content Shared')) AS n_social_shares,
+            -- the first event of each stage (only meaningful when n_<stage> > 0)
+            minIf(event_time, stage = 'awareness') AS first_awareness,
+            minIf(event_time, stage = 'evaluation') AS first_evaluation,
+            minIf(event_time, stage = 'purchase') AS first_purchase,
+            minIf(event_time, stage = 'return') AS first_return,
+            minIf(event_time, stage = 'advocacy') AS first_advocacy
         FROM
         (
             SELECT
                 visitor_id,
                 stage,
+                event_time,
                 event_name,
                 type = 'track' AS is_track,
                 -- properties.score as a number; nan when missing or not numeric
@@ -227,7 +249,20 @@ WITH
             toUInt64(sum(n_detractors)) AS detractors,
             toUInt64(sum(n_referrals)) AS referrals,
             toUInt64(countIf(n_orders > 0 AND n_referrals > 0)) AS referring_customers,
-            toUInt64(sum(n_social_shares)) AS social_shares
+            toUInt64(sum(n_social_shares)) AS social_shares,
+            -- from each stage to the next: visitors, and the median time
+            toUInt64(countIf(n_awareness > 0 AND n_evaluation > 0 AND first_evaluation >= first_awareness)) AS awareness_to_next,
+            toFloat64(quantileExactIf(0.5)(dateDiff('millisecond', first_awareness, first_evaluation) / 1000,
+                n_awareness > 0 AND n_evaluation > 0 AND first_evaluation >= first_awareness)) AS awareness_median_to_next,
+            toUInt64(countIf(n_evaluation > 0 AND n_purchase > 0 AND first_purchase >= first_evaluation)) AS evaluation_to_next,
+            toFloat64(quantileExactIf(0.5)(dateDiff('millisecond', first_evaluation, first_purchase) / 1000,
+                n_evaluation > 0 AND n_purchase > 0 AND first_purchase >= first_evaluation)) AS evaluation_median_to_next,
+            toUInt64(countIf(n_purchase > 0 AND n_return > 0 AND first_return >= first_purchase)) AS purchase_to_next,
+            toFloat64(quantileExactIf(0.5)(dateDiff('millisecond', first_purchase, first_return) / 1000,
+                n_purchase > 0 AND n_return > 0 AND first_return >= first_purchase)) AS purchase_median_to_next,
+            toUInt64(countIf(n_return > 0 AND n_advocacy > 0 AND first_advocacy >= first_return)) AS return_to_next,
+            toFloat64(quantileExactIf(0.5)(dateDiff('millisecond', first_return, first_advocacy) / 1000,
+                n_return > 0 AND n_advocacy > 0 AND first_advocacy >= first_return)) AS return_median_to_next
         FROM per_visitor AS v
         LEFT JOIN per_customer AS c ON c.visitor_id = v.visitor_id
     ),
@@ -288,23 +323,35 @@ ARRAY JOIN
         'sessions', sessions,
         'ad_impressions', toFloat64(ad_impressions),
         'ad_clicks', toFloat64(ad_clicks),
-        'ctr', ctr)),
+        'ctr', ctr,
+        'visitors_to_next', toFloat64(awareness_to_next),
+        'conversion_to_next', toFloat64(if(awareness_visitors = 0, 0, awareness_to_next / awareness_visitors)),
+        'median_seconds_to_next', if(awareness_to_next = 0, 0, awareness_median_to_next))),
     ('evaluation', evaluation_visitors, evaluation_events, map(
         'engagement_rate', engagement_rate,
         'mean_time_on_site_seconds', mean_time_on_site_seconds,
         'leads', toFloat64(leads),
-        'lead_conversion_rate', lead_conversion_rate)),
+        'lead_conversion_rate', lead_conversion_rate,
+        'visitors_to_next', toFloat64(evaluation_to_next),
+        'conversion_to_next', toFloat64(if(evaluation_visitors = 0, 0, evaluation_to_next / evaluation_visitors)),
+        'median_seconds_to_next', if(evaluation_to_next = 0, 0, evaluation_median_to_next))),
     ('purchase', purchase_visitors, purchase_events, map(
         'orders', toFloat64(orders),
         'conversion_rate', conversion_rate,
         'aov', aov,
         'cart_abandonment_rate', cart_abandonment_rate,
-        'checkout_abandonment_rate', checkout_abandonment_rate)),
+        'checkout_abandonment_rate', checkout_abandonment_rate,
+        'visitors_to_next', toFloat64(purchase_to_next),
+        'conversion_to_next', toFloat64(if(purchase_visitors = 0, 0, purchase_to_next / purchase_visitors)),
+        'median_seconds_to_next', if(purchase_to_next = 0, 0, purchase_median_to_next))),
     ('return', return_visitors, return_events, map(
         'retention_rate', retention_rate,
         'repeat_purchase_rate', repeat_purchase_rate,
         'csat', csat,
-        'csat_responses', toFloat64(csat_responses))),
+        'csat_responses', toFloat64(csat_responses),
+        'visitors_to_next', toFloat64(return_to_next),
+        'conversion_to_next', toFloat64(if(return_visitors = 0, 0, return_to_next / return_visitors)),
+        'median_seconds_to_next', if(return_to_next = 0, 0, return_median_to_next))),
     ('advocacy', advocacy_visitors, advocacy_events, map(
         'referrals', toFloat64(referrals),
         'referral_rate', referral_rate,
