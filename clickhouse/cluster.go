@@ -27,7 +27,9 @@ import (
 //   - DROP TABLE t drops t and t_local ON CLUSTER.
 //   - ALTER TABLE t ... runs ON CLUSTER on t_local; when it starts with a
 //     column command (ADD, DROP, MODIFY, RENAME, COMMENT or CLEAR COLUMN) it
-//     runs on the Distributed table t too.
+//     runs on the Distributed table t too, unless it is one MODIFY COLUMN
+//     c CODEC(...) or REMOVE CODEC: a codec is how parts are stored, and a
+//     Distributed table stores none.
 //   - A ReplacingMergeTree table without a visitor_id (rejected_events: a
 //     dead letter may have no visitor) is sharded by cityHash64 of its
 //     sorting key instead: rows replace each other only when their sorting
@@ -115,6 +117,7 @@ var (
 	dropRE        = regexp.MustCompile(`(?is)^DROP\s+(TABLE|VIEW)\s+(IF\s+EXISTS\s+)?` + namePattern + `\s*(SYNC)?$`)
 	alterRE       = regexp.MustCompile(`(?is)^ALTER\s+TABLE\s+` + namePattern + `\s+(.*)$`)
 	columnCmdRE   = regexp.MustCompile(`(?i)^(ADD|DROP|MODIFY|RENAME|COMMENT|CLEAR)\s+COLUMN\b`)
+	codecOnlyRE   = regexp.MustCompile(`(?is)^MODIFY\s+COLUMN\s+` + namePattern + `\s+(CODEC\s*\(.*\)|REMOVE\s+CODEC)$`)
 	createMVRE    = regexp.MustCompile(`(?is)^CREATE\s+MATERIALIZED\s+VIEW\s+(IF\s+NOT\s+EXISTS\s+)?` + namePattern + `\s+TO\s+` + namePattern + `\s+AS\s+(SELECT\b.*)$`)
 	insertRE      = regexp.MustCompile(`(?is)^INSERT\s+INTO\s+(?:TABLE\s+)?` + namePattern + `\s*(\([^()]*\))?\s*(SELECT\b.*)$`)
 	fromRE        = regexp.MustCompile(`(?i)\bFROM\s+` + namePattern + `(\s+FINAL\b)?`)
@@ -164,7 +167,7 @@ func (r clusterRewriter) Statement(stmt string) ([]string, error) {
 	if m := alterRE.FindStringSubmatch(stmt); m != nil {
 		name, commands := unquote(m[1]), m[2]
 		out := []string{"ALTER TABLE " + r.qualified(name+LocalSuffix) + r.onCluster() + " " + commands}
-		if columnCmdRE.MatchString(commands) {
+		if columnCmdRE.MatchString(commands) && !codecOnlyRE.MatchString(strings.TrimSpace(commands)) {
 			out = append(out, "ALTER TABLE "+r.qualified(name)+r.onCluster()+" "+commands)
 		}
 		return out, nil

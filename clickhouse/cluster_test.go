@@ -246,6 +246,13 @@ func TestClusterRewriteRules(t *testing.T) {
 		{"ALTER TABLE events ADD COLUMN IF NOT EXISTS x String", []string{
 			"ALTER TABLE db.events_local ON CLUSTER c ADD COLUMN IF NOT EXISTS x String",
 			"ALTER TABLE db.events ON CLUSTER c ADD COLUMN IF NOT EXISTS x String"}},
+		{"ALTER TABLE events MODIFY COLUMN properties CODEC(T64, ZSTD(3))", []string{
+			"ALTER TABLE db.events_local ON CLUSTER c MODIFY COLUMN properties CODEC(T64, ZSTD(3))"}},
+		{"ALTER TABLE events MODIFY COLUMN `page url` REMOVE CODEC", []string{
+			"ALTER TABLE db.events_local ON CLUSTER c MODIFY COLUMN `page url` REMOVE CODEC"}},
+		{"ALTER TABLE events MODIFY COLUMN n UInt64 CODEC(ZSTD(1))", []string{
+			"ALTER TABLE db.events_local ON CLUSTER c MODIFY COLUMN n UInt64 CODEC(ZSTD(1))",
+			"ALTER TABLE db.events ON CLUSTER c MODIFY COLUMN n UInt64 CODEC(ZSTD(1))"}},
 		{"alter table `sessions` modify setting merge_with_ttl_timeout = 3600", []string{
 			"ALTER TABLE db.sessions_local ON CLUSTER c modify setting merge_with_ttl_timeout = 3600"}},
 		{"DROP TABLE IF EXISTS events", []string{

@@ -18,9 +18,9 @@ CREATE TABLE touchstream.events
     `utm_campaign` String,
     `click_id_type` LowCardinality(String) COMMENT 'the ad click id parameter: gclid, gbraid, wbraid, dclid, msclkid, yclid, fbclid, ttclid, li_fat_id, twclid, sccid, epik or rdt_cid; empty when none',
     `click_id` String COMMENT 'the value of the click id parameter, as the ad network sent it',
-    `page_url` String,
+    `page_url` String CODEC(ZSTD(3)),
     `page_path` String,
-    `referrer` String,
+    `referrer` String CODEC(ZSTD(3)),
     `library_name` LowCardinality(String),
     `device_type` LowCardinality(String),
     `browser` LowCardinality(String),
@@ -29,8 +29,8 @@ CREATE TABLE touchstream.events
     `currency` LowCardinality(String),
     `order_id` String,
     `cart_id` String,
-    `engagement_time_msec` UInt32 COMMENT 'engaged time reported by the tracker with this event',
-    `properties` String COMMENT 'the event properties (identify: traits) as JSON text',
+    `engagement_time_msec` UInt32 COMMENT 'engaged time reported by the tracker with this event' CODEC(T64, ZSTD(1)),
+    `properties` String COMMENT 'the event properties (identify: traits) as JSON text' CODEC(ZSTD(3)),
     `write_key` LowCardinality(String) COMMENT 'the source the event came in through',
     `inserted_at` DateTime64(3, 'UTC') DEFAULT now64(3)
 )
