@@ -22,7 +22,9 @@ import (
 var ReportViews = []struct{ View, Query string }{
 	{"report_abandonment", "abandonment"},
 	{"report_attribution", "attribution"},
+	{"report_paths", "paths"},
 	{"report_retention", "retention"},
+	{"report_segments", "segments"},
 	{"report_time_on_site", "time_on_site"},
 }
 

@@ -30,7 +30,8 @@ func TestReportViewsExist(t *testing.T) {
 		}
 		// The view is the query file's SQL: a distinctive piece of each.
 		want := map[string]string{"report_abandonment": "is_recovered", "report_time_on_site": "engaged_sessions",
-			"report_attribution": "last_non_direct", "report_retention": "purchaser_share"}[v.View]
+			"report_attribution": "last_non_direct", "report_retention": "purchaser_share",
+			"report_paths": "end_at", "report_segments": "Hibernating"}[v.View]
 		if !strings.Contains(query, want) {
 			t.Errorf("%s: definition lacks %q:\n%s", v.View, want, query)
 		}
@@ -178,5 +179,54 @@ func TestReportViewsByPerson(t *testing.T) {
 				t.Errorf("%s by %s = %s, want %s", tc.query[:40], by, g, want)
 			}
 		}
+	}
+}
+
+// TestReportViewsPathsSegments: report_paths and report_segments return
+// what paths.sql and segments.sql define, called with their parameters.
+func TestReportViewsPathsSegments(t *testing.T) {
+	t.Parallel()
+	_, _, conn := migratedDB(t)
+	for _, q := range []string{
+		`INSERT INTO sessions (session_id, visitor_id, start_time, end_time, page_views, version, is_deleted) VALUES
+		('s1', 'p', '2026-11-02 10:00:00.000', '2026-11-02 10:03:00.000', 2, 1, 0)`,
+		`INSERT INTO events (message_id, event_time, type, event_name, page_path, visitor_id, revenue) VALUES
+		('m1', '2026-11-02 10:00:00.000', 'page', '', '/a', 'p', 0),
+		('m2', '2026-11-02 10:01:00.000', 'track', 'B', '', 'p', 0),
+		('m3', '2026-11-02 10:02:00.000', 'page', '', '/c', 'p', 0),
+		('m4', '2026-11-02 10:03:00.000', 'track', 'Order Completed', '', 'p', 30)`,
+	} {
+		if err := conn.Exec(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ from, to, want string }{
+		{"", "", "page:/a > B > page:/c 1 1"},
+		{"B", "", "B > page:/c > Order Completed 1 1"},
+		{"", "B", "page:/a > B 1 1"},
+	} {
+		var (
+			path              []string
+			visitors, session uint64
+		)
+		ctx := ch.Context(t.Context(), ch.WithParameters(ch.Parameters{"fe": c.from, "te": c.to}))
+		err := conn.QueryRow(ctx, `SELECT * FROM report_paths(from = '2026-11-01 00:00:00.000', to = '2026-12-01 00:00:00.000',
+			site = '', from_event = {fe:String}, to_event = {te:String}, depth = 3, limit = 20)`).Scan(&path, &visitors, &session)
+		if got := fmt.Sprintf("%s %d %d", strings.Join(path, " > "), visitors, session); err != nil || got != c.want {
+			t.Errorf("report_paths from %q to %q = %s, %v; want %s", c.from, c.to, got, err, c.want)
+		}
+	}
+	var (
+		customer, segment string
+		orders            uint64
+		revenue           float64
+		r, f, m           uint8
+	)
+	err := conn.QueryRow(t.Context(), `SELECT customer_id, orders, revenue, r, f, m, segment
+		FROM report_segments(from = '2026-11-01 00:00:00.000', to = '2026-12-01 00:00:00.000', site = '')`).
+		Scan(&customer, &orders, &revenue, &r, &f, &m, &segment)
+	// One customer: rank 1 of 1 in R, F and M scores 1.
+	if got := fmt.Sprintf("%s %d %v %d %d %d %s", customer, orders, revenue, r, f, m, segment); err != nil || got != "p 1 30 1 1 1 Hibernating" {
+		t.Errorf("report_segments = %s, %v; want p 1 30 1 1 1 Hibernating", got, err)
 	}
 }
