@@ -90,18 +90,11 @@
             SELECT
                 starts.*,
                 -- abandonment_channels.sql's channel of the cart
-                multiIf(cart_sessions.traffic_channel != '', cart_sessions.traffic_channel,
-                        starts.cart_channel != '', starts.cart_channel,
-                        '(none)') AS traffic_channel,
+                {{template "cart_channel" "starts.cart_channel"}} AS traffic_channel,
                 tupleElement(starts.cart_first, 1) AS touchpoint,
                 tupleElement(starts.cart_first, 2) AS properties
             FROM starts
-            LEFT JOIN
-            (
-                SELECT visitor_id, session_id, traffic_channel
-                FROM sessions FINAL
-                WHERE is_deleted = 0
-            ) AS cart_sessions ON cart_sessions.visitor_id = starts.visitor_id
+            LEFT JOIN {{template "cart_sessions"}} ON cart_sessions.visitor_id = starts.visitor_id
                               AND cart_sessions.session_id = starts.cart_session
         )
         WHERE {{template "report_filter"}}

@@ -8,7 +8,9 @@
 --
 --   channel  the traffic_channel of the session the cart started in (the
 --            session of its first event, sessions FINAL, not a tombstone),
---            else that event's own traffic_channel, else '(none)'.
+--            else that event's own traffic_channel, else '(none)'
+--            (filters.sql's cart_channel, which abandonment.sql's report
+--            filter reads too).
 --
 -- One row per kind and channel with at least one cart: kind, channel,
 -- carts, abandoned, recovered, abandonment_rate (abandoned / carts); by
@@ -16,19 +18,13 @@
 -- carts, abandoned and recovered are abandonment.sql's.
 SELECT
     outcomes.kind AS kind,
-    multiIf(s.traffic_channel != '', s.traffic_channel,
-            outcomes.event_channel != '', outcomes.event_channel,
-            '(none)') AS channel,
+    {{template "cart_channel" "outcomes.event_channel"}} AS channel,
     toUInt64(count()) AS carts,
     toUInt64(countIf(is_abandoned)) AS abandoned,
     toUInt64(countIf(is_recovered)) AS recovered,
     toFloat64(if(carts = 0, 0, abandoned / carts)) AS abandonment_rate
 FROM outcomes
-LEFT JOIN
-(
-    SELECT visitor_id, session_id, traffic_channel
-    FROM sessions FINAL
-    WHERE is_deleted = 0
-) AS s ON s.visitor_id = outcomes.visitor_id AND s.session_id = outcomes.session_id
+LEFT JOIN {{template "cart_sessions"}} ON cart_sessions.visitor_id = outcomes.visitor_id
+                                    AND cart_sessions.session_id = outcomes.session_id
 GROUP BY kind, channel
 ORDER BY kind, carts DESC, channel

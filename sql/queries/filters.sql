@@ -41,12 +41,31 @@
 --                   rollup groups events by their own channel and
 --                   touchpoint and has no properties (report.Traffic
 --                   refuses --where)
+--
+-- And one definition two files share:
+--   cart_channel    (abandonment.sql's filter, abandonment_channels.sql)
+--                   the channel of a cart or checkout: the traffic_channel
+--                   of the session its first event is in (the sessions
+--                   joined as cart_sessions, see below), else that event's
+--                   own traffic_channel (the argument: the column that
+--                   holds it), else '(none)'
+--   cart_sessions   the live sessions (sessions FINAL, no tombstones) with
+--                   their traffic_channel, as the table cart_sessions to
+--                   join by visitor_id and session_id
 {{define "prop"}}if(JSONType(properties, {{.}}) = 'String', JSONExtractString(properties, {{.}}), JSONExtractRaw(properties, {{.}})){{end -}}
 {{define "report_filter"}}({{template "filter_columns"}}
                   AND {{template "filter_properties"}}){{end -}}
 {{define "filter_columns"}}(empty({only_channels:Array(String)}) OR has({only_channels:Array(String)}, toString(traffic_channel)))
                   AND (empty({only_touchpoints:Array(String)}) OR has({only_touchpoints:Array(String)}, toString(touchpoint))){{end -}}
 {{define "filter_properties"}}arrayAll((fk, fv) -> {{template "prop" "fk"}} = fv, {only_keys:Array(String)}, {only_values:Array(String)}){{end -}}
+{{define "cart_channel"}}multiIf(cart_sessions.traffic_channel != '', cart_sessions.traffic_channel,
+                        {{.}} != '', {{.}},
+                        '(none)'){{end -}}
+{{define "cart_sessions"}}(
+                SELECT visitor_id, session_id, traffic_channel
+                FROM sessions FINAL
+                WHERE is_deleted = 0
+            ) AS cart_sessions{{end -}}
 {{define "session_filter"}}{{end -}}
 {{define "rollup_filter"}}{{end -}}
 {{define "filtered_rollup_filter"}}
