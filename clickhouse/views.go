@@ -17,8 +17,9 @@ import (
 //	    to = '2026-12-01 00:00:00.000', site = '')
 //
 // Only plain-SQL queries are views here: funnel.sql and stages.sql are Go
-// templates rendered per call. The funnel's views, one per step count, come
-// rendered from package report (MigrateConfig.Views).
+// templates rendered per call. Their views (the funnel's, one per step
+// count, and report_stages) come rendered from package report
+// (report.Views, through MigrateConfig.Views).
 var ReportViews = []struct{ View, Query string }{
 	{"report_abandonment", "abandonment"},
 	{"report_attribution", "attribution"},

@@ -259,7 +259,7 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 // migrate applies the migrations, waiting a little for a ClickHouse that is
 // still starting (one run as its own process, say).
 func migrate(ctx context.Context, dsn string, log *slog.Logger) error {
-	views, err := report.FunnelViews()
+	views, err := report.Views()
 	if err != nil {
 		return err
 	}

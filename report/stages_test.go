@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/touchstream/touchstream/clickhouse"
 )
 
 // stageEv is one row of events with the columns the stages report reads.
@@ -582,5 +584,55 @@ func TestStagesToNext(t *testing.T) {
 	}
 	if _, ok := got.Stages[4].KPIs.Get("conversion_to_next"); ok {
 		t.Error("advocacy has a next stage")
+	}
+}
+
+// TestStagesView: the view report_stages (Views, created by migrate)
+// returns what Stages computes, stage by stage and KPI by KPI, for the
+// data of TestStagesToNext.
+func TestStagesView(t *testing.T) {
+	views, err := Views()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if views[len(views)-1].Name != "report_stages" {
+		t.Fatalf("Views: last is %q, want report_stages", views[len(views)-1].Name)
+	}
+	conn := migratedConnWith(t, clickhouse.MigrateConfig{Views: views})
+	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	insertStageEvents(t, conn,
+		stageEv{id: "1", visitor: "w1", name: "Ad Clicked", stage: "awareness", at: t0},
+		stageEv{id: "2", visitor: "w1", name: "Product Viewed", stage: "evaluation", at: t0.Add(time.Minute)},
+		stageEv{id: "3", visitor: "w1", name: "Product Added", stage: "purchase", cart: "k", at: t0.Add(2 * time.Minute)},
+		stageEv{id: "4", visitor: "w1", name: "Order Completed", stage: "purchase", at: t0.Add(3 * time.Minute), revenue: 10},
+		stageEv{id: "5", visitor: "w2", name: "Ad Clicked", stage: "awareness", at: t0},
+	)
+	opts := Options{From: date(2026, 11, 1), To: date(2026, 11, 15)}
+	want, err := Stages(t.Context(), conn, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(t.Context(), `SELECT stage, visitors, events, kpis FROM report_stages(
+		from = '2026-11-01 00:00:00.000', to = '2026-11-15 00:00:00.000', site = '', within_seconds = 86400)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []Stage
+	for rows.Next() {
+		var s Stage
+		if err := rows.Scan(&s.Stage, &s.Visitors, &s.Events, &kpiScanner{&s.KPIs}); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want.Stages) {
+		t.Errorf("report_stages =\n%v\nStages =\n%v", got, want.Stages)
+	}
+	if v, _ := want.Stages[0].KPIs.Get("conversion_to_next"); v != 0.5 {
+		t.Errorf("awareness conversion_to_next = %v, want 0.5 (w1 of w1, w2)", v)
 	}
 }

@@ -40,7 +40,7 @@ func migrate(ctx context.Context, args []string, stdout io.Writer, log *slog.Log
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	views, err := report.FunnelViews()
+	views, err := report.Views()
 	if err != nil {
 		return err
 	}
