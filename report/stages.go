@@ -103,22 +103,11 @@ func Stages(ctx context.Context, conn driver.Conn, opts Options) (*StagesReport,
 		return nil, fmt.Errorf("stages: %w", err)
 	}
 	params := append(opts.rangeParams(), chgo.Named("within_seconds", seconds(within)))
-	rows, err := conn.Query(ctx, query, params...)
+	stages, err := readStages(ctx, conn, query, params...)
 	if err != nil {
-		return nil, fmt.Errorf("stages: query: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	r := &StagesReport{Stages: make([]Stage, 0, len(stageNames))}
-	for rows.Next() {
-		var s Stage
-		if err := rows.Scan(&s.Stage, &s.Visitors, &s.Events, &kpiScanner{&s.KPIs}); err != nil {
-			return nil, fmt.Errorf("stages: scan: %w", err)
-		}
-		r.Stages = append(r.Stages, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("stages: query: %w", err)
-	}
+	r := &StagesReport{Stages: stages}
 	if len(r.Stages) != len(stageNames) {
 		return nil, fmt.Errorf("stages: query returned %d stages, want %d", len(r.Stages), len(stageNames))
 	}
@@ -128,6 +117,28 @@ func Stages(ctx context.Context, conn driver.Conn, opts Options) (*StagesReport,
 		}
 	}
 	return r, nil
+}
+
+// readStages runs query (stages.sql, or the view report_stages) and reads
+// its rows: stage, visitors, events, kpis.
+func readStages(ctx context.Context, conn driver.Conn, query string, params ...any) ([]Stage, error) {
+	rows, err := conn.Query(ctx, query, params...)
+	if err != nil {
+		return nil, fmt.Errorf("stages: query: %w", err)
+	}
+	defer rows.Close()
+	out := make([]Stage, 0, len(stageNames))
+	for rows.Next() {
+		var s Stage
+		if err := rows.Scan(&s.Stage, &s.Visitors, &s.Events, &kpiScanner{&s.KPIs}); err != nil {
+			return nil, fmt.Errorf("stages: scan: %w", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("stages: query: %w", err)
+	}
+	return out, nil
 }
 
 // stagesTemplate is stages.sql, parsed once.

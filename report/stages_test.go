@@ -612,21 +612,9 @@ func TestStagesView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := conn.Query(t.Context(), `SELECT stage, visitors, events, kpis FROM report_stages(
+	got, err := readStages(t.Context(), conn, `SELECT stage, visitors, events, kpis FROM report_stages(
 		from = '2026-11-01 00:00:00.000', to = '2026-11-15 00:00:00.000', site = '', within_seconds = 86400)`)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var got []Stage
-	for rows.Next() {
-		var s Stage
-		if err := rows.Scan(&s.Stage, &s.Visitors, &s.Events, &kpiScanner{&s.KPIs}); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, s)
-	}
-	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want.Stages) {
