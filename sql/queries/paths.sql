@@ -72,13 +72,13 @@ WITH
             -- label is an argument of the lambda, not labels[i - 1]: a
             -- lambda that names an array gets a copy of it for each element
             arrayFilter((x, prev, i) -> i = 1 OR x != prev, labels, arrayPushFront(arrayPopBack(labels), ''), arrayEnumerate(labels)) AS sequence,
-            -- the first element equal to to_event (0: none, or no to_event)
-            indexOf(sequence, {to_event:String}) AS end_at,
-            toInt64(multiIf({to_event:String} != '', if(end_at = 0, 0, greatest(1, toInt64(end_at) - toInt64({depth:UInt64}) + 1)),
-                            {from_event:String} = '', 1,
-                            toInt64(indexOf(sequence, {from_event:String})))) AS start,
-            -- how many elements from start
-            toInt64(if({to_event:String} != '', toInt64(end_at) - start + 1, toInt64({depth:UInt64}))) AS span
+            -- what the path is cut from: the sequence from its start (the
+            -- entry, or its first from_event) on, or with to_event up to
+            -- its first to_event; empty without such an event (indexOf 0:
+            -- arraySlice from 0, or of length 0, is empty)
+            if({to_event:String} != '',
+               arraySlice(sequence, 1, indexOf(sequence, {to_event:String})),
+               arraySlice(sequence, if({from_event:String} = '', 1, indexOf(sequence, {from_event:String})))) AS cut
         FROM events AS e FINAL
         INNER JOIN live AS s ON s.visitor_id = e.visitor_id
         -- sessions last at most 24 h: this bound only prunes partitions
@@ -91,11 +91,12 @@ WITH
         GROUP BY s.visitor_id, s.session_id
     )
 SELECT
-    arraySlice(sequence, start, span) AS path,
+    -- its first depth elements, or with to_event its last
+    if({to_event:String} != '', arraySlice(cut, -toInt64({depth:UInt64})), arraySlice(cut, 1, {depth:UInt64})) AS path,
     uniqExact(visitor_id) AS visitors,
     count() AS sessions
 FROM per_session
-WHERE start > 0
+WHERE notEmpty(cut)
 GROUP BY path
 ORDER BY visitors DESC, sessions DESC, path
 LIMIT {limit:UInt64}
