@@ -147,9 +147,6 @@ func reportTo(ctx context.Context, w io.Writer, args []string) error {
 	if depth < 1 {
 		return fmt.Errorf("--depth %d: want 1 or more", depth)
 	}
-	if fromEv != "" && toEv != "" {
-		return errors.New("--from-event and --to-event: give one of them")
-	}
 	opts.FromEvent, opts.ToEvent, opts.Depth = fromEv, toEv, depth
 	opts.Filter.Channels, opts.Filter.Touchpoints = report.SplitList(channel), report.SplitList(tpoint)
 	if opts.Filter.Where, err = report.ParseWhere(where); err != nil {
