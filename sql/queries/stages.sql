@@ -134,6 +134,9 @@
 --                             value at position floor(0.5 * n) of the n
 --                             sorted values (0-based), as the funnel's
 --                             median. 0 when there are none.
+{{define "to_next"}}'visitors_to_next', toFloat64(visitors_to_next[{{.}}]),
+        'conversion_to_next', toFloat64(if(stage_visitors[{{.}}] = 0, 0, visitors_to_next[{{.}}] / stage_visitors[{{.}}])),
+        'median_seconds_to_next', toFloat64(ifNull(medians_to_next[{{.}}], 0)){{end -}}
 {{define "visitor_columns"}}{{end -}}
 {{define "filtered_visitor_columns"}},
                 (event_time, message_id) AS passes_order,
@@ -184,12 +187,21 @@ WITH
             countIf(is_nps AND score <= 6) AS n_detractors,
             countIf(is_track AND event_name = 'Referral Sent') AS n_referrals,
             countIf(is_track AND event_name IN ('Social Share', 'Product Shared', 'Content Shared')) AS n_social_shares,
-            -- the first event of each stage (only meaningful when n_<stage> > 0)
-            minIf(event_time, stage = 'awareness') AS first_awareness,
-            minIf(event_time, stage = 'evaluation') AS first_evaluation,
-            minIf(event_time, stage = 'purchase') AS first_purchase,
-            minIf(event_time, stage = 'return') AS first_return,
-            minIf(event_time, stage = 'advocacy') AS first_advocacy
+            -- the stages in order: each one's events, and its first event
+            -- (only meaningful when there are events)
+            [n_awareness, n_evaluation, n_purchase, n_return, n_advocacy] AS stage_events,
+            [minIf(event_time, stage = 'awareness'), minIf(event_time, stage = 'evaluation'),
+             minIf(event_time, stage = 'purchase'), minIf(event_time, stage = 'return'),
+             minIf(event_time, stage = 'advocacy')] AS stage_firsts,
+            -- from each stage but advocacy to the next: the seconds from
+            -- the first event of the one to the first of the next, when
+            -- the visitor has both in that order; NULL otherwise (each
+            -- stage against the next: the arrays without their last and
+            -- their first element)
+            arrayMap((n, n_next, t, t_next) -> if(n > 0 AND n_next > 0 AND t_next >= t,
+                                                  toNullable(dateDiff('millisecond', t, t_next) / 1000), NULL),
+                     arrayPopBack(stage_events), arrayPopFront(stage_events),
+                     arrayPopBack(stage_firsts), arrayPopFront(stage_firsts)) AS seconds_to_next
         FROM
         (
             SELECT
@@ -250,19 +262,12 @@ WITH
             toUInt64(sum(n_referrals)) AS referrals,
             toUInt64(countIf(n_orders > 0 AND n_referrals > 0)) AS referring_customers,
             toUInt64(sum(n_social_shares)) AS social_shares,
-            -- from each stage to the next: visitors, and the median time
-            toUInt64(countIf(n_awareness > 0 AND n_evaluation > 0 AND first_evaluation >= first_awareness)) AS awareness_to_next,
-            toFloat64(quantileExactIf(0.5)(dateDiff('millisecond', first_awareness, first_evaluation) / 1000,
-                n_awareness > 0 AND n_evaluation > 0 AND first_evaluation >= first_awareness)) AS awareness_median_to_next,
-            toUInt64(countIf(n_evaluation > 0 AND n_purchase > 0 AND first_purchase >= first_evaluation)) AS evaluation_to_next,
-            toFloat64(quantileExactIf(0.5)(dateDiff('millisecond', first_evaluation, first_purchase) / 1000,
-                n_evaluation > 0 AND n_purchase > 0 AND first_purchase >= first_evaluation)) AS evaluation_median_to_next,
-            toUInt64(countIf(n_purchase > 0 AND n_return > 0 AND first_return >= first_purchase)) AS purchase_to_next,
-            toFloat64(quantileExactIf(0.5)(dateDiff('millisecond', first_purchase, first_return) / 1000,
-                n_purchase > 0 AND n_return > 0 AND first_return >= first_purchase)) AS purchase_median_to_next,
-            toUInt64(countIf(n_return > 0 AND n_advocacy > 0 AND first_advocacy >= first_return)) AS return_to_next,
-            toFloat64(quantileExactIf(0.5)(dateDiff('millisecond', first_return, first_advocacy) / 1000,
-                n_return > 0 AND n_advocacy > 0 AND first_advocacy >= first_return)) AS return_median_to_next
+            -- from each stage but advocacy to the next: the visitors who
+            -- went on (a gap that is not NULL), and the median gap (NULL
+            -- when none did). Over no visitors both are [], whose
+            -- elements read as 0 and NULL (the template to_next)
+            countForEach(seconds_to_next) AS visitors_to_next,
+            quantileExactForEach(0.5)(seconds_to_next) AS medians_to_next
         FROM per_visitor AS v
         LEFT JOIN per_customer AS c ON c.visitor_id = v.visitor_id
     ),
@@ -295,6 +300,8 @@ WITH
             toFloat64(if(orders = 0, 0, revenue / orders)) AS aov,
             toFloat64(abandonment_rates.cart) AS cart_abandonment_rate,
             toFloat64(abandonment_rates.checkout) AS checkout_abandonment_rate,
+            -- the visitors of each stage but advocacy, as visitors_to_next
+            [awareness_visitors, evaluation_visitors, purchase_visitors, return_visitors] AS stage_visitors,
             toFloat64(if(retention.session_visitors = 0, 0, retention.returning_visitors / retention.session_visitors)) AS retention_rate,
             toFloat64(if(customers = 0, 0, repeat_customers / customers)) AS repeat_purchase_rate,
             toFloat64(if(csat_responses = 0, 0, 100 * csat_satisfied / csat_responses)) AS csat,
@@ -324,34 +331,26 @@ ARRAY JOIN
         'ad_impressions', toFloat64(ad_impressions),
         'ad_clicks', toFloat64(ad_clicks),
         'ctr', ctr,
-        'visitors_to_next', toFloat64(awareness_to_next),
-        'conversion_to_next', toFloat64(if(awareness_visitors = 0, 0, awareness_to_next / awareness_visitors)),
-        'median_seconds_to_next', if(awareness_to_next = 0, 0, awareness_median_to_next))),
+        {{template "to_next" 1}})),
     ('evaluation', evaluation_visitors, evaluation_events, map(
         'engagement_rate', engagement_rate,
         'mean_time_on_site_seconds', mean_time_on_site_seconds,
         'leads', toFloat64(leads),
         'lead_conversion_rate', lead_conversion_rate,
-        'visitors_to_next', toFloat64(evaluation_to_next),
-        'conversion_to_next', toFloat64(if(evaluation_visitors = 0, 0, evaluation_to_next / evaluation_visitors)),
-        'median_seconds_to_next', if(evaluation_to_next = 0, 0, evaluation_median_to_next))),
+        {{template "to_next" 2}})),
     ('purchase', purchase_visitors, purchase_events, map(
         'orders', toFloat64(orders),
         'conversion_rate', conversion_rate,
         'aov', aov,
         'cart_abandonment_rate', cart_abandonment_rate,
         'checkout_abandonment_rate', checkout_abandonment_rate,
-        'visitors_to_next', toFloat64(purchase_to_next),
-        'conversion_to_next', toFloat64(if(purchase_visitors = 0, 0, purchase_to_next / purchase_visitors)),
-        'median_seconds_to_next', if(purchase_to_next = 0, 0, purchase_median_to_next))),
+        {{template "to_next" 3}})),
     ('return', return_visitors, return_events, map(
         'retention_rate', retention_rate,
         'repeat_purchase_rate', repeat_purchase_rate,
         'csat', csat,
         'csat_responses', toFloat64(csat_responses),
-        'visitors_to_next', toFloat64(return_to_next),
-        'conversion_to_next', toFloat64(if(return_visitors = 0, 0, return_to_next / return_visitors)),
-        'median_seconds_to_next', if(return_to_next = 0, 0, return_median_to_next))),
+        {{template "to_next" 4}})),
     ('advocacy', advocacy_visitors, advocacy_events, map(
         'referrals', toFloat64(referrals),
         'referral_rate', referral_rate,
