@@ -533,11 +533,7 @@ func BenchmarkQuery(b *testing.B) {
 	if err := checkFunnel(mergedFunnel); err != nil {
 		b.Fatal(err)
 	}
-	var counts, mergedCounts []uint64
-	for i := range funnel.Steps {
-		counts = append(counts, funnel.Steps[i].Count)
-		mergedCounts = append(mergedCounts, mergedFunnel.Steps[i].Count)
-	}
+	counts, mergedCounts := stepCounts(funnel), stepCounts(mergedFunnel)
 	if !slices.Equal(counts, mergedCounts) {
 		b.Fatalf("funnel counts %v unmerged, %v merged: want the same", counts, mergedCounts)
 	}
@@ -567,10 +563,9 @@ func BenchmarkQuery(b *testing.B) {
 	if err := checkFunnel(liveFunnel); err != nil {
 		b.Fatal(err)
 	}
-	var liveCounts []uint64
-	for i, s := range liveFunnel.Steps {
-		liveCounts = append(liveCounts, s.Count)
-		if s.Count < mergedCounts[i] {
+	liveCounts := stepCounts(liveFunnel)
+	for i := range liveCounts {
+		if liveCounts[i] < mergedCounts[i] {
 			b.Fatalf("funnel counts %v live, %v merged: the batch only adds events", liveCounts, mergedCounts)
 		}
 	}
@@ -618,6 +613,15 @@ func checkFunnel(f *report.FunnelReport) error {
 		}
 	}
 	return nil
+}
+
+// stepCounts returns the funnel's count of each step, in order.
+func stepCounts(f *report.FunnelReport) []uint64 {
+	out := make([]uint64, len(f.Steps))
+	for i, s := range f.Steps {
+		out[i] = s.Count
+	}
+	return out
 }
 
 // median returns the median of xs (the upper middle for an even count).
