@@ -167,7 +167,7 @@ func (r clusterRewriter) Statement(stmt string) ([]string, error) {
 	if m := alterRE.FindStringSubmatch(stmt); m != nil {
 		name, commands := unquote(m[1]), m[2]
 		out := []string{"ALTER TABLE " + r.qualified(name+LocalSuffix) + r.onCluster() + " " + commands}
-		if columnCmdRE.MatchString(commands) && !codecOnlyRE.MatchString(strings.TrimSpace(commands)) {
+		if columnCmdRE.MatchString(commands) && !codecOnlyRE.MatchString(commands) {
 			out = append(out, "ALTER TABLE "+r.qualified(name)+r.onCluster()+" "+commands)
 		}
 		return out, nil
