@@ -588,8 +588,8 @@ func TestStagesToNext(t *testing.T) {
 }
 
 // TestStagesView: the view report_stages (Views, created by migrate)
-// returns what Stages computes, stage by stage and KPI by KPI, for the
-// data of TestStagesToNext.
+// returns what Stages computes, stage by stage and KPI by KPI: w1 goes
+// from awareness to a purchase, w2 stays aware.
 func TestStagesView(t *testing.T) {
 	views, err := Views()
 	if err != nil {
