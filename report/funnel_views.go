@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/touchstream/touchstream/clickhouse"
 )
@@ -33,22 +32,4 @@ func FunnelViews() ([]clickhouse.View, error) {
 		out = append(out, clickhouse.View{Name: fmt.Sprintf("report_funnel_%d", n), SQL: q})
 	}
 	return out, nil
-}
-
-// Views returns the parameterized views made in this package, which
-// `touchstream migrate` and `touchstream dev` create
-// (clickhouse.MigrateConfig.Views): the funnel's (FunnelViews) and
-// report_stages, stages.sql rendered as the report runs it without a
-// filter (the texts of abandonment.sql and time_on_site.sql in it).
-// report_stages takes from, to, site and within_seconds, all required.
-func Views() ([]clickhouse.View, error) {
-	views, err := FunnelViews()
-	if err != nil {
-		return nil, err
-	}
-	stages, err := stagesSQL(Filter{})
-	if err != nil {
-		return nil, err
-	}
-	return append(views, clickhouse.View{Name: "report_stages", SQL: strings.TrimSpace(stages)}), nil
 }
