@@ -22,6 +22,14 @@ import (
 //     replicated_deduplication_window), plus the Distributed table t over
 //     t_local, sharded by cityHash64(visitor_id). Every table must have a
 //     visitor_id column, except the two kinds below.
+//   - CREATE TABLE t AS src ENGINE = XMergeTree(args) ... (src's columns
+//     under another engine clause) becomes t_local ON CLUSTER AS
+//     src_local with the replicated engine, as above, plus the
+//     Distributed table t sharded by cityHash64(visitor_id).
+//   - EXCHANGE TABLES a AND b exchanges a_local and b_local ON CLUSTER.
+//     The Distributed tables a and b read their local tables by name, so
+//     they follow. (A replicated table keeps the replication path it was
+//     created with: ClickHouse unfolds {database} and {table} on CREATE.)
 //   - CREATE [OR REPLACE] VIEW v and DROP VIEW v run ON CLUSTER as they are:
 //     their queries read the Distributed tables.
 //   - DROP TABLE t drops t and t_local ON CLUSTER.
@@ -112,6 +120,8 @@ const namePattern = "(`(?:[^`\\\\]|\\\\.)+`|[A-Za-z_][A-Za-z0-9_]*)"
 
 var (
 	createTableRE = regexp.MustCompile(`(?is)^CREATE\s+TABLE\s+(IF\s+NOT\s+EXISTS\s+)?` + namePattern + `\s*\(`)
+	createAsRE    = regexp.MustCompile(`(?is)^CREATE\s+TABLE\s+(IF\s+NOT\s+EXISTS\s+)?` + namePattern + `\s+AS\s+` + namePattern + `\s+(ENGINE\b.*)$`)
+	exchangeRE    = regexp.MustCompile(`(?is)^EXCHANGE\s+TABLES\s+` + namePattern + `\s+AND\s+` + namePattern + `$`)
 	engineRE      = regexp.MustCompile(`(?is)^\s*ENGINE\s*=\s*([A-Za-z0-9_]+)\s*`)
 	createViewRE  = regexp.MustCompile(`(?is)^(CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?)` + namePattern + `(\s+AS\b.*)$`)
 	dropRE        = regexp.MustCompile(`(?is)^DROP\s+(TABLE|VIEW)\s+(IF\s+EXISTS\s+)?` + namePattern + `\s*(SYNC)?$`)
@@ -141,6 +151,13 @@ func (r clusterRewriter) Statement(stmt string) ([]string, error) {
 	stmt = strings.TrimSpace(stmt)
 	if m := createTableRE.FindStringSubmatchIndex(stmt); m != nil {
 		return r.createTable(stmt, m)
+	}
+	if m := createAsRE.FindStringSubmatch(stmt); m != nil {
+		return r.createTableAs(m)
+	}
+	if m := exchangeRE.FindStringSubmatch(stmt); m != nil {
+		return []string{"EXCHANGE TABLES " + r.qualified(unquote(m[1])+LocalSuffix) + " AND " +
+			r.qualified(unquote(m[2])+LocalSuffix) + r.onCluster()}, nil
 	}
 	if m := createMVRE.FindStringSubmatch(stmt); m != nil {
 		return r.materializedView(m)
@@ -177,10 +194,6 @@ func (r clusterRewriter) Statement(stmt string) ([]string, error) {
 
 // createTable rewrites CREATE TABLE; m is createTableRE's match in stmt.
 func (r clusterRewriter) createTable(stmt string, m []int) ([]string, error) {
-	ifNotExists := ""
-	if m[2] >= 0 {
-		ifNotExists = "IF NOT EXISTS "
-	}
 	name := unquote(stmt[m[4]:m[5]])
 	open := m[1] - 1
 	end, err := closingParen(stmt, open)
@@ -188,7 +201,23 @@ func (r clusterRewriter) createTable(stmt string, m []int) ([]string, error) {
 		return nil, fmt.Errorf("table %s: %w", name, err)
 	}
 	columns := stmt[open : end+1]
-	rest := stmt[end+1:]
+	return r.replicated(m[2] >= 0, name, columns, visitorColRE.MatchString(columns[1:]), stmt[end+1:])
+}
+
+// createTableAs rewrites CREATE TABLE t AS src ENGINE = ...: a table with
+// src's columns and an engine of its own (a copy of src under another
+// sorting key, say); m is createAsRE's match. Its local table takes the
+// columns of src_local, and its Distributed table shards by visitor_id
+// (ClickHouse refuses it when src has no such column).
+func (r clusterRewriter) createTableAs(m []string) ([]string, error) {
+	return r.replicated(m[1] != "", unquote(m[2]), "AS "+r.qualified(unquote(m[3])+LocalSuffix), true, m[4])
+}
+
+// replicated returns the statements of the cluster form of a table name
+// with the columns clause columns ("(...)" or "AS db.src_local"), whose
+// engine clause and the rest of the statement is rest (ENGINE = ...).
+// hasVisitor says whether the table has a visitor_id column to shard by.
+func (r clusterRewriter) replicated(ifNotExists bool, name, columns string, hasVisitor bool, rest string) ([]string, error) {
 	em := engineRE.FindStringSubmatchIndex(rest)
 	if em == nil {
 		return nil, fmt.Errorf("%w: table %s: no ENGINE = after the columns", ErrNoClusterForm, name)
@@ -198,7 +227,6 @@ func (r clusterRewriter) createTable(stmt string, m []int) ([]string, error) {
 		return nil, fmt.Errorf("%w: table %s: engine %s is not a single-node MergeTree", ErrNoClusterForm, name, engine)
 	}
 	shardingKey := ", " + ShardingKey
-	hasVisitor := visitorColRE.MatchString(columns[1:])
 	switch {
 	case hasVisitor:
 	case engine == rollupEngine:
@@ -227,13 +255,17 @@ func (r clusterRewriter) createTable(stmt string, m []int) ([]string, error) {
 		engineArgs += ", " + args
 	}
 	rest = dedupWindowRE.ReplaceAllString(strings.TrimSpace(rest), "replicated_deduplication_window")
+	ine := ""
+	if ifNotExists {
+		ine = "IF NOT EXISTS "
+	}
 	local := name + LocalSuffix
-	create := "CREATE TABLE " + ifNotExists + r.qualified(local) + r.onCluster() + "\n" + columns +
+	create := "CREATE TABLE " + ine + r.qualified(local) + r.onCluster() + "\n" + columns +
 		"\nENGINE = Replicated" + engine + "(" + engineArgs + ")"
 	if rest != "" {
 		create += "\n" + rest
 	}
-	distributed := "CREATE TABLE " + ifNotExists + r.qualified(name) + r.onCluster() +
+	distributed := "CREATE TABLE " + ine + r.qualified(name) + r.onCluster() +
 		"\nAS " + r.qualified(local) +
 		"\nENGINE = Distributed(" + literal(r.cluster) + ", " + literal(r.database) + ", " +
 		literal(local) + shardingKey + ")"

@@ -98,7 +98,7 @@ func TestClusterPlanShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := ""
-	backfill := regexp.MustCompile(`^INSERT INTO touchstream\.(\w+) (?:\([^()]*\)\s*)?SETTINGS parallel_distributed_insert_select = 2\nSELECT\b[^;]*\sFROM touchstream\.(\w+)\s`)
+	backfill := regexp.MustCompile(`^INSERT INTO touchstream\.(\w+)\s(?:\([^()]*\)\s*)?SETTINGS parallel_distributed_insert_select = 2\nSELECT\b[^;]*\sFROM touchstream\.(\w+)(?:\s|$)`)
 	var backfills int
 	for _, p := range plan {
 		if m := backfill.FindStringSubmatch(p.SQL); m != nil {
@@ -263,6 +263,15 @@ func TestClusterRewriteRules(t *testing.T) {
 			"CREATE TABLE db.t_local ON CLUSTER c\n(visitor_id String, s String COMMENT 'a ) paren')\n" +
 				"ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')\nORDER BY visitor_id",
 			"CREATE TABLE db.t ON CLUSTER c\nAS db.t_local\nENGINE = Distributed('c', 'db', 't_local', cityHash64(visitor_id))"}},
+		{"CREATE TABLE IF NOT EXISTS e2 AS events\nENGINE = ReplacingMergeTree(inserted_at)\nORDER BY (toDate(t), visitor_id)\nSETTINGS non_replicated_deduplication_window = 1000", []string{
+			"CREATE TABLE IF NOT EXISTS db.e2_local ON CLUSTER c\nAS db.events_local\n" +
+				"ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', inserted_at)\n" +
+				"ORDER BY (toDate(t), visitor_id)\nSETTINGS replicated_deduplication_window = 1000",
+			"CREATE TABLE IF NOT EXISTS db.e2 ON CLUSTER c\nAS db.e2_local\nENGINE = Distributed('c', 'db', 'e2_local', cityHash64(visitor_id))"}},
+		{"CREATE TABLE e2 AS events ENGINE = Memory", nil},
+		{"CREATE TABLE e2 AS events", nil},
+		{"exchange tables events and `e 2`", []string{"EXCHANGE TABLES db.events_local AND db.`e 2_local` ON CLUSTER c"}},
+		{"EXCHANGE TABLES other.events AND e2", nil},
 		{"CREATE TABLE t (user_id String) ENGINE = MergeTree ORDER BY user_id", nil},
 		{"CREATE TABLE t (visitor_id String) ENGINE = ReplicatedMergeTree ORDER BY visitor_id", nil},
 		{"CREATE TABLE t (visitor_id String) ENGINE = Memory", nil},

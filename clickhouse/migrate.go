@@ -60,8 +60,9 @@ func Migrate(ctx context.Context, dsn string, log *slog.Logger) error {
 // in sql/migrations: it creates the database if it is missing (connected to
 // the "default" database for that), then applies every pending migration
 // with goose, logging each one applied, recreates the report views and, if
-// cfg says so, sets the retention of events. Running it again applies
-// nothing. goose records versions in goose_db_version inside the target
+// cfg says so, sets the retention of events (else keeps the one events had
+// before, which a migration that rebuilds the table drops). Running it
+// again applies nothing. goose records versions in goose_db_version inside the target
 // database (on a cluster, a ReplicatedMergeTree on every node: see
 // versionStore).
 func MigrateWith(ctx context.Context, dsn string, cfg MigrateConfig, log *slog.Logger) error {
@@ -105,6 +106,11 @@ func MigrateWith(ctx context.Context, dsn string, cfg MigrateConfig, log *slog.L
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	// A migration that rebuilds events (00011) loses its TTL: remember it.
+	ttlBefore, err := currentTTL(ctx, db, cfg.Cluster)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", database, err)
+	}
 	results, err := provider.Up(ctx)
 	var partial *goose.PartialError
 	if errors.As(err, &partial) {
@@ -147,6 +153,14 @@ func MigrateWith(ctx context.Context, dsn string, cfg MigrateConfig, log *slog.L
 		}
 		log.InfoContext(ctx, "events retention", "database", database,
 			"ttl", retentionText(*cfg.EventsTTL), "changed", changed)
+		return nil
+	}
+	changed, err := keepTTL(ctx, db, cfg.Cluster, database, ttlBefore)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", database, err)
+	}
+	if changed {
+		log.InfoContext(ctx, "events retention kept", "database", database, "ttl", ttlBefore)
 	}
 	return nil
 }

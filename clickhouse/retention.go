@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -56,19 +57,28 @@ func ttlExpression(d time.Duration) string {
 // events_local ON CLUSTER on a cluster) the retention d: MODIFY TTL for
 // d > 0, REMOVE TTL for 0.
 func retentionSQL(cluster, database string, d time.Duration) string {
+	if d == 0 {
+		return ttlSQL(cluster, database, "")
+	}
+	return ttlSQL(cluster, database, ttlExpression(d))
+}
+
+// ttlSQL returns the ALTER that sets the table TTL of events (events_local
+// ON CLUSTER on a cluster) to the expression ttl, or removes it for "".
+func ttlSQL(cluster, database, ttl string) string {
 	table := ident("events")
 	if cluster != "" {
 		r := clusterRewriter{cluster: cluster, database: database}
 		table = r.qualified("events"+LocalSuffix) + r.onCluster()
 	}
-	if d == 0 {
+	if ttl == "" {
 		return "ALTER TABLE " + table + " REMOVE TTL"
 	}
-	return "ALTER TABLE " + table + " MODIFY TTL " + ttlExpression(d)
+	return "ALTER TABLE " + table + " MODIFY TTL " + ttl
 }
 
 // currentTTL returns the table TTL of events (events_local on a cluster)
-// as the server prints it, "" for none.
+// as the server prints it, "" for none or when there is no such table.
 func currentTTL(ctx context.Context, db *sql.DB, cluster string) (string, error) {
 	table := "events"
 	if cluster != "" {
@@ -77,6 +87,9 @@ func currentTTL(ctx context.Context, db *sql.DB, cluster string) (string, error)
 	var engine string
 	err := db.QueryRowContext(ctx,
 		`SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = $1`, table).Scan(&engine)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
 	if err != nil {
 		return "", fmt.Errorf("read ttl of %s: %w", table, classify(err))
 	}
@@ -86,6 +99,23 @@ func currentTTL(ctx context.Context, db *sql.DB, cluster string) (string, error)
 	}
 	ttl, _, _ = strings.Cut(ttl, " SETTINGS ")
 	return strings.TrimSpace(ttl), nil
+}
+
+// keepTTL sets the TTL of events back to before (as currentTTL read it
+// before the migrations ran) when a migration that rebuilt the table
+// (00011: CREATE TABLE ... AS events takes no TTL) left it without one.
+func keepTTL(ctx context.Context, db *sql.DB, cluster, database, before string) (changed bool, err error) {
+	if before == "" {
+		return false, nil
+	}
+	now, err := currentTTL(ctx, db, cluster)
+	if err != nil || now != "" {
+		return false, err
+	}
+	if _, err := db.ExecContext(ctx, ttlSQL(cluster, database, before)); err != nil {
+		return false, fmt.Errorf("set events ttl again: %w", classify(err))
+	}
+	return true, nil
 }
 
 // applyRetention sets the TTL of raw events to d (0: none) unless it is

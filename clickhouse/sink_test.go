@@ -349,34 +349,72 @@ func TestWriteEventsAcrossPartitions(t *testing.T) {
 	}
 }
 
-// TestEventsFinalAcrossMonths: a retry of an event whose clock-skew
-// correction moves it into another month is a row in another partition.
-// Background merges never join partitions, so both rows stay in the table,
-// but events FINAL (as every report reads it) returns only the newest
-// version (sql/README.md, Known limitations).
-func TestEventsFinalAcrossMonths(t *testing.T) {
+// TestEventsFinalByDay: the deduplication key of events is
+// (toDate(event_time), visitor_id, message_id) (migration 00011). A retry
+// the collector timed differently (another clock-skew correction) but on
+// the same UTC day collapses under FINAL into the newest version; one whose
+// time moved past midnight is a second event, on the next day, under FINAL
+// as after a merge, and as in the rollup traffic_daily, which counts
+// events per day (sql/README.md, "Table events").
+func TestEventsFinalByDay(t *testing.T) {
 	t.Parallel()
 	_, database, conn := migratedDB(t)
 	sink := NewSink(conn, SinkOptions{Database: database})
-	first := time.Date(2026, 10, 31, 23, 59, 59, 999_000_000, time.UTC)
-	retry := first.Add(2 * time.Millisecond) // 2026-11-01
-	ev := pipeline.Event{MessageID: "m", EventTime: first, ReceivedAt: first, Type: pipeline.TypeTrack, EventName: "Clicked", VisitorID: "v"}
-	if err := sink.WriteEvents(t.Context(), []pipeline.Event{ev}, "first"); err != nil {
-		t.Fatalf("WriteEvents: %v", err)
+	write := func(token string, evs ...pipeline.Event) {
+		t.Helper()
+		if err := sink.WriteEvents(t.Context(), evs, token); err != nil {
+			t.Fatalf("WriteEvents %s: %v", token, err)
+		}
 	}
-	ev.EventTime, ev.ReceivedAt = retry, retry.Add(time.Second)
-	if err := sink.WriteEvents(t.Context(), []pipeline.Event{ev}, "retry"); err != nil {
-		t.Fatalf("WriteEvents: %v", err)
+	at := func(s string) time.Time {
+		t.Helper()
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
 	}
+	ev := func(id, when string) pipeline.Event {
+		return pipeline.Event{MessageID: id, EventTime: at(when), ReceivedAt: at(when), Type: pipeline.TypeTrack, EventName: "Clicked", VisitorID: "v"}
+	}
+	// same: copies 3 s apart on one day; midnight: 2 ms apart across the
+	// end of October, so in two days and two month partitions.
+	write("first", ev("same", "2026-10-20T10:00:00Z"), ev("midnight", "2026-10-31T23:59:59.999Z"))
+	write("retry", ev("same", "2026-10-20T10:00:03Z"), ev("midnight", "2026-11-01T00:00:00.001Z"))
+
+	want := []string{
+		"midnight 2026-10-31T23:59:59.999Z",
+		"midnight 2026-11-01T00:00:00.001Z",
+		"same 2026-10-20T10:00:03Z", // the newest write
+	}
+	final := func(when string) {
+		t.Helper()
+		var got []string
+		for _, e := range readEvents(t, conn, database) {
+			got = append(got, e.MessageID+" "+e.EventTime.UTC().Format(time.RFC3339Nano))
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: events FINAL = %q, want %q", when, got, want)
+		}
+	}
+	final("before a merge")
 	if err := conn.Exec(t.Context(), fmt.Sprintf("OPTIMIZE TABLE %s.events FINAL", quoteIdent(database))); err != nil {
 		t.Fatalf("optimize: %v", err)
 	}
-	if n := count(t, conn, fmt.Sprintf(`SELECT count() FROM %s.events`, quoteIdent(database))); n != 2 {
-		t.Errorf("rows after OPTIMIZE FINAL = %d, want 2 (one per month partition)", n)
+	if n := count(t, conn, fmt.Sprintf(`SELECT count() FROM %s.events`, quoteIdent(database))); n != 3 {
+		t.Errorf("rows after OPTIMIZE FINAL = %d, want 3", n)
 	}
-	got := readEvents(t, conn, database)
-	if len(got) != 1 || !got[0].EventTime.Equal(retry) {
-		t.Errorf("events FINAL = %v, want the one newest version at %v", got, retry)
+	final("after a merge")
+	// The rollup counts the same events on the same days.
+	var days []string
+	if err := conn.QueryRow(t.Context(), fmt.Sprintf(`SELECT groupArray(d) FROM (
+		SELECT toString(day) || ':' || toString(uniqExactMerge(events)) AS d FROM %s.traffic_daily GROUP BY day ORDER BY day)`,
+		quoteIdent(database))).Scan(&days); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"2026-10-20:1", "2026-10-31:1", "2026-11-01:1"}; !slices.Equal(days, want) {
+		t.Errorf("traffic_daily events per day = %q, want %q", days, want)
 	}
 }
 

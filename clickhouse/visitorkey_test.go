@@ -10,7 +10,7 @@ import (
 )
 
 // TestMigrateAddsVisitorKey migrates a database at version 8 (before
-// 00009_events_visitor_key.sql) that holds events of two visitors, then
+// 00009_events_visitor_key.sql) that holds events of two visitors to 9, then
 // writes another event of one of them through the Sink. visitor_key must be
 // the same number for every row of a visitor, in the part written before
 // the migration (computed when read) and after it (computed on insert),
@@ -27,8 +27,10 @@ func TestMigrateAddsVisitorKey(t *testing.T) {
 		t.Fatalf("insert at version 8: %v", err)
 	}
 
-	if err := Migrate(t.Context(), dsn, testLogger(t)); err != nil {
-		t.Fatalf("migrate the existing database: %v", err)
+	// Up to 9 only: 00011 copies every row into a new table, which would
+	// write the key of the old part too.
+	if _, err := provider.UpTo(t.Context(), 9); err != nil {
+		t.Fatalf("migrate the existing database to 9: %v", err)
 	}
 	conn, err := Open(t.Context(), dsn)
 	if err != nil {

@@ -135,9 +135,11 @@ func TestFunnelReplacedEvent(t *testing.T) {
 		ev{id: "a", visitor: "v", name: "View", at: t0},
 		ev{id: "b", visitor: "v", name: "Buy", at: t0.Add(time.Hour)},
 	)
-	// The same event again with a corrected time, 8 days later: the newer
-	// row replaces the older (events FINAL), so the Buy is out of the window.
-	insertEvents(t, conn, ev{id: "b", visitor: "v", name: "Buy", at: t0.Add(8 * day), insertedAt: time.Now().Add(time.Minute)})
+	// The same event again with a corrected time, an hour before the View
+	// on the same day (the deduplication key is the day, visitor_id and
+	// message_id): the newer row replaces the older (events FINAL), so the
+	// Buy no longer follows the View.
+	insertEvents(t, conn, ev{id: "b", visitor: "v", name: "Buy", at: t0.Add(-time.Hour), insertedAt: time.Now().Add(time.Minute)})
 	got, err := Funnel(t.Context(), conn, Options{From: date(2026, 11, 1), To: date(2026, 11, 30), Steps: []string{"View", "Buy"}})
 	if err != nil {
 		t.Fatal(err)

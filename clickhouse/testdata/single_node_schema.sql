@@ -36,8 +36,8 @@ CREATE TABLE touchstream.events
 )
 ENGINE = ReplacingMergeTree(inserted_at)
 PARTITION BY toYYYYMM(event_time)
-ORDER BY (visitor_id, message_id)
-SETTINGS non_replicated_deduplication_window = 1000, index_granularity = 8192, min_bytes_for_wide_part = 67108864;
+ORDER BY (toDate(event_time), visitor_id, message_id)
+SETTINGS non_replicated_deduplication_window = 1000, min_bytes_for_wide_part = 67108864, index_granularity = 8192;
 
 -- goose_db_version
 CREATE TABLE touchstream.goose_db_version

@@ -68,7 +68,8 @@
 -- Definitions (mode "ordered": other events may come between the steps):
 --
 --   visitors   events are grouped by visitor_id; events FINAL, so a
---              redelivered event (same visitor_id and message_id) counts once.
+--              redelivered event (same visitor_id and message_id, on the
+--              same day of event_time) counts once.
 --              Only events in [from, to) take part: a visitor's path must
 --              lie entirely in the range.
 --   persons    (`--by person`) events are grouped by person instead: the

@@ -19,8 +19,8 @@
 --   sessions         distinct session_id, events with no session ('': too
 --                    late to sessionize) aside. A session spanning midnight
 --                    counts on both days.
---   events           distinct (visitor_id, message_id): a redelivered event
---                    counts once, as under FINAL.
+--   events           distinct (visitor_id, message_id) per day: a
+--                    redelivered event counts once, as under FINAL.
 --   orders           `track` events named 'Order Completed': gross, the
 --                    cancelled and refunded ones too (the rollup has no
 --                    order_id to match them; net_orders is not used).
