@@ -2,11 +2,15 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/touchstream/touchstream/clickhouse"
 )
 
 // The parameterized views report_time_on_site and report_abandonment
@@ -269,5 +273,79 @@ func TestRetentionView(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestCompanionViews: each companion view (report_abandonment_daily, ...)
+// returns the rows of the companion query as the report runs it (opts.Detail,
+// no filter), for every case of viewCases; and the fixtures give every
+// detail table rows with numbers in them.
+func TestCompanionViews(t *testing.T) {
+	views, err := Views()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := migratedConnWith(t, clickhouse.MigrateConfig{Views: views})
+	viewFixtures(t, conn)
+	// rowsOf returns the rows of query as sorted strings.
+	rowsOf := func(t *testing.T, query string, params ...any) []string {
+		t.Helper()
+		var out []string
+		err := conn.QueryRow(t.Context(), "SELECT arraySort(groupArray(toString(tuple(*)))) FROM ("+query+")", params...).Scan(&out)
+		if err != nil {
+			t.Fatalf("%.80s: %v", query, err)
+		}
+		return out
+	}
+	for _, c := range companionViews {
+		direct, err := c.sql()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range viewCases() {
+			if c.base == "time_on_site" && o.Within != DefaultWithin {
+				continue
+			}
+			name := fmt.Sprintf("%s %s..%s site=%q within=%s", c.view(), o.From.Format(time.DateOnly), o.To.Format(time.DateOnly), o.Site, o.Within)
+			t.Run(name, func(t *testing.T) {
+				params := o.rangeParams()
+				args := fmt.Sprintf("from = %s, to = %s, site = %s", sqlTime(o.From), sqlTime(o.To), sqlString(o.Site))
+				if c.base == "abandonment" {
+					params = append(params, chgo.Named("within_seconds", seconds(o.Within)))
+					args += fmt.Sprintf(", within_seconds = %d", seconds(o.Within))
+				}
+				want := rowsOf(t, direct, params...)
+				got := rowsOf(t, fmt.Sprintf("SELECT * FROM %s(%s)", c.view(), args))
+				if !slices.Equal(got, want) {
+					t.Errorf("view rows\n%q\nreport rows\n%q", got, want)
+				}
+			})
+		}
+	}
+
+	// The fixtures are not degenerate: every detail table has numbers.
+	o := Options{From: date(2026, 11, 1), To: date(2026, 12, 1), Within: DefaultWithin, Detail: true}
+	a, err := Abandonment(t.Context(), conn, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	carts := 0
+	for _, d := range a.Days {
+		carts += int(d.Cart.Carts)
+	}
+	if carts == 0 || len(a.Channels) == 0 || len(a.RecoveredBy) == 0 || len(a.AbandonedCarts) == 0 {
+		t.Errorf("fixtures: November has %d carts by day, %d channels, %d recoveries, %d abandoned carts; want some of each",
+			carts, len(a.Channels), len(a.RecoveredBy), len(a.AbandonedCarts))
+	}
+	s, err := TimeOnSite(t.Context(), conn, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := uint64(0)
+	for _, b := range s.Histogram {
+		sessions += b.DurationSessions
+	}
+	if sessions == 0 || len(s.Breakdowns) == 0 {
+		t.Errorf("fixtures: November has %d sessions in the histogram and %d breakdown rows; want some", sessions, len(s.Breakdowns))
 	}
 }
