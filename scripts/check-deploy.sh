@@ -499,10 +499,14 @@ for p in sorted(glob.glob(os.path.join(ROOT, "sql", "migrations", "*.sql"))):
     for m in re.finditer(r"CREATE\s+(?:MATERIALIZED\s+)?VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:\w+\.)?(\w+)", text, re.I):
         tables.setdefault(m.group(1), set()).add("*")  # columns not tracked
 # The parameterized views `touchstream migrate` creates from the code, not
-# from a migration: clickhouse.ReportViews and report.FunnelViews (the run
+# from a migration: clickhouse.ReportViews, report.Views and FunnelViews (the run
 # against the embedded ClickHouse below checks that they exist).
 with open(os.path.join(ROOT, "clickhouse", "views.go")) as f:
     for v in re.findall(r'\{"(report_\w+)", "\w+"\}', f.read()):
+        tables.setdefault(v, set()).add("*")
+with open(os.path.join(ROOT, "report", "views.go")) as f:  # report_stages and the companion views
+    text = f.read()
+    for v in re.findall(r'Name: "(report_\w+)"', text) + ["report_" + c for c in re.findall(r'\{"\w+", \w+, "(\w+)"\}', text)]:
         tables.setdefault(v, set()).add("*")
 with open(os.path.join(ROOT, "report", "funnel_views.go")) as f:
     m = re.search(r"maxFunnelViewSteps\s*=\s*(\d+)", f.read())
@@ -819,10 +823,32 @@ try:
         compare(where, [(f"{k}.{f}", dash[k][f], rep[k][rf]) for k in dash
                         for f, rf in (("carts", "carts" if k == "cart" else "checkouts"), ("abandoned", "abandoned"),
                                       ("recovered", "recovered"), ("abandonment_rate", "abandonment_rate"))])
-    rep = report("time-on-site")
+    rep = report("abandonment", "--detail")["days"]
+    found = panels("abandonment.json/", "time", "carts", "abandoned_carts", "checkouts", "abandoned_checkouts")
+    if len(found) != 1:
+        raise RuntimeError(f"abandonment.json: expected one panel of carts by day, found {sorted(found)}")
+    for where, rows in found.items():
+        days = {r["day"]: r for r in rep}
+        if sum(r["carts"] for r in rows) != 4:
+            raise RuntimeError(f"fixture: {where} counts {sum(r['carts'] for r in rows)} carts, want 4")
+        compare(where, [(f"{r['time'][:10]}.{f}", r[f], days.get(r["time"][:10], {}).get(k, {}).get(rf, -1)) for r in rows
+                        for f, k, rf in (("carts", "cart", "carts"), ("abandoned_carts", "cart", "abandoned"),
+                                         ("checkouts", "checkout", "checkouts"), ("abandoned_checkouts", "checkout", "abandoned"))])
+    rep = report("time-on-site", "--detail")
     if rep["sessions"] != 4:
         raise RuntimeError(f"fixture: report time-on-site counts {rep['sessions']} sessions, want 4")
-    found = panels("time-on-site.json/", "sessions", "engagement_rate", "duration_p90")
+    found = panels("time-on-site.json/", "dimension", "value", "sessions", "engagement_rate")
+    if len(found) != 3:
+        raise RuntimeError(f"time-on-site.json: expected three breakdown panels, found {sorted(found)}")
+    groups = {(g["dimension"], g["value"]): g for g in rep["breakdowns"]}
+    for where, rows in found.items():
+        compare(where, [(f"{r['dimension']}={r['value']}.{f}", r[f], groups.get((r["dimension"], r["value"]), {}).get(f, -1))
+                        for r in rows for f in ("sessions", "bounce_rate", "engagement_rate")]
+                + [(f"{r['dimension']}={r['value']}.{k}_{q}", r[f"{k}_{q}"],
+                    groups.get((r["dimension"], r["value"]), {}).get(f"{k}_seconds", {}).get(q, -1))
+                   for r in rows for k in ("duration", "engaged") for q in ("mean", "median", "p90")])
+    found = {k: v for k, v in panels("time-on-site.json/", "sessions", "engagement_rate", "duration_p90").items()
+             if "dimension" not in v[0]}
     if len(found) < 7:
         raise RuntimeError(f"time-on-site.json: expected seven summary panels, found {sorted(found)}")
     for where, rows in found.items():
@@ -836,8 +862,8 @@ except Exception as e:  # noqa: BLE001
     fails += 1
     print(f"FAIL  comparing dashboards with `touchstream report`: {e}")
 if not fails:
-    print(f"ok    dashboard SQL: {n} queries ran on the embedded ClickHouse; funnel, abandonment and "
-          "time on site equal `touchstream report` on the fixture")
+    print(f"ok    dashboard SQL: {n} queries ran on the embedded ClickHouse; funnel, abandonment (and its days) and "
+          "time on site (and its breakdowns) equal `touchstream report` on the fixture")
 sys.exit(1 if fails else 0)
 PYEOF
 		[ $? -eq 0 ] || failures=$((failures + 1))
