@@ -45,6 +45,15 @@ func (q *funnelQuery) modesVariant(breakdown string) (*template.Template, error)
 	if q.mode == ModeAny && v.exclude {
 		uses = append(uses, [2]string{"excluded", "exclude_excluded"}, [2]string{"any_exclude", "exclude_any_exclude"})
 	}
+	// Mode any reads the events that can be steps or exclusions only; the
+	// drop-off list redefines mode_where to read every event
+	// (funnel_modes_dropoff.sql).
+	if q.mode == ModeAny {
+		uses = append(uses, [2]string{"mode_where", "any_mode_where"})
+		if v.pages {
+			uses = append(uses, [2]string{"any_where_pages", "pages_any_where_pages"})
+		}
+	}
 	switch breakdown {
 	case "":
 	case TrendDay, TrendWeek:

@@ -9,7 +9,12 @@
 -- they name is copied per step), "cond" as "filter_cond" for
 -- property filters, "step_window" as "step_window_step_window" for
 -- per-step windows, "excluded" and "any_exclude" as "exclude_excluded"
--- and "exclude_any_exclude" for exclusion steps in mode any, and
+-- and "exclude_any_exclude" for exclusion steps in mode any, "mode_where"
+-- as "any_mode_where" in mode any (with page steps "any_where_pages" as
+-- "pages_any_where_pages"): it reads only the events that can be a step or
+-- an exclusion (by name, or a page view for a page step), since no other
+-- event changes its numbers (the drop-off list, which names the next event
+-- of any kind, reads them all), and
 -- "value_column" and "value" as "breakdown_value_column" and
 -- "breakdown_value" for a breakdown (or "value" as "trend_value" for a
 -- trend); with a report filter (`--channel`, `--touchpoint`, `--where`)
@@ -146,6 +151,13 @@
 {{define "excluded"}}CAST([], 'Array(Int64)'){{end -}}
 {{define "exclude_excluded"}}arraySort(groupArrayIf(toInt64(toUnixTimestamp64Milli(e.event_time)), has({exclude:Array(String)}, e.event_name))){{end -}}
 {{define "any_exclude"}}{{end -}}
+{{define "mode_where"}}{{end -}}
+{{define "any_mode_where"}}
+          AND (has(arrayConcat(arrayFlatten({step_events:Array(Array(String))}), {filter_events:Array(String)}, {exclude:Array(String)}),
+                   e.event_name){{template "any_where_pages"}}){{end -}}
+{{define "any_where_pages"}}{{end -}}
+{{define "pages_any_where_pages"}}
+               OR (e.type IN ('page', 'screen') AND arrayExists(q -> e.page_path LIKE q, arrayFlatten({step_pages:Array(Array(String))}))){{end -}}
 {{define "exclude_any_exclude"}}
                                                               AND NOT arrayExists(x -> x > a AND x < arrayMax(arrayMap(tj -> arrayFirst(y -> y >= a, tj), arraySlice(times, 1, k))),
                                                                                   excluded){{end -}}
@@ -166,7 +178,7 @@
         LEFT JOIN (SELECT visitor_id, person_id FROM persons) AS p ON p.visitor_id = e.visitor_id
         WHERE e.event_time >= {from:DateTime64(3)}
           AND e.event_time < {to:DateTime64(3)}
-          AND ({site:String} = '' OR e.write_key = {site:String}){{template "unit_where"}}
+          AND ({site:String} = '' OR e.write_key = {site:String}){{template "unit_where"}}{{template "mode_where"}}
         GROUP BY unit{{template "unit_passes"}}
     ),
     per_unit_steps AS

@@ -10,7 +10,10 @@
 -- per-step windows, exclusions in mode any). It redefines "value_column"
 -- (a breakdown's, unused here: a drop-off list takes no breakdown) to
 -- carry each event's visitor_id, channel, label, user_id and whether its
--- unit is a linked person, so it reads the events once. Besides
+-- unit is a linked person, so it reads the events once, and "mode_where"
+-- (mode any's filter to step events) to read every event. (A define
+-- replaces one of funnel_modes.sql only with a body of its own, so this
+-- one holds an SQL comment.) Besides
 -- funnel_modes.sql's parameters (breakdown '') it takes
 -- {dropoff_step:UInt64}, K (from 1 to the number of steps - 1), and
 -- sees .Next. It splices in no value.
@@ -59,6 +62,8 @@
 -- .Next true: the 10 most common next events: event, visitors (UInt64, the
 -- dropped units whose next event it is; units with none are in no row),
 -- ordered by visitors descending, then event.
+{{define "mode_where"}}
+          -- every event of the unit (mode any too): the next event can be of any kind{{end -}}
 {{define "value_column"}},
                 e.visitor_id,
                 toString(e.traffic_channel),
