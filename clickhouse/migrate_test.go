@@ -293,6 +293,24 @@ func TestEventsRetention(t *testing.T) {
 	}
 }
 
+// TestMigrateReadTimeout: migrate waits a day for a statement unless the
+// DSN sets read_timeout (a copy of events answers only when it is done).
+func TestMigrateReadTimeout(t *testing.T) {
+	t.Parallel()
+	for dsn, want := range map[string]time.Duration{
+		"http://127.0.0.1:8123/touchstream":                 24 * time.Hour,
+		"clickhouse://127.0.0.1:9000/touchstream":           24 * time.Hour,
+		"http://127.0.0.1:8123/touchstream?read_timeout=90s": 90 * time.Second,
+	} {
+		opts, err := migrateOptions(dsn)
+		if err != nil {
+			t.Errorf("migrateOptions(%s): %v", dsn, err)
+		} else if opts.ReadTimeout != want {
+			t.Errorf("migrateOptions(%s): read timeout %v, want %v", dsn, opts.ReadTimeout, want)
+		}
+	}
+}
+
 func TestParseRetention(t *testing.T) {
 	t.Parallel()
 	day := 24 * time.Hour
