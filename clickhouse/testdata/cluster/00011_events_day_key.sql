@@ -28,11 +28,15 @@
 -- the exchange (rows inserted in the last day: the copies collapse under
 -- FINAL, and the rollup's states absorb them), so a running pipeline loses
 -- nothing; stopping the processors first is still the quicker way. The
--- copy reads and writes the whole table once: about 20 s for 10 M events
--- on 2 cores. The events TTL (touchstream migrate --events-ttl) is not
--- part of CREATE TABLE ... AS: MigrateWith sets it again afterwards. A run
--- interrupted before the exchange starts over cleanly (the first statement
--- drops the half-made copy). Documented in sql/README.md, "Table events".
+-- copy reads and writes the whole table once: about 30 s per 10 M events
+-- on 2 cores, plus the last day's rows (migrate waits for it:
+-- migrateReadTimeout). The events TTL
+-- (touchstream migrate --events-ttl) is not part of CREATE TABLE ... AS:
+-- MigrateWith sets it again afterwards. A run interrupted before the
+-- exchange starts over cleanly (the first statement drops the half-made
+-- copy); one interrupted between the exchange and the second copy loses,
+-- when run again, the rows processors wrote during the first copy (none if
+-- they were stopped). Documented in sql/README.md, "Table events".
 
 -- +goose Up
 DROP TABLE IF EXISTS touchstream.events_v11 ON CLUSTER touchstream_cluster SYNC;
