@@ -62,9 +62,9 @@ func Migrate(ctx context.Context, dsn string, log *slog.Logger) error {
 // with goose, logging each one applied, recreates the report views and, if
 // cfg says so, sets the retention of events (else keeps the one events had
 // before, which a migration that rebuilds the table drops). Running it
-// again applies nothing. goose records versions in goose_db_version inside the target
-// database (on a cluster, a ReplicatedMergeTree on every node: see
-// versionStore).
+// again applies nothing. goose records versions in goose_db_version inside
+// the target database (on a cluster, a ReplicatedMergeTree on every node:
+// see versionStore).
 func MigrateWith(ctx context.Context, dsn string, cfg MigrateConfig, log *slog.Logger) error {
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -122,7 +122,21 @@ func MigrateWith(ctx context.Context, dsn string, cfg MigrateConfig, log *slog.L
 			"duration", r.Duration)
 	}
 	if err != nil {
-		return fmt.Errorf("migrate %s: %w", database, classify(err))
+		err = fmt.Errorf("migrate %s: %w", database, classify(err))
+	}
+	// Without cfg.EventsTTL, the TTL events had before stays, even when a
+	// migration failed after it rebuilt the table (a run again would no
+	// longer know it).
+	if cfg.EventsTTL == nil {
+		changed, kerr := keepTTL(ctx, db, cfg.Cluster, database, ttlBefore)
+		if kerr != nil {
+			err = errors.Join(err, fmt.Errorf("migrate %s: %w", database, kerr))
+		} else if changed {
+			log.InfoContext(ctx, "events retention kept", "database", database, "ttl", ttlBefore)
+		}
+	}
+	if err != nil {
+		return err
 	}
 	if len(results) == 0 {
 		version, err := provider.GetDBVersion(ctx)
@@ -153,14 +167,6 @@ func MigrateWith(ctx context.Context, dsn string, cfg MigrateConfig, log *slog.L
 		}
 		log.InfoContext(ctx, "events retention", "database", database,
 			"ttl", retentionText(*cfg.EventsTTL), "changed", changed)
-		return nil
-	}
-	changed, err := keepTTL(ctx, db, cfg.Cluster, database, ttlBefore)
-	if err != nil {
-		return fmt.Errorf("migrate %s: %w", database, err)
-	}
-	if changed {
-		log.InfoContext(ctx, "events retention kept", "database", database, "ttl", ttlBefore)
 	}
 	return nil
 }

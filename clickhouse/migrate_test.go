@@ -298,8 +298,8 @@ func TestEventsRetention(t *testing.T) {
 func TestMigrateReadTimeout(t *testing.T) {
 	t.Parallel()
 	for dsn, want := range map[string]time.Duration{
-		"http://127.0.0.1:8123/touchstream":                 24 * time.Hour,
-		"clickhouse://127.0.0.1:9000/touchstream":           24 * time.Hour,
+		"http://127.0.0.1:8123/touchstream":                  24 * time.Hour,
+		"clickhouse://127.0.0.1:9000/touchstream":            24 * time.Hour,
 		"http://127.0.0.1:8123/touchstream?read_timeout=90s": 90 * time.Second,
 	} {
 		opts, err := migrateOptions(dsn)
