@@ -29,8 +29,12 @@ func (q *funnelQuery) modesVariant(breakdown string) (*template.Template, error)
 	// The parts the funnel needs are those funnel.sql's variant names.
 	v := q.variant(breakdown)
 	var uses [][2]string
-	if v.by == BySession {
+	switch v.by {
+	case BySession:
 		uses = append(uses, [2]string{"unit", "session_unit"}, [2]string{"unit_where", "session_unit_where"})
+	case ByPerson:
+		uses = append(uses, [2]string{"unit", "person_unit"}, [2]string{"person_join", "person_person_join"},
+			[2]string{"linked", "person_linked"})
 	}
 	if v.pages {
 		uses = append(uses, [2]string{"page_cond", "pages_page_cond"})

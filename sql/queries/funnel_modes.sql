@@ -3,7 +3,9 @@
 -- funnel.sql. The steps are arrays, but the file is a Go text/template
 -- like funnel.sql, so that a funnel pays only for the parts it uses:
 -- report.FunnelBy redefines "unit" and "unit_where" as "session_unit" and
--- "session_unit_where" to count sessions, "page_cond" as
+-- "session_unit_where" to count sessions, "unit", "person_join" and
+-- "linked" as "person_unit", "person_person_join" and "person_linked" to
+-- count persons (without them no event is joined with persons), "page_cond" as
 -- "pages_page_cond" for page steps (without one no event's page_path is
 -- read: the step conditions run per step of each event, and every column
 -- they name is copied per step), "cond" as "filter_cond" for
@@ -57,7 +59,9 @@
 --   {by:String}              'visitor', 'person' or 'session' (as in
 --                            funnel.sql: the person_id of the visitor in
 --                            persons, else the visitor_id; the session_id,
---                            events without one left out)
+--                            events without one left out). The variant
+--                            renders the unit ("person_unit", ...); the
+--                            parameter is bound but no longer read
 --
 -- Definitions (events FINAL; a unit's events in [from, to), every event of
 -- any name, ordered by event_time, then message_id):
@@ -111,7 +115,13 @@
 -- One row per group and step, ordered by value, then position: position,
 -- step, count, conversion_from_start, conversion_from_previous,
 -- median_seconds_to_convert, p90_seconds_to_convert, value.
-{{define "unit"}}if({by:String} = 'person', coalesce(nullIf(p.person_id, ''), e.visitor_id), e.visitor_id){{end -}}
+{{define "unit"}}e.visitor_id{{end -}}
+{{define "person_unit"}}coalesce(nullIf(p.person_id, ''), e.visitor_id){{end -}}
+{{define "person_join"}}{{end -}}
+{{define "person_person_join"}}
+        LEFT JOIN (SELECT visitor_id, person_id FROM persons) AS p ON p.visitor_id = e.visitor_id{{end -}}
+{{define "linked"}}false{{end -}}
+{{define "person_linked"}}p.person_id != ''{{end -}}
 {{define "session_unit"}}e.session_id{{end -}}
 {{define "unit_where"}}{{end -}}
 {{define "session_unit_where"}}
@@ -174,8 +184,7 @@
                          range(1, length({steps:Array(String)}) + 1)){{template "value_column"}}))) AS evs,
             -- excluded: the unit's excluded event times (ms), ascending
             {{template "excluded"}} AS excluded
-        FROM events AS e FINAL
-        LEFT JOIN (SELECT visitor_id, person_id FROM persons) AS p ON p.visitor_id = e.visitor_id
+        FROM events AS e FINAL{{template "person_join"}}
         WHERE e.event_time >= {from:DateTime64(3)}
           AND e.event_time < {to:DateTime64(3)}
           AND ({site:String} = '' OR e.write_key = {site:String}){{template "unit_where"}}{{template "mode_where"}}

@@ -69,7 +69,7 @@
                 toString(e.traffic_channel),
                 multiIf(e.type IN ('page', 'screen'), concat('page:', e.page_path), e.type = 'track', toString(e.event_name), toString(e.type)),
                 e.user_id,
-                {by:String} = 'person' AND p.person_id != ''{{end -}}
+                {{template "linked"}}{{end -}}
 WITH
     {{- template "units" .}},
     dropped AS
