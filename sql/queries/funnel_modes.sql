@@ -176,12 +176,13 @@
     (
         SELECT
             {{template "unit"}} AS unit,
-            -- evs: (time ms, message_id, is step j for each j[, breakdown value])
+            -- evs: (time ms, message_id, steps: bit j - 1 set when the event
+            -- is step j (one number, not an array per event)[, breakdown value])
             arraySort(x -> (x.1, x.2), groupArray((
                 toInt64(toUnixTimestamp64Milli(e.event_time)),
                 e.message_id,
-                arrayMap(j -> {{template "cond"}},
-                         range(1, length({steps:Array(String)}) + 1)){{template "value_column"}}))) AS evs,
+                arraySum(arrayMap(j -> toUInt64({{template "cond"}}) * bitShiftLeft(toUInt64(1), j - 1),
+                                  range(1, length({steps:Array(String)}) + 1))){{template "value_column"}}))) AS evs,
             -- excluded: the unit's excluded event times (ms), ascending
             {{template "excluded"}} AS excluded
         FROM events AS e FINAL{{template "person_join"}}
@@ -200,7 +201,7 @@
             length(evs) AS n,
             {window_seconds:UInt64} * 1000 AS win_ms,
             -- times[j]: the unit's step-j event times (ms), ascending
-            arrayMap(j -> arrayFilter((x, mm) -> mm[j], t, m), range(1, length({steps:Array(String)}) + 1)) AS times,
+            arrayMap(j -> arrayFilter((x, mm) -> bitTest(mm, j - 1), t, m), range(1, length({steps:Array(String)}) + 1)) AS times,
             -- strict: runs[i] = how many steps the events from index i on
             -- are in a row: the largest k with event i + j - 1 a step-j
             -- event for j = 1..k (with per-step windows, each within its
@@ -209,7 +210,7 @@
             -- that no lambda reads the unit's arrays by index: a lambda
             -- that names an array gets a copy of it for every element it
             -- runs on
-            arrayFold((acc, j) -> arrayMap((r, mj, tj, tp) -> if(r = j - 1 AND mj[j]{{template "step_window"}}, j, r),
+            arrayFold((acc, j) -> arrayMap((r, mj, tj, tp) -> if(r = j - 1 AND bitTest(mj, j - 1){{template "step_window"}}, j, r),
                                            acc, arrayShiftLeft(m, j - 1), arrayShiftLeft(t, j - 1), arrayShiftLeft(t, greatest(j, 2) - 2)),
                       range(1, length({steps:Array(String)}) + 1), arrayWithConstant(n, toUInt64(0))) AS runs,
             -- strict: starts[k] = the indexes i where a chain of steps 1..k
@@ -236,7 +237,7 @@
                                      arrayMax(arrayMap(tj -> arrayFirst(x -> x >= a[1], tj) - a[1], arraySlice(times, 1, k)))),
                         anchors, range(1, length(anchors) + 1))) AS ms_to_convert,
             -- first: the unit's earliest step-1 event (ties: the smallest message_id)
-            arrayFirst(x -> x.3[1], evs) AS first,
+            arrayFirst(x -> bitTest(x.3, 0), evs) AS first,
             {{template "value"}} AS value
         FROM per_unit
     ){{end -}}

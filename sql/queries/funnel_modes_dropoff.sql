@@ -85,7 +85,7 @@ WITH
             if({mode:String} = 'strict',
                starts[step_k][1] + step_k - 1,
                arrayFirstIndex(x -> x.1 = done_ms
-                                    AND arrayExists(j -> x.3[j] AND arrayFirst(y -> y >= anchor_ms, times[j]) = done_ms, range(1, step_k + 1)),
+                                    AND arrayExists(j -> bitTest(x.3, j - 1) AND arrayFirst(y -> y >= anchor_ms, times[j]) = done_ms, range(1, step_k + 1)),
                                evs)) AS step_i,
             -- next_i: the index of the next event in evs, 0 for none
             if({mode:String} = 'strict',
