@@ -149,7 +149,7 @@ func TestFunnelModesExcludeSQL(t *testing.T) {
 		if got := strings.Contains(sql, reads); got != tc.want {
 			t.Errorf("%s, exclude %v: reads the exclusions %v, want %v", tc.mode, tc.exclude, got, tc.want)
 		}
-		if got := strings.Contains(sql, "AND NOT arrayExists(x -> x > a"); got != tc.want {
+		if got := strings.Contains(sql, "AND NOT arrayExists(x -> x > ti"); got != tc.want {
 			t.Errorf("%s, exclude %v: checks the anchors' spans %v, want %v", tc.mode, tc.exclude, got, tc.want)
 		}
 	}

@@ -168,9 +168,7 @@
 {{define "any_where_pages"}}{{end -}}
 {{define "pages_any_where_pages"}}
                OR (e.type IN ('page', 'screen') AND arrayExists(q -> e.page_path LIKE q, arrayFlatten({step_pages:Array(Array(String))}))){{end -}}
-{{define "exclude_any_exclude"}}
-                                                              AND NOT arrayExists(x -> x > a AND x < arrayMax(arrayMap(tj -> arrayFirst(y -> y >= a, tj), arraySlice(times, 1, k))),
-                                                                                  excluded){{end -}}
+{{define "exclude_any_exclude"}} AND NOT arrayExists(x -> x > ti AND x < ti + s, excluded){{end -}}
 {{define "units"}}
     per_unit AS
     (
@@ -200,8 +198,6 @@
             arrayMap(x -> x.3, evs) AS m,
             length(evs) AS n,
             {window_seconds:UInt64} * 1000 AS win_ms,
-            -- times[j]: the unit's step-j event times (ms), ascending
-            arrayMap(j -> arrayFilter((x, mm) -> bitTest(mm, j - 1), t, m), range(1, length({steps:Array(String)}) + 1)) AS times,
             -- strict: runs[i] = how many steps the events from index i on
             -- are in a row: the largest k with event i + j - 1 a step-j
             -- event for j = 1..k (with per-step windows, each within its
@@ -219,23 +215,41 @@
             arrayMap(k -> arrayFilter((i, r, ti, tk) -> r >= k AND tk - ti <= win_ms,
                                       arrayEnumerate(t), runs, t, arrayShiftLeft(t, k - 1, toInt64(9223372036854775807))),
                      range(1, length({steps:Array(String)}) + 1)) AS starts,
-            -- any: anchors[k] = the times a with every step 1..k in [a, a + w]
-            -- (the lambdas take the steps' times as arguments, arraySlice
-            -- (times, 1, k), rather than index times, which would copy it
-            -- for every element)
-            -- (with exclusions: and no excluded event strictly between a and
-            -- the last of the steps' first times at or after a)
-            arrayMap(k -> arraySort(arrayFilter(a -> arrayAll(tj -> arrayExists(x -> x >= a AND x <= a + win_ms, tj), arraySlice(times, 1, k)){{template "any_exclude"}},
-                                                arrayFlatten(arraySlice(times, 1, k)))),
-                     range(1, length({steps:Array(String)}) + 1)) AS anchors,
+            -- any: gaps[j][i] = (the time of the first step-j event at or
+            -- after event i) - t[i], 2^62 when none: arrayReverseFill
+            -- carries each step-j event's time back over the events before
+            -- it (an event at the same millisecond as the one before it
+            -- can miss a step of that millisecond and read a larger gap,
+            -- but never a smaller one, and the first event of the
+            -- millisecond, which comes first below, reads them all)
+            arrayMap(j -> arrayMap((nx, ti) -> nx - ti,
+                                   arrayReverseFill((x, mm) -> bitTest(mm, j - 1),
+                                                    arrayMap((ti, mm) -> if(bitTest(mm, j - 1), ti, toInt64(4611686018427387904)), t, m), m),
+                                   t),
+                     range(1, length({steps:Array(String)}) + 1)) AS gaps,
+            -- any: spans[k][i] = the largest of gaps[1..k][i], the time from
+            -- t[i] until every step 1..k has happened; closest[k][i] the
+            -- smallest, 0 when one of steps 1..k happens at t[i]
+            arrayPopFront(arrayFold((acc, g) -> arrayPushBack(acc, arrayMap((a, b) -> greatest(a, b), acc[-1], g)),
+                                    gaps, [arrayWithConstant(n, toInt64(0))])) AS spans,
+            arrayPopFront(arrayFold((acc, g) -> arrayPushBack(acc, arrayMap((a, b) -> least(a, b), acc[-1], g)),
+                                    gaps, [arrayWithConstant(n, toInt64(4611686018427387904))])) AS closest,
+            -- any: anchor[k] = the index of the earliest anchor of steps
+            -- 1..k: the first event at whose time one of them happens and
+            -- from which all of them happen within the window (with
+            -- exclusions: and no excluded event strictly between its time
+            -- and the last of them); 0 for none
+            arrayMap((sk, ck) -> arrayFirstIndex((s, c, ti) -> c = 0 AND s <= win_ms{{template "any_exclude"}}, sk, ck, t),
+                     spans, closest) AS anchor,
+            -- times[j]: the unit's step-j event times (ms), ascending (the
+            -- drop-off list finds the step event with them)
+            arrayMap(j -> arrayFilter((x, mm) -> bitTest(mm, j - 1), t, m), range(1, length({steps:Array(String)}) + 1)) AS times,
             if({mode:String} = 'strict',
                arrayMap(s -> notEmpty(s), starts),
-               arrayMap(a -> notEmpty(a), anchors)) AS reached,
+               arrayMap(i -> i > 0, anchor)) AS reached,
             if({mode:String} = 'strict',
                arrayMap((s, k) -> if(empty(s), 0, t[s[1] + k - 1] - t[s[1]]), starts, range(1, length(starts) + 1)),
-               arrayMap((a, k) -> if(empty(a), 0,
-                                     arrayMax(arrayMap(tj -> arrayFirst(x -> x >= a[1], tj) - a[1], arraySlice(times, 1, k)))),
-                        anchors, range(1, length(anchors) + 1))) AS ms_to_convert,
+               arrayMap((sk, i) -> if(i = 0, 0, sk[i]), spans, anchor)) AS ms_to_convert,
             -- first: the unit's earliest step-1 event (ties: the smallest message_id)
             arrayFirst(x -> bitTest(x.3, 0), evs) AS first,
             {{template "value"}} AS value

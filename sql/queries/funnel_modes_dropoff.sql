@@ -79,7 +79,7 @@ WITH
             evs,
             {dropoff_step:UInt64} AS step_k,
             -- any: a (anchor_ms) and c (done_ms)
-            anchors[step_k][1] AS anchor_ms,
+            t[anchor[step_k]] AS anchor_ms,
             anchor_ms + ms_to_convert[step_k] AS done_ms,
             -- step_i: the index of the step event in evs
             if({mode:String} = 'strict',
