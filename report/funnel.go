@@ -253,7 +253,7 @@ func (q *funnelQuery) params(breakdown, property string) []any {
 		return append(params, chgo.Named("step_events", events), chgo.Named("step_pages", pages),
 			chgo.Named("filter_steps", steps), chgo.Named("filter_events", names),
 			chgo.Named("filter_keys", keys), chgo.Named("filter_values", values),
-			chgo.Named("mode", q.mode), chgo.Named("by", q.by),
+			chgo.Named("mode", q.mode),
 			chgo.Named("breakdown", breakdown), chgo.Named("breakdown_property", property))
 	}
 	for i, s := range q.steps {

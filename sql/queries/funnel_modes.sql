@@ -3,9 +3,11 @@
 -- funnel.sql. The steps are arrays, but the file is a Go text/template
 -- like funnel.sql, so that a funnel pays only for the parts it uses:
 -- report.FunnelBy redefines "unit" and "unit_where" as "session_unit" and
--- "session_unit_where" to count sessions, "unit", "person_join" and
--- "linked" as "person_unit", "person_person_join" and "person_linked" to
--- count persons (without them no event is joined with persons), "page_cond" as
+-- "session_unit_where" to count sessions (the session_id, events without
+-- one left out), "unit", "person_join" and "linked" as "person_unit",
+-- "person_person_join" and "person_linked" to count persons (as in
+-- funnel.sql: the person_id of the visitor in persons, else the
+-- visitor_id; without them no event is joined with persons), "page_cond" as
 -- "pages_page_cond" for page steps (without one no event's page_path is
 -- read: the step conditions run per step of each event, and every column
 -- they name is copied per step), "cond" as "filter_cond" for
@@ -56,12 +58,6 @@
 --                            read in mode any only, see below)
 --   {mode:String}            'strict' or 'any'
 --   {breakdown:String}, {breakdown_property:String}  as in funnel.sql
---   {by:String}              'visitor', 'person' or 'session' (as in
---                            funnel.sql: the person_id of the visitor in
---                            persons, else the visitor_id; the session_id,
---                            events without one left out). The variant
---                            renders the unit ("person_unit", ...); the
---                            parameter is bound but no longer read
 --
 -- Definitions (events FINAL; a unit's events in [from, to), every event of
 -- any name, ordered by event_time, then message_id):
@@ -241,9 +237,6 @@
             -- and the last of them); 0 for none
             arrayMap((sk, ck) -> arrayFirstIndex((s, c, ti) -> c = 0 AND s <= win_ms{{template "any_exclude"}}, sk, ck, t),
                      spans, closest) AS anchor,
-            -- times[j]: the unit's step-j event times (ms), ascending (the
-            -- drop-off list finds the step event with them)
-            arrayMap(j -> arrayFilter((x, mm) -> bitTest(mm, j - 1), t, m), range(1, length({steps:Array(String)}) + 1)) AS times,
             if({mode:String} = 'strict',
                arrayMap(s -> notEmpty(s), starts),
                arrayMap(i -> i > 0, anchor)) AS reached,

@@ -81,12 +81,13 @@ WITH
             -- any: a (anchor_ms) and c (done_ms)
             t[anchor[step_k]] AS anchor_ms,
             anchor_ms + ms_to_convert[step_k] AS done_ms,
+            -- any: the steps j <= K whose first event at or after a is at c
+            -- (their gaps from the anchor event, the first of its millisecond)
+            arrayFilter(j -> anchor_ms + gaps[j][anchor[step_k]] = done_ms, range(1, step_k + 1)) AS done_steps,
             -- step_i: the index of the step event in evs
             if({mode:String} = 'strict',
                starts[step_k][1] + step_k - 1,
-               arrayFirstIndex(x -> x.1 = done_ms
-                                    AND arrayExists(j -> bitTest(x.3, j - 1) AND arrayFirst(y -> y >= anchor_ms, times[j]) = done_ms, range(1, step_k + 1)),
-                               evs)) AS step_i,
+               arrayFirstIndex(x -> x.1 = done_ms AND arrayExists(j -> bitTest(x.3, j - 1), done_steps), evs)) AS step_i,
             -- next_i: the index of the next event in evs, 0 for none
             if({mode:String} = 'strict',
                if(step_i < n, step_i + 1, 0),
