@@ -43,8 +43,9 @@ func (*PathsReport) Kind() string { return KindPaths }
 
 // Paths runs sql/queries/paths.sql: opts.From, To, Site, FromEvent or
 // ToEvent (not both), Depth (DefaultDepth when 0) and Filter. A session
-// passes the filter when its first event does, as in TimeOnSite: the session's traffic_channel and
-// touchpoint (those of its first event) and that event's properties. A
+// passes the filter when its first event does, as in TimeOnSite: the
+// session's traffic_channel and touchpoint (those of its first event) and
+// that event's properties. A
 // session that passes keeps its whole path, from its entry or from
 // FromEvent; its later events decide nothing.
 func Paths(ctx context.Context, conn driver.Conn, opts Options) (*PathsReport, error) {

@@ -35,16 +35,19 @@ func Views() ([]clickhouse.View, error) {
 // companion's, as the report runs it without a filter. It takes its base
 // view's parameters: report_abandonment's from, to, site and
 // within_seconds, or report_time_on_site's from, to and site.
-type companionView struct{ base, marker, companion string }
+type companionView struct{ base, companion string }
 
 var companionViews = []companionView{
-	{"abandonment", outcomesEnd, "abandonment_daily"},
-	{"abandonment", outcomesEnd, "abandonment_channels"},
-	{"abandonment", outcomesEnd, "abandonment_recovered_by"},
-	{"abandonment", outcomesEnd, "abandoned_carts"},
-	{"time_on_site", scopeEnd, "time_on_site_breakdown"},
-	{"time_on_site", scopeEnd, "time_on_site_histogram"},
+	{"abandonment", "abandonment_daily"},
+	{"abandonment", "abandonment_channels"},
+	{"abandonment", "abandonment_recovered_by"},
+	{"abandonment", "abandoned_carts"},
+	{"time_on_site", "time_on_site_breakdown"},
+	{"time_on_site", "time_on_site_histogram"},
 }
+
+// companionMarkers is the line of each base query its companions follow.
+var companionMarkers = map[string]string{"abandonment": outcomesEnd, "time_on_site": scopeEnd}
 
 // view is the view's name.
 func (c companionView) view() string { return "report_" + c.companion }
@@ -55,5 +58,5 @@ func (c companionView) sql() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return companionSQL(base, c.marker, c.companion)
+	return companionSQL(base, companionMarkers[c.base], c.companion)
 }

@@ -506,7 +506,7 @@ with open(os.path.join(ROOT, "clickhouse", "views.go")) as f:
         tables.setdefault(v, set()).add("*")
 with open(os.path.join(ROOT, "report", "views.go")) as f:  # report_stages and the companion views
     text = f.read()
-    for v in re.findall(r'Name: "(report_\w+)"', text) + ["report_" + c for c in re.findall(r'\{"\w+", \w+, "(\w+)"\}', text)]:
+    for v in re.findall(r'Name: "(report_\w+)"', text) + ["report_" + c for c in re.findall(r'\{"\w+", "(\w+)"\}', text)]:
         tables.setdefault(v, set()).add("*")
 with open(os.path.join(ROOT, "report", "funnel_views.go")) as f:
     m = re.search(r"maxFunnelViewSteps\s*=\s*(\d+)", f.read())
