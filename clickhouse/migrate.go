@@ -76,7 +76,7 @@ func MigrateWith(ctx context.Context, dsn string, cfg MigrateConfig, log *slog.L
 	if cfg.Cluster != "" {
 		log = log.With("cluster", cfg.Cluster)
 	}
-	opts, err := ParseDSN(dsn)
+	opts, err := migrateOptions(dsn)
 	if err != nil {
 		return err
 	}
@@ -97,19 +97,19 @@ func MigrateWith(ctx context.Context, dsn string, cfg MigrateConfig, log *slog.L
 		return err
 	}
 
-	db, err := openMigrateDB(dsn)
-	if err != nil {
-		return err
-	}
+	db := ch.OpenDB(opts)
 	defer db.Close()
 	provider, err := newProvider(db, cfg.Cluster, database)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	// A migration that rebuilds events (00011) loses its TTL: remember it.
-	ttlBefore, err := currentTTL(ctx, db, cfg.Cluster)
-	if err != nil {
-		return fmt.Errorf("migrate %s: %w", database, err)
+	// A migration that rebuilds events (00011) loses its TTL: remember it
+	// unless cfg sets one.
+	var ttlBefore string
+	if cfg.EventsTTL == nil {
+		if ttlBefore, err = currentTTL(ctx, db, cfg.Cluster); err != nil {
+			return fmt.Errorf("migrate %s: %w", database, err)
+		}
 	}
 	results, err := provider.Up(ctx)
 	var partial *goose.PartialError
@@ -178,8 +178,9 @@ func MigrateWith(ctx context.Context, dsn string, cfg MigrateConfig, log *slog.L
 // 100 M events.
 const migrateReadTimeout = 24 * time.Hour
 
-// migrateOptions are the connection options of migrate: ParseDSN's, with
-// migrateReadTimeout when the DSN sets no read_timeout.
+// migrateOptions are the connection options of migrate (its database
+// handle, and the connection to "default" that creates the database):
+// ParseDSN's, with migrateReadTimeout when the DSN sets no read_timeout.
 func migrateOptions(dsn string) (*ch.Options, error) {
 	opts, err := ParseDSN(dsn)
 	if err != nil {
@@ -189,15 +190,6 @@ func migrateOptions(dsn string) (*ch.Options, error) {
 		opts.ReadTimeout = migrateReadTimeout
 	}
 	return opts, nil
-}
-
-// openMigrateDB is OpenDB with migrateOptions.
-func openMigrateDB(dsn string) (*sql.DB, error) {
-	opts, err := migrateOptions(dsn)
-	if err != nil {
-		return nil, err
-	}
-	return ch.OpenDB(opts), nil
 }
 
 // ErrWrongMode is returned by MigrateWith when the database was migrated
