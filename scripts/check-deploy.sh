@@ -812,7 +812,7 @@ try:
             for k, dk in (("count", "visitors"), ("conversion_from_start", "conversion_from_start"),
                           ("conversion_from_previous", "conversion_from_previous"),
                           ("median_seconds_to_convert", "median_seconds_to_convert")) if dk in r])
-    rep = report("abandonment")
+    rep = report("abandonment", "--detail")
     if (rep["cart"]["carts"], rep["cart"]["abandoned"]) != (4, 2):
         raise RuntimeError(f"fixture: report abandonment gives {rep['cart']}, want 4 carts, 2 abandoned")
     found = panels("abandonment.json/", "kind", "carts", "abandonment_rate")
@@ -823,12 +823,11 @@ try:
         compare(where, [(f"{k}.{f}", dash[k][f], rep[k][rf]) for k in dash
                         for f, rf in (("carts", "carts" if k == "cart" else "checkouts"), ("abandoned", "abandoned"),
                                       ("recovered", "recovered"), ("abandonment_rate", "abandonment_rate"))])
-    rep = report("abandonment", "--detail")["days"]
+    days = {r["day"]: r for r in rep["days"]}
     found = panels("abandonment.json/", "time", "carts", "abandoned_carts", "checkouts", "abandoned_checkouts")
     if len(found) != 1:
         raise RuntimeError(f"abandonment.json: expected one panel of carts by day, found {sorted(found)}")
     for where, rows in found.items():
-        days = {r["day"]: r for r in rep}
         if sum(r["carts"] for r in rows) != 4:
             raise RuntimeError(f"fixture: {where} counts {sum(r['carts'] for r in rows)} carts, want 4")
         compare(where, [(f"{r['time'][:10]}.{f}", r[f], days.get(r["time"][:10], {}).get(k, {}).get(rf, -1)) for r in rows
