@@ -45,17 +45,16 @@ func (q *funnelQuery) modesVariant(breakdown string) (*template.Template, error)
 	if v.stepWindows {
 		uses = append(uses, [2]string{"step_window", "step_window_step_window"})
 	}
-	// Exclusions change nothing in mode strict (funnel_modes.sql).
-	if q.mode == ModeAny && v.exclude {
-		uses = append(uses, [2]string{"excluded", "exclude_excluded"}, [2]string{"any_exclude", "exclude_any_exclude"})
-	}
-	// Mode any reads the events that can be steps or exclusions only; the
-	// drop-off list redefines mode_where to read every event
-	// (funnel_modes_dropoff.sql).
+	// Mode any reads the events that can be steps or exclusions only (the
+	// drop-off list redefines mode_where to read every event,
+	// funnel_modes_dropoff.sql). Exclusions change nothing in mode strict.
 	if q.mode == ModeAny {
 		uses = append(uses, [2]string{"mode_where", "any_mode_where"})
 		if v.pages {
 			uses = append(uses, [2]string{"any_where_pages", "pages_any_where_pages"})
+		}
+		if v.exclude {
+			uses = append(uses, [2]string{"excluded", "exclude_excluded"}, [2]string{"any_exclude", "exclude_any_exclude"})
 		}
 	}
 	switch breakdown {
